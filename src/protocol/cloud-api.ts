@@ -1,0 +1,192 @@
+import { z } from 'zod';
+import { failureCodeSchema, unbindResultSchema } from './failure-codes.js';
+import { devIdSchema, pidSchema } from './device-messages.js';
+import { MAX_TOKEN_CAPACITY, regionSchema } from './token.js';
+
+/** Station → authority contract (DESIGN §4.4). Requests are validated by these schemas at the authority. */
+
+export const accountIdSchema = z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, 'accountId must be 3–64 URL-safe characters');
+export const channelSchema = z.enum(['qr', 'wired', 'serial']);
+export type Channel = z.infer<typeof channelSchema>;
+export const dayStringSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date must be YYYY-MM-DD');
+const cursorSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'cursor is malformed');
+const limitSchema = z.coerce.number().int().min(1).max(1000);
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export const ACCOUNT_KINDS = ['developer', 'partner', 'member'] as const;
+export interface Me {
+  accountId: string;
+  name: string;
+  clientId: string;
+  region: string;
+}
+
+export const GRANT_KINDS = ['owner', 'partner', 'space-role', 'oem'] as const;
+export type GrantKind = (typeof GRANT_KINDS)[number];
+export interface ProductView {
+  pid: string;
+  name: string;
+  category: string;
+  owner: { accountId: string; name: string };
+  unbindSupported: boolean;
+  minFirmware: string | null;
+  grant: GrantKind;
+  role?: string;
+}
+
+export interface QuotaCounter {
+  used: number;
+  limit: number;
+  remaining: number;
+}
+export interface QuotaView {
+  day: string;
+  timeZone: string;
+  startsAt: string;
+  endsAt: string;
+  account: QuotaCounter;
+  products: Array<{ pid: string } & QuotaCounter>;
+}
+
+export const issueTokenRequestSchema = z.strictObject({
+  capacity: z.number().int().min(1).max(MAX_TOKEN_CAPACITY),
+  channel: channelSchema,
+  batchRef: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'batchRef must be 1–64 plain characters').optional(),
+  ttlSeconds: z.number().int().min(1).max(24 * 3600).optional(),
+});
+export type IssueTokenRequest = z.infer<typeof issueTokenRequestSchema>;
+
+export const TOKEN_STATUSES = ['active', 'expired', 'exhausted'] as const;
+export interface IssuedToken {
+  id: string;
+  token: string;
+  region: string;
+  capacity: number;
+  channel: Channel;
+  batchRef: string | null;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface DeviceResult {
+  seq: number;
+  at: string;
+  devId: string;
+  serial: string | null;
+  pid: string | null;
+  result: z.infer<typeof unbindResultSchema>;
+  reason: z.infer<typeof failureCodeSchema> | null;
+}
+export const deviceResultSchema = z.object({
+  seq: z.number().int(),
+  at: z.string(),
+  devId: z.string(),
+  serial: z.string().nullable(),
+  pid: z.string().nullable(),
+  result: unbindResultSchema,
+  reason: failureCodeSchema.nullable(),
+});
+
+export interface TokenView {
+  id: string;
+  region: string;
+  capacity: number;
+  used: number;
+  channel: Channel;
+  batchRef: string | null;
+  createdAt: string;
+  expiresAt: string;
+  status: (typeof TOKEN_STATUSES)[number];
+  results: DeviceResult[];
+}
+
+/** Server-sent events of `GET /api/v1/unbind-tokens/:id/events`: `result` per device, `end` once. */
+export const tokenEndEventSchema = z.object({ status: z.enum(['expired', 'exhausted']), used: z.number().int() });
+
+export const deviceLogQuerySchema = z.strictObject({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  pid: pidSchema.optional(),
+  devId: devIdSchema.optional(),
+  operator: accountIdSchema.optional(),
+  result: unbindResultSchema.optional(),
+  reason: failureCodeSchema.optional(),
+  tokenId: z.string().regex(/^[A-Za-z0-9_-]{8}$/).optional(),
+  cursor: cursorSchema.optional(),
+  limit: limitSchema.optional(),
+});
+export type DeviceLogQuery = z.infer<typeof deviceLogQuerySchema>;
+
+export interface DeviceLogView {
+  id: number;
+  at: string;
+  devId: string;
+  serial: string | null;
+  pid: string | null;
+  region: string | null;
+  operator: string | null;
+  tokenId: string | null;
+  channel: Channel | null;
+  batchRef: string | null;
+  result: z.infer<typeof unbindResultSchema>;
+  reason: z.infer<typeof failureCodeSchema> | null;
+}
+
+export const quotaTicketRequestSchema = z
+  .strictObject({
+    scope: z.enum(['account', 'product']),
+    pid: pidSchema,
+    limit: z.number().int().min(1).max(100_000),
+    from: dayStringSchema,
+    to: dayStringSchema,
+    reason: z.string().min(1).max(500),
+  })
+  .refine((t) => t.from <= t.to, { message: 'from must not be after to', path: ['to'] });
+export type QuotaTicketRequest = z.infer<typeof quotaTicketRequestSchema>;
+
+export interface QuotaTicketView {
+  id: string;
+  requester: string;
+  scope: 'account' | 'product';
+  pid: string;
+  limit: number;
+  from: string;
+  to: string;
+  reason: string;
+  status: 'pending' | 'approved' | 'rejected';
+  decidedBy: string | null;
+  createdAt: string;
+}
+
+export const partnerGrantRequestSchema = z.strictObject({ pid: pidSchema, accountId: accountIdSchema });
+export const roleRequestSchema = z
+  .strictObject({
+    name: z.string().min(1).max(64),
+    canUnbind: z.boolean(),
+    allProducts: z.boolean().default(false),
+    pids: z.array(pidSchema).max(1000).default([]),
+  });
+export const memberGrantRequestSchema = z.strictObject({
+  accountId: accountIdSchema,
+  roleId: z.string().regex(/^[A-Za-z0-9_-]{3,64}$/),
+});
+
+export interface RoleView {
+  roleId: string;
+  name: string;
+  kind: 'after-sale' | 'administrator' | 'custom';
+  canUnbind: boolean;
+  allProducts: boolean;
+  pids: string[];
+}
+export interface AuthorizationsView {
+  partners: Array<{ pid: string; accountId: string; grantedAt: string }>;
+  roles: RoleView[];
+  members: Array<{ accountId: string; roleId: string; since: string }>;
+}
+
+export const idParamSchema = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, 'id is malformed') });
