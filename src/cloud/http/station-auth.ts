@@ -1,0 +1,45 @@
+import type { Database } from 'better-sqlite3';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { CLOCK_SKEW_MS, SIGN_METHOD, signaturesEqual, signStationRequest, stationStringToSign } from '../../protocol/index.js';
+import type { AccountRecord, Accounts } from '../accounts.js';
+import { AuthorityError } from '../errors.js';
+import { parseOr400 } from './validate.js';
+
+/** Verifies the signed-request scheme of DESIGN §4.4 and resolves the calling account. */
+const signedHeadersSchema = z.object({
+  client_id: z.string().regex(/^[A-Za-z0-9_-]{4,64}$/, 'must be 4–64 URL-safe characters'),
+  t: z.string().regex(/^\d{10,16}$/, 'must be Unix time in milliseconds'),
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 URL-safe characters'),
+  sign_method: z.literal(SIGN_METHOD),
+  sign: z.string().regex(/^[0-9A-F]{64}$/, 'must be 64 upper-hex characters'),
+});
+
+export const NONCE_MEMORY_MS = 2 * CLOCK_SKEW_MS + 60_000;
+
+export interface StationAuth {
+  verify(req: FastifyRequest, rawBody: Buffer): AccountRecord;
+  purgeNonces(now: number): number;
+}
+
+export function createStationAuth(db: Database, accounts: Accounts, clock: () => number): StationAuth {
+  const rememberNonce = db.prepare('INSERT OR IGNORE INTO api_nonces (client_id, nonce, seen_at) VALUES (?, ?, ?)');
+  const purge = db.prepare('DELETE FROM api_nonces WHERE seen_at < ?');
+  return {
+    verify(req, rawBody) {
+      const h = parseOr400(signedHeadersSchema, req.headers, 'header');
+      const account = accounts.byClientId(h.client_id);
+      if (!account) throw new AuthorityError(401, 'CLIENT_UNKNOWN', 'no account has this client_id');
+      const expected = signStationRequest(account.secret, h.client_id, h.t, h.nonce, stationStringToSign(req.method, req.url, rawBody));
+      if (!signaturesEqual(expected, h.sign)) throw new AuthorityError(401, 'SIGN_INVALID', 'the request signature does not match');
+      const now = clock();
+      if (Math.abs(now - Number(h.t)) > CLOCK_SKEW_MS) {
+        throw new AuthorityError(401, 'CLOCK_SKEW', 'header t is more than 5 minutes away from the authority clock');
+      }
+      // Checked after the signature, so nobody but the account can burn its nonces.
+      if (rememberNonce.run(h.client_id, h.nonce, now).changes === 0) throw new AuthorityError(401, 'NONCE_REUSED', 'this nonce was used before');
+      return account;
+    },
+    purgeNonces: (now) => purge.run(now - NONCE_MEMORY_MS).changes,
+  };
+}

@@ -1,0 +1,145 @@
+import type { Database } from 'better-sqlite3';
+import {
+  CLOCK_SKEW_MS,
+  compareFirmware,
+  parseToken,
+  sha256Hex,
+  signDeviceRequest,
+  signaturesEqual,
+  type DeviceUnbindRequest,
+  type DeviceUnbindResponse,
+  type FailureCode,
+  type UnbindResult,
+} from '../protocol/index.js';
+import type { QuotaLedger } from '../quota/quota-ledger.js';
+import type { SecretBox } from './secret-box.js';
+import type { GrantResolver } from './grants.js';
+import { toDeviceResult, type DeviceLogs, type LogRow, type NewLog } from './device-logs.js';
+import type { TokenRow } from './tokens.js';
+import type { TokenEvents } from './events.js';
+
+/**
+ * The device unbind (DESIGN §3, §4.3): every check, then binding + shares removed, quota consumed,
+ * token use and log written, all in one transaction. Refusals are answered 200 with a reason and logged.
+ */
+interface DeviceRow {
+  dev_id: string;
+  serial: string;
+  pid: string;
+  region: string;
+  firmware: string;
+  key_enc: string;
+  unbind_supported: number;
+  min_firmware: string | null;
+}
+
+export interface UnbindOutcome extends DeviceUnbindResponse {
+  log: LogRow;
+}
+
+export interface UnbindService {
+  unbind(req: DeviceUnbindRequest): UnbindOutcome;
+}
+
+export function createUnbindService(deps: {
+  db: Database;
+  box: SecretBox;
+  quota: QuotaLedger;
+  grants: GrantResolver;
+  logs: DeviceLogs;
+  events: TokenEvents;
+  clock: () => number;
+}): UnbindService {
+  const { db, box, quota, grants, logs, events, clock } = deps;
+  const q = {
+    device: db.prepare<[string], DeviceRow>(
+      `SELECT d.dev_id, d.serial, d.pid, d.region, d.firmware, d.key_enc, p.unbind_supported, p.min_firmware
+         FROM devices d JOIN products p ON p.pid = d.pid WHERE d.dev_id = ?`,
+    ),
+    nonce: db.prepare('INSERT OR IGNORE INTO device_nonces (dev_id, nonce, seen_at) VALUES (?, ?, ?)'),
+    token: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?'),
+    used: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM token_uses WHERE token_id = ? AND dev_id = ?'),
+    useToken: db.prepare('INSERT INTO token_uses (token_id, dev_id) VALUES (?, ?)'),
+    bumpToken: db.prepare('UPDATE tokens SET used = used + 1 WHERE id = ?'),
+    binding: db.prepare<[string], { consumer_id: string }>('SELECT consumer_id FROM bindings WHERE dev_id = ?'),
+    dropShares: db.prepare('DELETE FROM shares WHERE dev_id = ?'),
+    dropBinding: db.prepare('DELETE FROM bindings WHERE dev_id = ?'),
+  };
+  // Device keys never change; decrypting one per request would dominate the hot path.
+  const keys = new Map<string, string>();
+  const keyOf = (d: DeviceRow): string => {
+    let k = keys.get(d.dev_id);
+    if (k === undefined) {
+      k = box.open(d.key_enc);
+      keys.set(d.dev_id, k);
+    }
+    return k;
+  };
+
+  const decide = db.transaction((req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): LogRow => {
+    const base: NewLog = {
+      at: now,
+      dev_id: req.devId,
+      serial: dev?.serial ?? null,
+      pid: dev?.pid ?? null,
+      region: dev?.region ?? null,
+      operator_id: null,
+      token_id: null,
+      channel: null,
+      batch_ref: null,
+      result: 'FAILED',
+      reason: null,
+    };
+    const done = (result: UnbindResult, reason: FailureCode | null, token?: TokenRow): LogRow =>
+      logs.append({
+        ...base,
+        result,
+        reason,
+        ...(token ? { operator_id: token.account_id, token_id: token.id, channel: token.channel, batch_ref: token.batch_ref } : {}),
+      });
+
+    if (!dev) return done('FAILED', 'DEVICE_UNKNOWN');
+    if (!signaturesEqual(signDeviceRequest(keyOf(dev), req.devId, req.token, req.ts, req.nonce), req.sig)) return done('FAILED', 'DEVICE_AUTH');
+    // Only a correctly signed request burns its nonce: a forger cannot block a device's future nonces.
+    if (Math.abs(now - req.ts) > CLOCK_SKEW_MS) return done('FAILED', 'REPLAY');
+    if (q.nonce.run(req.devId, req.nonce, now).changes === 0) return done('FAILED', 'REPLAY');
+
+    const parsed = parseToken(req.token);
+    const token = parsed.ok ? q.token.get(parsed.value.id) : undefined;
+    if (!parsed.ok || !token || !signaturesEqual(sha256Hex(parsed.value.secret), token.secret_hash)) return done('FAILED', 'TOKEN_INVALID');
+    if (token.region !== dev.region || parsed.value.region !== token.region) return done('FAILED', 'REGION_MISMATCH', token);
+    if (now >= token.expires_at) return done('FAILED', 'TOKEN_EXPIRED', token);
+    if (q.used.get(token.id, dev.dev_id)) return done('FAILED', 'TOKEN_REUSED', token);
+    if (token.used >= token.capacity) return done('FAILED', 'TOKEN_EXHAUSTED', token);
+    if (!dev.unbind_supported) return done('FAILED', 'UNSUPPORTED_PRODUCT', token);
+    if (dev.min_firmware && compareFirmware(dev.firmware, dev.min_firmware) < 0) return done('FAILED', 'FIRMWARE_UNSUPPORTED', token);
+    // Evaluated now, not at issue time: a revoked grant stops tokens already issued.
+    if (!grants.grantFor(token.account_id, dev.pid)) return done('FAILED', 'UNAUTHORIZED', token);
+
+    if (!q.binding.get(dev.dev_id)) {
+      q.useToken.run(token.id, dev.dev_id);
+      q.bumpToken.run(token.id);
+      return done('NOT_BOUND', null, token);
+    }
+    const paid = quota.tryConsume(token.account_id, dev.pid, now);
+    if (!paid.ok) return done('FAILED', paid.reason, token);
+    q.dropShares.run(dev.dev_id);
+    q.dropBinding.run(dev.dev_id);
+    q.useToken.run(token.id, dev.dev_id);
+    q.bumpToken.run(token.id);
+    return done('UNBOUND', null, token);
+  });
+
+  return {
+    unbind(req) {
+      const now = clock();
+      const dev = q.device.get(req.devId);
+      const log = decide.immediate(req, dev, now);
+      if (log.token_id) {
+        const t = q.token.get(log.token_id);
+        events.publish(log.token_id, toDeviceResult(log), !!t && t.used >= t.capacity);
+      }
+      return { result: log.result, ...(log.reason ? { reason: log.reason } : {}), log };
+    },
+  };
+}

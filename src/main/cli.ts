@@ -1,0 +1,92 @@
+import { parseArgs } from 'node:util';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { startAuthority } from '../cloud/authority.js';
+
+/** The `unbind` command line: one program, one subcommand per job. */
+const USAGE = `usage: unbind <command> [options]
+
+commands:
+  start                     run the main job (today: the authority with demo data)
+  authority                 run the unbind authority
+      --port P              TCP port on 127.0.0.1 (default 8787; 0 picks a free one)
+      --host H              address to listen on (default 127.0.0.1)
+      --db FILE             SQLite store (default .data/authority.db)
+      --demo                seed the demo world once
+      --export-demo FILE    write the demo accounts, products and devices (with secrets) as JSON
+      --tz ZONE             quota day time zone, IANA name (default UTC)
+      --log-level L         fatal|error|warn|info|debug (default info)
+`;
+
+export class UsageError extends Error {}
+
+async function runAuthority(argv: string[], defaults: { demo: boolean; exportDemo?: string }): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '8787' },
+      host: { type: 'string', default: '127.0.0.1' },
+      db: { type: 'string', default: '.data/authority.db' },
+      demo: { type: 'boolean', default: defaults.demo },
+      'export-demo': { type: 'string', ...(defaults.exportDemo ? { default: defaults.exportDemo } : {}) },
+      tz: { type: 'string', default: 'UTC' },
+      'log-level': { type: 'string', default: 'info' },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, not ${values.port}`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(values['log-level'])) throw new UsageError(`--log-level ${values['log-level']} is unknown`);
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: values.tz });
+  } catch {
+    throw new UsageError(`--tz ${values.tz} is not a known time zone`);
+  }
+  const dbPath = resolve(values.db);
+  mkdirSync(dirname(dbPath), { recursive: true });
+  const authority = await startAuthority({ dbPath, port, host: values.host, demo: values.demo, timeZone: values.tz, logLevel: values['log-level'] });
+  process.stderr.write(`unbind authority listening on ${authority.url} (store ${dbPath}, quota day in ${values.tz})\n`);
+  if (values['export-demo']) {
+    const file = resolve(values['export-demo']);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(authority.exportDemo(), null, 2), { mode: 0o600 });
+    process.stderr.write(`demo accounts, products and devices written to ${file}\n`);
+  }
+  if (values.demo) {
+    for (const a of authority.exportDemo().accounts) process.stderr.write(`  ${a.role.padEnd(8)} ${a.region} ${a.name.padEnd(22)} client_id=${a.clientId}\n`);
+  }
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      authority.close().then(done, done);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'authority':
+        return await runAuthority(rest, { demo: false });
+      case 'start':
+        return await runAuthority(rest, { demo: true, exportDemo: '.data/demo-export.json' });
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${command}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`unbind: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { dayWindow, type DayWindow } from './day-window.js';
+
+/**
+ * The daily quota ledger (DESIGN §8): per account and per product, limits raised by approved tickets.
+ * `tryConsume` must run inside the caller's write transaction, together with the unbind it pays for:
+ * better-sqlite3 runs a transaction synchronously, so check and increment cannot interleave.
+ */
+export const DEFAULT_DAILY_LIMIT = 100;
+
+export type QuotaScope = 'account' | 'product';
+export type QuotaRefusal = 'QUOTA_ACCOUNT' | 'QUOTA_PRODUCT';
+
+export interface QuotaCounter {
+  used: number;
+  limit: number;
+  remaining: number;
+}
+
+export interface QuotaLedgerOptions {
+  timeZone: string;
+  accountLimit?: number;
+  productLimit?: number;
+}
+
+export interface QuotaLedger {
+  readonly timeZone: string;
+  window(now: number): DayWindow;
+  counter(scope: QuotaScope, key: string, now: number): QuotaCounter;
+  /** Consumes one unbind for both the account and the product, or says which limit refuses it. */
+  tryConsume(accountId: string, pid: string, now: number): { ok: true } | { ok: false; reason: QuotaRefusal };
+}
+
+export function createQuotaLedger(db: Database, opts: QuotaLedgerOptions): QuotaLedger {
+  const defaults: Record<QuotaScope, number> = {
+    account: opts.accountLimit ?? DEFAULT_DAILY_LIMIT,
+    product: opts.productLimit ?? DEFAULT_DAILY_LIMIT,
+  };
+  const usedStmt: Statement<[string, string, string], { used: number }> = db.prepare(
+    'SELECT used FROM quota_usage WHERE day = ? AND scope = ? AND key = ?',
+  );
+  // An approved account ticket raises the requester's limit; a product ticket raises the product's.
+  const raisedAccountStmt: Statement<[string, string, string], { lim: number | null }> = db.prepare(
+    `SELECT MAX(limit_value) AS lim FROM quota_tickets
+      WHERE status = 'approved' AND scope = 'account' AND requester_id = ? AND from_day <= ? AND to_day >= ?`,
+  );
+  const raisedProductStmt: Statement<[string, string, string], { lim: number | null }> = db.prepare(
+    `SELECT MAX(limit_value) AS lim FROM quota_tickets
+      WHERE status = 'approved' AND scope = 'product' AND pid = ? AND from_day <= ? AND to_day >= ?`,
+  );
+  const bumpStmt = db.prepare(
+    `INSERT INTO quota_usage (day, scope, key, used) VALUES (?, ?, ?, 1)
+     ON CONFLICT (day, scope, key) DO UPDATE SET used = used + 1`,
+  );
+
+  function limitFor(scope: QuotaScope, key: string, day: string): number {
+    const raised = (scope === 'account' ? raisedAccountStmt : raisedProductStmt).get(key, day, day)?.lim ?? null;
+    return raised === null ? defaults[scope] : Math.max(defaults[scope], raised);
+  }
+
+  function counterFor(scope: QuotaScope, key: string, day: string): QuotaCounter {
+    const used = usedStmt.get(day, scope, key)?.used ?? 0;
+    const limit = limitFor(scope, key, day);
+    return { used, limit, remaining: Math.max(0, limit - used) };
+  }
+
+  return {
+    timeZone: opts.timeZone,
+    window: (now) => dayWindow(now, opts.timeZone),
+    counter: (scope, key, now) => counterFor(scope, key, dayWindow(now, opts.timeZone).day),
+    tryConsume(accountId, pid, now) {
+      if (!db.inTransaction) throw new Error('quota must be consumed inside the unbind transaction');
+      const { day } = dayWindow(now, opts.timeZone);
+      if (counterFor('account', accountId, day).remaining <= 0) return { ok: false, reason: 'QUOTA_ACCOUNT' };
+      if (counterFor('product', pid, day).remaining <= 0) return { ok: false, reason: 'QUOTA_PRODUCT' };
+      bumpStmt.run(day, 'account', accountId);
+      bumpStmt.run(day, 'product', pid);
+      return { ok: true };
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUrlSafe, stationRequestHeaders } from '../../src/protocol/index.js';
+import { startHarness, type Harness } from '../support/authority-harness.js';
+
+describe('station API signing (DESIGN §4.4) over real HTTP', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('given a correctly signed request, when it asks /me, then it gets its own account without the secret', async () => {
+    const r = await h.station('partner').call('GET', '/api/v1/me');
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ accountId: 'acc-partner', name: 'FixIt Returns', clientId: h.station('partner').account.clientId, region: 'EU' });
+    expect(JSON.stringify(r.body)).not.toContain(h.station('partner').account.secret);
+  });
+
+  it('given a forged signature, then 401 SIGN_INVALID', async () => {
+    const r = await h.station('owner').call('GET', '/api/v1/me', undefined, { tamper: (hd) => (hd.sign = hd.sign!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))) });
+    expect(r).toEqual({ status: 401, body: { code: 'SIGN_INVALID', message: expect.any(String) } });
+  });
+
+  it('given a body changed after signing, then 401 SIGN_INVALID and no token is issued', async () => {
+    const owner = h.station('owner');
+    const tokens = () => (h.authority.services.db.prepare('SELECT COUNT(*) AS n FROM tokens').get() as { n: number }).n;
+    const before = tokens();
+    const headers = stationRequestHeaders({
+      clientId: owner.account.clientId,
+      secret: owner.account.secret,
+      method: 'POST',
+      pathWithQuery: '/api/v1/unbind-tokens',
+      body: JSON.stringify({ capacity: 1, channel: 'qr' }),
+      nonce: randomUrlSafe(20),
+      now: h.now(),
+    });
+    const res = await fetch(`${h.url}/api/v1/unbind-tokens`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ capacity: 30, channel: 'qr' }),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { code: string }).code).toBe('SIGN_INVALID');
+    expect(tokens()).toBe(before);
+  });
+
+  it('given a path or query changed after signing, then 401 SIGN_INVALID', async () => {
+    const owner = h.station('owner');
+    const headers = stationRequestHeaders({ clientId: owner.account.clientId, secret: owner.account.secret, method: 'GET', pathWithQuery: '/api/v1/device-logs?limit=5', nonce: randomUrlSafe(20), now: h.now() });
+    const res = await fetch(`${h.url}/api/v1/device-logs?limit=6`, { headers });
+    expect(res.status).toBe(401);
+  });
+
+  it('given t more than 5 minutes off, then 401 CLOCK_SKEW; 4 minutes is accepted', async () => {
+    const late = await h.station('owner').call('GET', '/api/v1/me', undefined, { t: h.now() - 301_000 });
+    expect(late).toMatchObject({ status: 401, body: { code: 'CLOCK_SKEW' } });
+    const early = await h.station('owner').call('GET', '/api/v1/me', undefined, { t: h.now() + 301_000 });
+    expect(early).toMatchObject({ status: 401, body: { code: 'CLOCK_SKEW' } });
+    const ok = await h.station('owner').call('GET', '/api/v1/me', undefined, { t: h.now() - 240_000 });
+    expect(ok.status).toBe(200);
+  });
+
+  it('given a nonce seen before, then 401 NONCE_REUSED', async () => {
+    const nonce = randomUrlSafe(24);
+    expect((await h.station('owner').call('GET', '/api/v1/me', undefined, { nonce })).status).toBe(200);
+    expect(await h.station('owner').call('GET', '/api/v1/me', undefined, { nonce })).toMatchObject({ status: 401, body: { code: 'NONCE_REUSED' } });
+  });
+
+  it('given a forged request with a fresh nonce, then that nonce is not burned for the real account', async () => {
+    const nonce = randomUrlSafe(24);
+    await h.station('owner').call('GET', '/api/v1/me', undefined, { nonce, tamper: (hd) => (hd.sign = '0'.repeat(64).toUpperCase()) });
+    expect((await h.station('owner').call('GET', '/api/v1/me', undefined, { nonce })).status).toBe(200);
+  });
+
+  it('given an unknown client_id, then 401 CLIENT_UNKNOWN', async () => {
+    const r = await h.station('owner').call('GET', '/api/v1/me', undefined, { tamper: (hd) => (hd.client_id = 'nobody-at-all') });
+    expect(r).toMatchObject({ status: 401, body: { code: 'CLIENT_UNKNOWN' } });
+  });
+
+  it('given missing or malformed signing headers, then 400 with a code naming the header', async () => {
+    const none = await fetch(`${h.url}/api/v1/me`);
+    expect(none.status).toBe(400);
+    expect(await none.json()).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('client_id') });
+    const md5 = await h.station('owner').call('GET', '/api/v1/me', undefined, { tamper: (hd) => (hd.sign_method = 'MD5') });
+    expect(md5).toMatchObject({ status: 400, body: { message: expect.stringContaining('sign_method') } });
+    const t = await h.station('owner').call('GET', '/api/v1/me', undefined, { tamper: (hd) => (hd.t = 'yesterday') });
+    expect(t).toMatchObject({ status: 400, body: { message: expect.stringContaining('header.t') } });
+  });
+});

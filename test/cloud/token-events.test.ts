@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUrlSafe, stationRequestHeaders } from '../../src/protocol/index.js';
+import { eligible, startHarness, type Harness, type StationClient } from '../support/authority-harness.js';
+
+interface SseEvent {
+  id?: string;
+  event: string;
+  data: any;
+}
+
+/** Reads a real server-sent event stream until `until` says stop or the stream ends. */
+async function readEvents(h: Harness, station: StationClient, tokenId: string, opts: { lastEventId?: string; until: (e: SseEvent[]) => boolean; onOpen?: () => Promise<void> }): Promise<SseEvent[]> {
+  const path = `/api/v1/unbind-tokens/${tokenId}/events`;
+  const headers: Record<string, string> = stationRequestHeaders({ clientId: station.account.clientId, secret: station.account.secret, method: 'GET', pathWithQuery: path, nonce: randomUrlSafe(20), now: h.now() });
+  if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
+  const ac = new AbortController();
+  const res = await fetch(h.url + path, { headers, signal: ac.signal });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  const events: SseEvent[] = [];
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  const opened = opts.onOpen?.();
+  try {
+    while (!opts.until(events)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let sep: number;
+      while ((sep = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, sep);
+        buf = buf.slice(sep + 2);
+        const e: SseEvent = { event: 'message', data: undefined };
+        for (const line of block.split('\n')) {
+          if (line.startsWith('id: ')) e.id = line.slice(4);
+          else if (line.startsWith('event: ')) e.event = line.slice(7);
+          else if (line.startsWith('data: ')) e.data = JSON.parse(line.slice(6));
+        }
+        if (e.data !== undefined) events.push(e);
+      }
+    }
+  } finally {
+    await opened;
+    ac.abort();
+  }
+  return events;
+}
+
+describe('token event stream (server-sent events)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('streams one result per device as it happens, then `end` when the token is exhausted', async () => {
+    const owner = h.station('owner');
+    const token = await owner.issueToken(3);
+    const devices = eligible(h, 'pqr1cam').slice(0, 3);
+    const events = await readEvents(h, owner, token.id, {
+      until: (e) => e.some((x) => x.event === 'end'),
+      onOpen: async () => {
+        for (const d of devices) await h.unbind(d, token.token);
+      },
+    });
+    const results = events.filter((e) => e.event === 'result');
+    expect(results.map((e) => e.data.devId)).toEqual(devices.map((d) => d.devId));
+    expect(results.every((e) => e.data.result === 'UNBOUND' && e.id === String(e.data.seq))).toBe(true);
+    expect(events.at(-1)).toMatchObject({ event: 'end', data: { status: 'exhausted', used: 3 } });
+  });
+
+  it('resumes after Last-Event-ID without repeating or losing a result', async () => {
+    const owner = h.station('owner');
+    const token = await owner.issueToken(10);
+    const devices = eligible(h, 'pnvr8ch').slice(0, 4);
+    for (const d of devices.slice(0, 2)) await h.unbind(d, token.token);
+    const first = await readEvents(h, owner, token.id, { until: (e) => e.length >= 2 });
+    expect(first.map((e) => e.data.devId)).toEqual(devices.slice(0, 2).map((d) => d.devId));
+    for (const d of devices.slice(2)) await h.unbind(d, token.token);
+    const resumed = await readEvents(h, owner, token.id, { lastEventId: first[1]!.id!, until: (e) => e.length >= 2 });
+    expect(resumed.map((e) => e.data.devId)).toEqual(devices.slice(2).map((d) => d.devId));
+  });
+
+  it('ends with `expired` when the token expires with devices unreported', async () => {
+    const owner = h.station('owner');
+    const token = await owner.issueToken(5, { ttlSeconds: 1 });
+    const events = await readEvents(h, owner, token.id, { until: (e) => e.some((x) => x.event === 'end') });
+    expect(events).toEqual([{ event: 'end', data: { status: 'expired', used: 0 } }]);
+  });
+
+  it('another account cannot watch or read a token it did not issue', async () => {
+    const token = await h.station('owner').issueToken(1);
+    expect((await h.station('partner').call('GET', `/api/v1/unbind-tokens/${token.id}/events`)).status).toBe(404);
+    expect((await h.station('partner').call('GET', `/api/v1/unbind-tokens/${token.id}`)).status).toBe(404);
+  });
+});

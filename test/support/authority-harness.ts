@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import {
+  randomUrlSafe,
+  signDeviceRequest,
+  stationRequestHeaders,
+  type DeviceUnbindResponse,
+  type IssuedToken,
+} from '../../src/protocol/index.js';
+import { startAuthority, type AuthorityOptions, type RunningAuthority } from '../../src/cloud/authority.js';
+import type { DemoExport } from '../../src/cloud/demo.js';
+
+/** A real authority on 127.0.0.1 with the demo world, and real HTTP clients for stations and devices. */
+export interface HttpAnswer<T = any> {
+  status: number;
+  body: T;
+}
+
+export type DemoAccount = DemoExport['accounts'][number];
+export type DemoDevice = DemoExport['devices'][number];
+
+export interface StationClient {
+  account: DemoAccount;
+  call<T = any>(method: string, path: string, body?: unknown, opts?: { nonce?: string; t?: number; tamper?: (h: Record<string, string>) => void; rawBody?: string }): Promise<HttpAnswer<T>>;
+  issueToken(capacity?: number, extra?: Record<string, unknown>): Promise<IssuedToken>;
+}
+
+export interface Harness {
+  authority: RunningAuthority;
+  demo: DemoExport;
+  url: string;
+  logs: string[];
+  now(): number;
+  setNow(ms: number): void;
+  station(role: DemoAccount['role'], region?: string): StationClient;
+  device(devId: string): DemoDevice;
+  devices(filter: (d: DemoDevice) => boolean): DemoDevice[];
+  unbind(dev: DemoDevice, token: string, opts?: { ts?: number; nonce?: string; sig?: string }): Promise<HttpAnswer<DeviceUnbindResponse>>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClockStart?: number } = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'authority-'));
+  let fake = opts.fakeClockStart ?? null;
+  const clock = (): number => fake ?? Date.now();
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const authority = await startAuthority({ dbPath: join(dir, 'authority.db'), demo: true, clock, logLevel: 'debug', logStream, ...opts });
+  const demo = authority.exportDemo();
+  const byId = new Map(demo.devices.map((d) => [d.devId, d]));
+
+  function station(role: DemoAccount['role'], region = 'EU'): StationClient {
+    const account = demo.accounts.find((a) => a.role === role && a.region === region);
+    if (!account) throw new Error(`no demo account ${role}/${region}`);
+    const call: StationClient['call'] = async (method, path, body, o = {}) => {
+      const text = o.rawBody ?? (body === undefined ? '' : JSON.stringify(body));
+      const headers: Record<string, string> = {
+        ...stationRequestHeaders({ clientId: account.clientId, secret: account.secret, method, pathWithQuery: path, body: text, nonce: o.nonce ?? randomUrlSafe(24), now: o.t ?? clock() }),
+        ...(text ? { 'content-type': 'application/json' } : {}),
+      };
+      o.tamper?.(headers);
+      const res = await fetch(authority.url + path, { method, headers, ...(text ? { body: text } : {}) });
+      const raw = await res.text();
+      return { status: res.status, body: raw ? JSON.parse(raw) : undefined };
+    };
+    return {
+      account,
+      call,
+      async issueToken(capacity = 30, extra = {}) {
+        const r = await call<IssuedToken>('POST', '/api/v1/unbind-tokens', { capacity, channel: 'qr', ...extra });
+        if (r.status !== 201) throw new Error(`token refused: ${r.status} ${JSON.stringify(r.body)}`);
+        return r.body;
+      },
+    };
+  }
+
+  return {
+    authority,
+    demo,
+    url: authority.url,
+    logs,
+    now: clock,
+    setNow(ms) {
+      fake = ms;
+    },
+    station,
+    device(devId) {
+      const d = byId.get(devId);
+      if (!d) throw new Error(`no demo device ${devId}`);
+      return d;
+    },
+    devices: (filter) => demo.devices.filter(filter),
+    async unbind(dev, token, o = {}) {
+      const ts = o.ts ?? clock();
+      const nonce = o.nonce ?? randomUrlSafe(24);
+      const sig = o.sig ?? signDeviceRequest(dev.deviceKey, dev.devId, token, ts, nonce);
+      const res = await fetch(`${authority.url}/device/v1/unbind`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ devId: dev.devId, token, ts, nonce, sig }),
+      });
+      return { status: res.status, body: (await res.json()) as DeviceUnbindResponse };
+    },
+    async close() {
+      await authority.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Bound devices of a product whose firmware the product accepts. */
+export function eligible(h: Harness, pid: string): DemoDevice[] {
+  const minFw = h.demo.products.find((p) => p.pid === pid)?.minFirmware;
+  return h.devices((d) => d.pid === pid && d.bound && (!minFw || d.firmware >= minFw));
+}
