@@ -5,6 +5,7 @@ import { createAuthorityServices, type AuthorityServices } from './services.js';
 import { buildAuthorityServer } from './http/server.js';
 import { exportDemo, seedDemo, type DemoExport } from './demo.js';
 import { assertTimeZone } from '../quota/day-window.js';
+import { startCheckpointer } from './checkpointer.js';
 
 export interface AuthorityOptions {
   dbPath: string;
@@ -51,6 +52,7 @@ export async function startAuthority(o: AuthorityOptions): Promise<RunningAuthor
     ...(o.logLevel ? { logLevel: o.logLevel } : {}),
     ...(o.logStream ? { logStream: o.logStream } : {}),
   });
+  const checkpointer = startCheckpointer(o.dbPath, { onError: (message) => app.log.warn({ evt: 'checkpoint', message }, 'WAL checkpoint failed') });
   const host = o.host ?? '127.0.0.1';
   await app.listen({ port: o.port ?? 0, host });
   const addr = app.server.address();
@@ -65,6 +67,7 @@ export async function startAuthority(o: AuthorityOptions): Promise<RunningAuthor
     exportDemo: () => exportDemo(services, box, url),
     async close() {
       await app.close();
+      await checkpointer.stop();
       db.close();
     },
   };

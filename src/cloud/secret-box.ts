@@ -20,10 +20,14 @@ export function createSecretBox(masterKey: Buffer): SecretBox {
       return `v1.${iv.toString('base64url')}.${body.toString('base64url')}.${c.getAuthTag().toString('base64url')}`;
     },
     open(sealed) {
-      const [v, iv, body, tag] = sealed.split('.');
-      if (v !== 'v1' || !iv || body === undefined || !tag) throw new Error('sealed secret is malformed');
-      const d = createDecipheriv('aes-256-gcm', masterKey, Buffer.from(iv, 'base64url'));
-      d.setAuthTag(Buffer.from(tag, 'base64url'));
+      const parts = sealed.split('.');
+      const [v, iv, body, tag] = parts;
+      if (parts.length !== 4 || v !== 'v1' || !iv || body === undefined || !tag) throw new Error('sealed secret is malformed');
+      const tagBytes = Buffer.from(tag, 'base64url');
+      // A short tag would be accepted by GCM and is forgeable: only the full 16 bytes count.
+      if (tagBytes.length !== 16) throw new Error('sealed secret is malformed');
+      const d = createDecipheriv('aes-256-gcm', masterKey, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
+      d.setAuthTag(tagBytes);
       return Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8');
     },
   };

@@ -39,6 +39,12 @@ export interface UnbindOutcome extends DeviceUnbindResponse {
 
 export interface UnbindService {
   unbind(req: DeviceUnbindRequest): UnbindOutcome;
+  /**
+   * Several device requests in one write transaction (group commit): each is decided exactly as alone,
+   * in order, but the commit, the costly part, is paid once. Should one throw, the batch is rolled back
+   * and each request is decided alone, so no request is lost or decided twice.
+   */
+  unbindMany(reqs: readonly DeviceUnbindRequest[]): UnbindOutcome[];
 }
 
 export function createUnbindService(deps: {
@@ -130,16 +136,31 @@ export function createUnbindService(deps: {
     return done('UNBOUND', null, token);
   });
 
+  const decideMany = db.transaction((reqs: readonly DeviceUnbindRequest[]): LogRow[] =>
+    reqs.map((req) => decide(req, q.device.get(req.devId), clock())),
+  );
+
+  // Results go out only after the commit: a watcher never sees an unbind that could still roll back.
+  function announce(log: LogRow): UnbindOutcome {
+    if (log.token_id) {
+      const t = q.token.get(log.token_id);
+      events.publish(log.token_id, toDeviceResult(log), !!t && t.used >= t.capacity);
+    }
+    return { result: log.result, ...(log.reason ? { reason: log.reason } : {}), log };
+  }
+  const unbindOne = (req: DeviceUnbindRequest): UnbindOutcome => announce(decide.immediate(req, q.device.get(req.devId), clock()));
+
   return {
-    unbind(req) {
-      const now = clock();
-      const dev = q.device.get(req.devId);
-      const log = decide.immediate(req, dev, now);
-      if (log.token_id) {
-        const t = q.token.get(log.token_id);
-        events.publish(log.token_id, toDeviceResult(log), !!t && t.used >= t.capacity);
+    unbind: unbindOne,
+    unbindMany(reqs) {
+      if (reqs.length === 1) return [unbindOne(reqs[0]!)];
+      let logs: LogRow[];
+      try {
+        logs = decideMany.immediate(reqs);
+      } catch {
+        return reqs.map(unbindOne);
       }
-      return { result: log.result, ...(log.reason ? { reason: log.reason } : {}), log };
+      return logs.map(announce);
     },
   };
 }

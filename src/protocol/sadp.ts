@@ -11,7 +11,8 @@ export function sadpProbeXml(uuid: string): string {
 /** Real devices spell false as `flase`; anything else that is not "true" is false. */
 const sadpBool = z.union([z.boolean(), z.string()]).transform((v) => v === true || String(v).trim().toLowerCase() === 'true');
 const text = (max: number) => z.union([z.string(), z.number()]).transform((v) => String(v).trim()).pipe(z.string().max(max));
-const ipv4 = text(15).pipe(z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, 'IPv4Address is not an IPv4 address'));
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const ipv4 = text(15).pipe(z.string().regex(new RegExp(`^${OCTET}(\\.${OCTET}){3}$`), 'IPv4Address is not an IPv4 address'));
 
 /** A `<ProbeMatch>` after XML parsing (element name → text). Unknown elements are kept out. */
 export const sadpProbeMatchSchema = z.object({

@@ -32,7 +32,8 @@ export interface ParsedToken {
 /** Cryptographically random URL-safe string (Web Crypto: works in Node and in the browser). */
 export function randomUrlSafe(length: number): string {
   const bytes = new Uint8Array(length);
-  globalThis.crypto.getRandomValues(bytes);
+  // Web Crypto fills at most 65,536 bytes per call.
+  for (let i = 0; i < length; i += 65_536) globalThis.crypto.getRandomValues(bytes.subarray(i, Math.min(length, i + 65_536)));
   let out = '';
   for (const b of bytes) out += URL_SAFE[b & 63]; // 64 symbols: masking keeps the distribution uniform
   return out;

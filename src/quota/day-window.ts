@@ -45,12 +45,25 @@ function offsetAt(ms: number, timeZone: string): number {
   return Date.UTC(w.y, w.m - 1, w.d, w.h, w.mi, w.s) - Math.floor(ms / 1000) * 1000;
 }
 
-/** The UTC instant at which the local wall time y-m-d 00:00 happens (first occurrence). */
-function localMidnight(y: number, m: number, d: number, timeZone: string): number {
+/**
+ * The first UTC instant of local date y-m-d. Usually its 00:00; where DST starts at midnight
+ * (America/Santiago, America/Havana) 00:00 does not exist and the day starts at the jump.
+ */
+function localDayStart(y: number, m: number, d: number, timeZone: string): number {
   const wall = Date.UTC(y, m - 1, d);
+  const target = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
   let guess = wall - offsetAt(wall, timeZone);
   guess = wall - offsetAt(guess, timeZone);
-  return guess;
+  if (dayKey(guess, timeZone) === target) return guess;
+  // Still on the previous date: search forward (a DST jump is at most a few hours) for the first second of this one.
+  let lo = guess;
+  let hi = guess + 4 * 3_600_000;
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (dayKey(mid, timeZone) === target) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 export function dayKey(ms: number, timeZone: string): string {
@@ -63,7 +76,7 @@ export function dayWindow(ms: number, timeZone: string): DayWindow {
   const next = new Date(Date.UTC(w.y, w.m - 1, w.d + 1));
   return {
     day: dayKey(ms, timeZone),
-    startsAt: localMidnight(w.y, w.m, w.d, timeZone),
-    endsAt: localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone),
+    startsAt: localDayStart(w.y, w.m, w.d, timeZone),
+    endsAt: localDayStart(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone),
   };
 }

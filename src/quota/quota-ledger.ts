@@ -53,6 +53,13 @@ export function createQuotaLedger(db: Database, opts: QuotaLedgerOptions): Quota
      ON CONFLICT (day, scope, key) DO UPDATE SET used = used + 1`,
   );
 
+  // Intl formatting is slow on the hot path; a day window stays valid until it ends.
+  let cached: DayWindow = { day: '', startsAt: 0, endsAt: 0 };
+  function windowAt(now: number): DayWindow {
+    if (now < cached.startsAt || now >= cached.endsAt) cached = dayWindow(now, opts.timeZone);
+    return cached;
+  }
+
   function limitFor(scope: QuotaScope, key: string, day: string): number {
     const raised = (scope === 'account' ? raisedAccountStmt : raisedProductStmt).get(key, day, day)?.lim ?? null;
     return raised === null ? defaults[scope] : Math.max(defaults[scope], raised);
@@ -66,11 +73,11 @@ export function createQuotaLedger(db: Database, opts: QuotaLedgerOptions): Quota
 
   return {
     timeZone: opts.timeZone,
-    window: (now) => dayWindow(now, opts.timeZone),
-    counter: (scope, key, now) => counterFor(scope, key, dayWindow(now, opts.timeZone).day),
+    window: windowAt,
+    counter: (scope, key, now) => counterFor(scope, key, windowAt(now).day),
     tryConsume(accountId, pid, now) {
       if (!db.inTransaction) throw new Error('quota must be consumed inside the unbind transaction');
-      const { day } = dayWindow(now, opts.timeZone);
+      const { day } = windowAt(now);
       if (counterFor('account', accountId, day).remaining <= 0) return { ok: false, reason: 'QUOTA_ACCOUNT' };
       if (counterFor('product', pid, day).remaining <= 0) return { ok: false, reason: 'QUOTA_PRODUCT' };
       bumpStmt.run(day, 'account', accountId);

@@ -17,6 +17,7 @@ import type { AccountRecord } from '../accounts.js';
 import { AuthorityError } from '../errors.js';
 import type { AuthorityServices } from '../services.js';
 import { createStationAuth } from './station-auth.js';
+import { createUnbindBatcher } from './unbind-batcher.js';
 import { streamTokenEvents } from './token-events-stream.js';
 import { parseOr400 } from './validate.js';
 
@@ -52,6 +53,7 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
   });
   const auth = createStationAuth(s.db, s.accounts, s.clock);
   const openStreams = new Set<() => void>();
+  const batcher = createUnbindBatcher(s.unbind);
 
   app.decorateRequest('rawBody', null as unknown as Buffer);
   app.decorateRequest('account', null);
@@ -85,7 +87,7 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
   // ---- device API (DESIGN §4.3): unsigned by the station scheme, signed by the device key inside ----
   app.post('/device/v1/unbind', async (req) => {
     const body = parseOr400(deviceUnbindRequestSchema, req.body, 'body');
-    const out = s.unbind.unbind(body);
+    const out = await batcher.submit(body);
     if (out.result === 'FAILED') req.log.info({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result, reason: out.reason }, 'device unbind refused');
     else req.log.debug({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result }, 'device unbind');
     return out.reason ? { result: out.result, reason: out.reason } : { result: out.result };

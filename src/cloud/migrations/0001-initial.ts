@@ -123,7 +123,6 @@ export function up(db: Database): void {
     CREATE INDEX device_logs_operator ON device_logs(operator_id, id);
     CREATE INDEX device_logs_token ON device_logs(token_id, id);
     CREATE INDEX device_logs_dev ON device_logs(dev_id, id);
-    CREATE INDEX device_logs_at ON device_logs(at);
 
     CREATE TABLE device_nonces (
       dev_id   TEXT NOT NULL,

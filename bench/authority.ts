@@ -1,0 +1,192 @@
+/**
+ * bench:authority — device unbinds per second over real HTTP against the authority in its own process,
+ * next to the same unbind transaction called directly (no HTTP), with the ratio, latency and peak RSS.
+ * Targets on a 2-core machine: ≥ 3,000 unbinds/s, p99 < 25 ms, ≥ 40 % of direct, < 200 MB RSS.
+ *   npm run bench:authority [-- --devices 30000 --concurrency 64]
+ */
+import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomUrlSafe, signDeviceRequest, type DeviceUnbindRequest } from '../src/protocol/index.js';
+import { openAuthorityDb } from '../src/cloud/database.js';
+import { createSecretBox, loadOrCreateMasterKey } from '../src/cloud/secret-box.js';
+import { createAuthorityServices, type AuthorityServices } from '../src/cloud/services.js';
+
+const { values: args } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '30000' },
+    concurrency: { type: 'string', default: '32' },
+  },
+});
+const DEVICES = Number(args.devices);
+const CONCURRENCY = Number(args.concurrency);
+const WARMUP = Math.min(2000, Math.floor(DEVICES / 10));
+
+interface World {
+  dir: string;
+  dbPath: string;
+  requests: DeviceUnbindRequest[];
+  services: AuthorityServices;
+}
+
+/** One owner, one product, DEVICES bound devices, limits raised by an approved ticket, tokens of 30. */
+function seedWorld(label: string): World {
+  const dir = mkdtempSync(join(tmpdir(), `bench-authority-${label}-`));
+  const dbPath = join(dir, 'authority.db');
+  const db = openAuthorityDb(dbPath);
+  const box = createSecretBox(loadOrCreateMasterKey(`${dbPath}.key`));
+  const services = createAuthorityServices({ db, box, timeZone: 'UTC' });
+  const now = Date.now();
+  const keys: string[] = [];
+  const tokens: string[] = [];
+  db.transaction(() => {
+    services.accounts.create({ id: 'acc-bench', name: 'Bench Owner', region: 'EU' }, now);
+    services.registry.addConsumer('c-bench', 'Consumer', 'EU');
+    services.registry.addProduct({ pid: 'pbench', name: 'Bench Camera', category: 'ipc', ownerId: 'acc-bench', unbindSupported: true, minFirmware: '1.0.0' });
+    for (let i = 0; i < DEVICES; i++) {
+      const key = randomUrlSafe(32);
+      keys.push(key);
+      services.registry.addDevice({ devId: `bench-${String(i).padStart(6, '0')}`, serial: `BN-${String(i).padStart(8, '0')}`, pid: 'pbench', region: 'EU', firmware: '2.0.0', deviceKey: key });
+      services.registry.bind(`bench-${String(i).padStart(6, '0')}`, 'c-bench', now);
+    }
+    const day = new Date(now).toISOString().slice(0, 10);
+    for (const scope of ['account', 'product'] as const) {
+      const t = services.tickets.request('acc-bench', { scope, pid: 'pbench', limit: 10_000_000, from: day, to: day, reason: 'bench' }, now);
+      services.tickets.decide('acc-bench', t.id, true, now);
+    }
+    for (let i = 0; i < DEVICES; i += 30) tokens.push(services.tokens.issue('acc-bench', 'EU', { capacity: 30, channel: 'wired', ttlSeconds: 3600 }, now).token);
+  })();
+  // Requests are signed before the clock starts: the bench measures the authority, not the client's HMACs.
+  const ts = Date.now();
+  const requests = keys.map((key, i) => {
+    const devId = `bench-${String(i).padStart(6, '0')}`;
+    const token = tokens[Math.floor(i / 30)]!;
+    const nonce = randomUrlSafe(24);
+    return { devId, token, ts, nonce, sig: signDeviceRequest(key, devId, token, ts, nonce) };
+  });
+  return { dir, dbPath, requests, services };
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function startChild(dbPath: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['bin/unbind.js', 'authority', '--db', dbPath, '--port', '0', '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`authority exited ${code}: ${err}`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((done) => {
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function runHttp(url: string, reqs: DeviceUnbindRequest[]): Promise<{ seconds: number; latencies: number[]; results: Map<string, number> }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const target = new URL('/device/v1/unbind', url);
+  const latencies: number[] = [];
+  const results = new Map<string, number>();
+  const post = (body: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const r = request(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (data += c));
+        res.on('end', () => resolve(data));
+      });
+      r.on('error', reject);
+      r.end(body);
+    });
+  const bodies = reqs.map((r) => JSON.stringify(r));
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const t0 = process.hrtime.bigint();
+        const answer = JSON.parse(await post(body)) as { result: string; reason?: string };
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        const key = answer.reason ?? answer.result;
+        results.set(key, (results.get(key) ?? 0) + 1);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  agent.destroy();
+  return { seconds, latencies: latencies.sort((a, b) => a - b), results };
+}
+
+/** The unbind called in-process: one transaction per request, or grouped as the server groups them. */
+function runDirect(w: World, group: number): { seconds: number; unbound: number } {
+  const measured = w.requests.slice(WARMUP);
+  let unbound = 0;
+  for (const r of w.requests.slice(0, WARMUP)) w.services.unbind.unbind(r);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < measured.length; i += group) {
+    for (const o of w.services.unbind.unbindMany(measured.slice(i, i + group))) if (o.result === 'UNBOUND') unbound++;
+  }
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, unbound };
+}
+
+async function main(): Promise<void> {
+  console.log(`bench:authority — ${DEVICES} bound devices, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up requests`);
+  const httpWorld = seedWorld('http');
+  httpWorld.services.db.close();
+  const child = await startChild(httpWorld.dbPath);
+  await runHttp(child.url, httpWorld.requests.slice(0, WARMUP));
+  const measured = httpWorld.requests.slice(WARMUP);
+  const http = await runHttp(child.url, measured);
+  const rss = peakRssMb(child.pid);
+  await child.stop();
+
+  const singleWorld = seedWorld('direct-single');
+  const single = runDirect(singleWorld, 1);
+  singleWorld.services.db.close();
+  const directWorld = seedWorld('direct-grouped');
+  const direct = runDirect(directWorld, CONCURRENCY);
+  directWorld.services.db.close();
+
+  const httpRate = measured.length / http.seconds;
+  const directRate = measured.length / direct.seconds;
+  const singleRate = measured.length / single.seconds;
+  const unboundHttp = http.results.get('UNBOUND') ?? 0;
+  console.log(`results over HTTP: ${JSON.stringify(Object.fromEntries(http.results))}`);
+  console.log(`HTTP:    ${httpRate.toFixed(0)} unbinds/s (${measured.length} in ${http.seconds.toFixed(2)} s)   target ≥ 3000`);
+  console.log(`latency: p50 ${pct(http.latencies, 50).toFixed(2)} ms, p99 ${pct(http.latencies, 99).toFixed(2)} ms, max ${http.latencies.at(-1)!.toFixed(2)} ms   target p99 < 25 ms`);
+  console.log(`direct:  ${directRate.toFixed(0)} unbinds/s (same unbind, no HTTP, grouped ${CONCURRENCY} per transaction as the server groups them)`);
+  console.log(`         ${singleRate.toFixed(0)} unbinds/s (same unbind, no HTTP, one transaction each)`);
+  console.log(`ratio:   HTTP / direct grouped = ${((httpRate / directRate) * 100).toFixed(1)} %   target ≥ 40 %   (HTTP / direct one each = ${((httpRate / singleRate) * 100).toFixed(1)} %)`);
+  console.log(`peak RSS of the authority process: ${rss.toFixed(1)} MB   target < 200 MB`);
+  if (unboundHttp !== measured.length || direct.unbound !== measured.length || single.unbound !== measured.length) {
+    console.log('WARNING: not every request unbound; the figures above are not comparable');
+    process.exitCode = 1;
+  }
+  rmSync(httpWorld.dir, { recursive: true, force: true });
+  rmSync(directWorld.dir, { recursive: true, force: true });
+  rmSync(singleWorld.dir, { recursive: true, force: true });
+}
+
+await main();
