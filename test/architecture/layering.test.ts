@@ -1,0 +1,270 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * DESIGN §2 layering, enforced by reading every import in src/ (VS Code's idea, as a test):
+ * protocol is pure, device speaks protocol only, the renderer sees only the protocol contract,
+ * and only src/main/electron* touches electron.
+ */
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const PARTS = ['protocol', 'cloud', 'quota', 'qr', 'wired', 'batch', 'history', 'main', 'renderer', 'device'] as const;
+type Part = (typeof PARTS)[number];
+
+interface SourceFile {
+  /** Repository-relative, with forward slashes: `src/protocol/token.ts`. */
+  path: string;
+  text: string;
+}
+
+type Target =
+  | { kind: 'src'; part: Part | null; path: string }
+  | { kind: 'outside-src'; path: string }
+  | { kind: 'builtin'; name: string }
+  | { kind: 'package'; name: string };
+
+interface ImportRef {
+  file: string;
+  line: number;
+  specifier: string;
+  target: Target;
+}
+
+/** Modules that do I/O; named so a violation says why, though protocol's rule is an allow-list anyway. */
+const IO_MODULES = [
+  'fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'dgram', 'child_process', 'os', 'tls', 'dns', 'cluster',
+  'worker_threads', 'readline', 'process', 'inspector', 'v8', 'vm', 'sqlite',
+  'better-sqlite3', 'fastify', 'serialport', 'bonjour-service', 'undici', 'electron', 'ws', 'pg', 'node-fetch', 'axios',
+  'express', 'qrcode', 'pngjs', 'jsqr', 'fast-xml-parser',
+];
+const PROTOCOL_ALLOWED_EXTERNAL = new Set(['zod', 'crypto']);
+
+const BUILTINS = new Set(builtinModules.map((m) => m.replace(/^node:/, '')));
+
+function stripComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
+}
+
+const IMPORT_PATTERNS = [
+  // import x from '…', import { a,\n b } from '…', import type …, import '…', export … from '…'
+  /(?:^|[\n;{}])\s*(?:import|export)(?:\s+type)?\s*(?:[\w*${}\s,]+?\s*from\s*)?['"]([^'"\n]+)['"]/g,
+  /\bimport\s*\(\s*['"`]([^'"`\n]+)['"`]\s*\)/g,
+  /\brequire\s*\(\s*['"`]([^'"`\n]+)['"`]\s*\)/g,
+];
+
+function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+function classify(fromFile: string, specifier: string): Target {
+  if (specifier.startsWith('.') || specifier.startsWith('/')) {
+    const path = posix.normalize(specifier.startsWith('/') ? specifier.slice(1) : posix.join(posix.dirname(fromFile), specifier));
+    if (!path.startsWith('src/')) return { kind: 'outside-src', path };
+    const folder = path.split('/')[1] ?? '';
+    return { kind: 'src', part: (PARTS as readonly string[]).includes(folder) ? (folder as Part) : null, path };
+  }
+  const bare = specifier.replace(/^node:/, '');
+  if (specifier.startsWith('node:') || BUILTINS.has(bare.split('/')[0]!)) return { kind: 'builtin', name: bare };
+  return { kind: 'package', name: packageName(specifier) };
+}
+
+function importsOf(file: SourceFile): ImportRef[] {
+  const text = stripComments(file.text);
+  const refs: ImportRef[] = [];
+  for (const pattern of IMPORT_PATTERNS) {
+    for (const m of text.matchAll(pattern)) {
+      const specifier = m[1]!;
+      const at = m.index + m[0].lastIndexOf(specifier);
+      refs.push({ file: file.path, line: text.slice(0, at).split('\n').length, specifier, target: classify(file.path, specifier) });
+    }
+  }
+  return refs;
+}
+
+function partOf(path: string): Part | null {
+  const folder = path.split('/')[1] ?? '';
+  return path.startsWith('src/') && (PARTS as readonly string[]).includes(folder) ? (folder as Part) : null;
+}
+
+const isElectron = (t: Target): boolean => t.kind === 'package' && t.name === 'electron';
+
+/** Every rule of the layering; returns one readable line per violation. */
+function layeringViolations(files: SourceFile[]): string[] {
+  const out: string[] = [];
+  for (const file of files) {
+    const part = partOf(file.path);
+    for (const ref of importsOf(file)) {
+      const where = `${ref.file}:${ref.line} imports '${ref.specifier}'`;
+      const t = ref.target;
+
+      if (isElectron(t) && !file.path.startsWith('src/main/electron')) out.push(`${where}: only src/main/electron* may import electron`);
+
+      if (part === 'protocol') {
+        const external = t.kind === 'builtin' ? t.name : t.kind === 'package' ? t.name : null;
+        if (t.kind === 'src' && t.part !== 'protocol') out.push(`${where}: src/protocol may not import outside src/protocol`);
+        if (t.kind === 'outside-src') out.push(`${where}: src/protocol may not import outside src/protocol`);
+        if (external !== null && !PROTOCOL_ALLOWED_EXTERNAL.has(external) && !external.startsWith('zod/')) {
+          const io = IO_MODULES.includes(external) || IO_MODULES.includes(external.split('/')[0]!);
+          out.push(`${where}: src/protocol is pure${io ? ' (this module does I/O)' : ''}; it may import only zod and node:crypto`);
+        }
+      }
+
+      if (part === 'device' && (t.kind === 'outside-src' || (t.kind === 'src' && t.part !== 'protocol' && t.part !== 'device'))) {
+        out.push(`${where}: src/device may import only src/protocol and npm packages (real firmware cannot reach the authority or station)`);
+      }
+
+      if (part === 'renderer' && (t.kind === 'outside-src' || (t.kind === 'src' && t.part !== 'protocol' && t.part !== 'renderer'))) {
+        out.push(`${where}: src/renderer may import only src/protocol (the station API contract)`);
+      }
+    }
+  }
+  return out;
+}
+
+/** DESIGN §2 "dependencies point one way", for the parts the brief rules above do not cover. */
+const MAY_IMPORT: Partial<Record<Part, readonly Part[]>> = {
+  quota: ['protocol'],
+  cloud: ['protocol', 'quota'],
+  qr: ['protocol'],
+  wired: ['protocol'],
+  history: ['protocol'],
+  batch: ['protocol', 'qr', 'wired', 'history', 'quota'],
+};
+function directionViolations(files: SourceFile[]): string[] {
+  const out: string[] = [];
+  for (const file of files) {
+    const part = partOf(file.path);
+    const allowed = part ? MAY_IMPORT[part] : undefined;
+    if (!part || !allowed) continue;
+    for (const ref of importsOf(file)) {
+      const t = ref.target;
+      if (t.kind === 'src' && t.part !== part && (t.part === null || !allowed.includes(t.part))) {
+        out.push(`${ref.file}:${ref.line} imports '${ref.specifier}': src/${part} may import only ${allowed.map((p) => `src/${p}`).join(', ')}`);
+      }
+    }
+  }
+  return out;
+}
+
+function readSources(): SourceFile[] {
+  const files: SourceFile[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(posix.join(REPO, dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (/\.(ts|tsx|mts|cts|js|mjs|cjs|vue)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+        files.push({ path, text: readFileSync(posix.join(REPO, path), 'utf8') });
+      }
+    }
+  };
+  walk('src');
+  return files;
+}
+
+describe('architecture: layering of src/ (DESIGN §2)', () => {
+  const sources = readSources();
+
+  it('given the repository, then the checker really reads the sources (protocol files and their imports are found)', () => {
+    const protocolFiles = sources.filter((f) => f.path.startsWith('src/protocol/'));
+    expect(protocolFiles.length).toBeGreaterThanOrEqual(9);
+    const specifiers = protocolFiles.flatMap(importsOf).map((r) => r.specifier);
+    expect(specifiers).toContain('zod');
+    expect(specifiers).toContain('node:crypto');
+    expect(specifiers).toContain('./token.js');
+  });
+
+  it('given src/, then protocol is pure, device speaks protocol only, the renderer sees only protocol, and only src/main/electron* imports electron', () => {
+    expect(layeringViolations(sources)).toEqual([]);
+  });
+
+  it('given src/, then dependencies point one way (quota ← cloud; qr, wired, history ← batch)', () => {
+    expect(directionViolations(sources)).toEqual([]);
+  });
+
+  describe('self-check: given in-memory sources with forbidden imports, then the checker flags each of them', () => {
+    const file = (path: string, text: string): SourceFile => ({ path, text });
+
+    it('flags I/O and outside imports in src/protocol, in every import form', () => {
+      const v = layeringViolations([
+        file('src/protocol/a.ts', "import { readFileSync } from 'node:fs';"),
+        file('src/protocol/b.ts', "import {\n  openAuthorityDb,\n  latestVersion,\n} from '../cloud/database.js';"),
+        file('src/protocol/c.ts', "export async function f() { return import('node:net'); }"),
+        file('src/protocol/d.ts', "const sp = require('serialport');"),
+        file('src/protocol/e.ts', "export { dayWindow } from '../quota/day-window.js';"),
+        file('src/protocol/f.ts', "import type { Database } from 'better-sqlite3';"),
+        file('src/protocol/g.ts', "import 'fs';"),
+        file('src/protocol/h.ts', "import * as os from 'os';\nimport Bonjour from 'bonjour-service';"),
+        file('src/protocol/i.ts', "import { fetch } from 'undici'; import pkg from '../../package.json';"),
+      ]);
+      expect(v.map((x) => x.split(':')[0])).toEqual([
+        'src/protocol/a.ts', 'src/protocol/b.ts', 'src/protocol/c.ts', 'src/protocol/d.ts', 'src/protocol/e.ts',
+        'src/protocol/f.ts', 'src/protocol/g.ts', 'src/protocol/h.ts', 'src/protocol/h.ts', 'src/protocol/i.ts', 'src/protocol/i.ts',
+      ]);
+      expect(v[0]).toBe("src/protocol/a.ts:1 imports 'node:fs': src/protocol is pure (this module does I/O); it may import only zod and node:crypto");
+      expect(v[1]).toMatch(/^src\/protocol\/b\.ts:4 imports '\.\.\/cloud\/database\.js'/);
+    });
+
+    it('lets src/protocol import zod, node:crypto and itself, and ignores commented-out imports', () => {
+      expect(
+        layeringViolations([
+          file(
+            'src/protocol/ok.ts',
+            [
+              "import { z } from 'zod';",
+              "import { createHash } from 'node:crypto';",
+              "export * from './token.js';",
+              "import type { X } from './sub/x.js';",
+              "// import { readFileSync } from 'node:fs';",
+              "/* import net from 'node:net'; */",
+              "const url = 'http://example.invalid/'; // not an import",
+            ].join('\n'),
+          ),
+        ]),
+      ).toEqual([]);
+    });
+
+    it('flags src/device importing the authority, the quota or the station, but not protocol, node or npm', () => {
+      const forbidden = ['cloud/tokens.js', 'quota/quota-ledger.js', 'batch/run.js', 'history/store.js', 'main/config.js', 'qr/sheet.js', 'wired/sweep.js', 'renderer/api.js'];
+      const v = layeringViolations([
+        file('src/device/agent.ts', forbidden.map((f, i) => `import { x${i} } from '../${f}';`).join('\n')),
+        file('src/device/fleet/camera.ts', "import { parseToken } from '../../protocol/index.js';\nimport http from 'node:http';\nimport { Bonjour } from 'bonjour-service';\nimport { a } from '../agent.js';"),
+      ]);
+      expect(v).toHaveLength(forbidden.length);
+      expect(v.every((x) => x.startsWith('src/device/agent.ts:'))).toBe(true);
+    });
+
+    it('flags electron anywhere but src/main/electron*, even as a type import', () => {
+      const v = layeringViolations([
+        file('src/wired/sweep.ts', "import type { BrowserWindow } from 'electron';"),
+        file('src/main/server.ts', "const { app } = require('electron');"),
+        file('src/main/electron-main.ts', "import { app, BrowserWindow } from 'electron';"),
+        file('src/main/electron-preload.ts', "import { contextBridge } from 'electron/renderer';"),
+      ]);
+      expect(v.map((x) => x.split(':')[0])).toEqual(['src/wired/sweep.ts', 'src/main/server.ts']);
+    });
+
+    it('flags src/renderer importing main or any other part, but not protocol or npm', () => {
+      const v = layeringViolations([
+        file('src/renderer/stores/quota.ts', "import { createStationApi } from '../../main/station-api.js';\nimport { defineStore } from 'pinia';"),
+        file('src/renderer/App.vue', "<script setup lang=\"ts\">\nimport type { QuotaView } from '../protocol/index.js';\nimport { plan } from '../batch/plan.js';\n</script>"),
+      ]);
+      expect(v).toEqual([
+        "src/renderer/stores/quota.ts:1 imports '../../main/station-api.js': src/renderer may import only src/protocol (the station API contract)",
+        "src/renderer/App.vue:3 imports '../batch/plan.js': src/renderer may import only src/protocol (the station API contract)",
+      ]);
+    });
+
+    it('flags a dependency that points the wrong way (quota → cloud, wired → batch)', () => {
+      const v = directionViolations([
+        file('src/quota/x.ts', "import { openAuthorityDb } from '../cloud/database.js';"),
+        file('src/wired/y.ts', "import type { Job } from '../batch/job.js';"),
+        file('src/cloud/z.ts', "import { createQuotaLedger } from '../quota/quota-ledger.js';"),
+      ]);
+      expect(v.map((x) => x.split(':')[0])).toEqual(['src/quota/x.ts', 'src/wired/y.ts']);
+    });
+  });
+});
