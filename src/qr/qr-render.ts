@@ -1,0 +1,87 @@
+import QRCode from 'qrcode';
+import { encodeQrPayload, type QrPayload } from '../protocol/index.js';
+
+/**
+ * Pairing codes as images (DESIGN §4.1): byte mode, error correction M, a quiet zone of 4 modules
+ * (the minimum the QR standard asks for; cameras lose codes that touch other content).
+ */
+export const QR_ERROR_CORRECTION = 'M';
+export const QR_QUIET_ZONE_MODULES = 4;
+export const DEFAULT_PIXELS_PER_MODULE = 8;
+const MAX_PIXELS_PER_MODULE = 64;
+
+export interface QrRenderOptions {
+  /** Pixels per module (PNG) or user units per module (SVG width/height); integer 1–64. */
+  scale?: number;
+}
+
+export interface QrSymbol {
+  /** QR version 1–40 chosen for the data. */
+  version: number;
+  /** Modules per side, without the quiet zone (4 × version + 17). */
+  modules: number;
+  /** Bytes encoded (the payload's UTF-8 length). */
+  payloadBytes: number;
+  /** Pixels per side of the image, quiet zone included. */
+  imageSize: number;
+}
+
+export type QrData = QrPayload | Uint8Array;
+
+function payloadBytes(data: QrData): Uint8Array {
+  // A Uint8Array passes as is: the bench and tests render hostile or reference bytes with the same code path.
+  return data instanceof Uint8Array ? data : new TextEncoder().encode(encodeQrPayload(data));
+}
+
+function checkedScale(opts: QrRenderOptions | undefined): number {
+  const scale = opts?.scale ?? DEFAULT_PIXELS_PER_MODULE;
+  if (!Number.isInteger(scale) || scale < 1 || scale > MAX_PIXELS_PER_MODULE) {
+    throw new RangeError(`scale must be an integer from 1 to ${MAX_PIXELS_PER_MODULE} pixels per module, got ${scale}`);
+  }
+  return scale;
+}
+
+/** Encodes once, then pins version and mask so every renderer draws exactly this symbol. */
+function encodeSymbol(bytes: Uint8Array, scale: number) {
+  const segments = [{ data: bytes, mode: 'byte' as const }];
+  const qr = QRCode.create(segments, { errorCorrectionLevel: QR_ERROR_CORRECTION });
+  const modules = qr.modules.size;
+  const symbol: QrSymbol = {
+    version: qr.version,
+    modules,
+    payloadBytes: bytes.length,
+    imageSize: (modules + 2 * QR_QUIET_ZONE_MODULES) * scale,
+  };
+  const options = {
+    errorCorrectionLevel: QR_ERROR_CORRECTION,
+    version: qr.version,
+    ...(qr.maskPattern === undefined ? {} : { maskPattern: qr.maskPattern }),
+    margin: QR_QUIET_ZONE_MODULES,
+  } as const;
+  return { segments, symbol, options };
+}
+
+/** The symbol a payload needs, without drawing it. */
+export function qrSymbolFor(data: QrData, opts?: QrRenderOptions): QrSymbol {
+  return encodeSymbol(payloadBytes(data), checkedScale(opts)).symbol;
+}
+
+export async function renderQrPng(data: QrData, opts?: QrRenderOptions): Promise<QrSymbol & { png: Buffer }> {
+  const scale = checkedScale(opts);
+  const { segments, symbol, options } = encodeSymbol(payloadBytes(data), scale);
+  const png = await QRCode.toBuffer(segments, { ...options, type: 'png', scale });
+  return { ...symbol, png };
+}
+
+export async function renderQrSvg(data: QrData, opts?: QrRenderOptions): Promise<QrSymbol & { svg: string }> {
+  const scale = checkedScale(opts);
+  const { segments, symbol, options } = encodeSymbol(payloadBytes(data), scale);
+  // The SVG renderer ignores `scale`; `width` gives the same size in user units.
+  const svg = await QRCode.toString(segments, { ...options, type: 'svg', width: symbol.imageSize });
+  return { ...symbol, svg: svg.trim() };
+}
+
+/** A PNG as a data URL, for an <img> in a page that must stand alone (printing, e-mail). */
+export function pngDataUrl(png: Uint8Array): string {
+  return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
+}
