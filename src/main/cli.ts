@@ -2,12 +2,15 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { startAuthority } from '../cloud/authority.js';
+import { runFleetCommand } from '../device/fleet-command.js';
+import { START_USAGE, StartUsageError, startStation } from './start-command.js';
 
 /** The `unbind` command line: one program, one subcommand per job. */
 const USAGE = `usage: unbind <command> [options]
 
 commands:
-  start                     run the main job (today: the authority with demo data)
+  start                     run the main job: station + embedded authority + virtual bench (see unbind start --help)
+  fleet                     run virtual devices against an authority (see unbind fleet --help)
   authority                 run the unbind authority
       --port P              TCP port on 127.0.0.1 (default 8787; 0 picks a free one)
       --host H              address to listen on (default 127.0.0.1)
@@ -71,8 +74,21 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'authority':
         return await runAuthority(rest, { demo: false });
-      case 'start':
-        return await runAuthority(rest, { demo: true, exportDemo: '.data/demo-export.json' });
+      case 'start': {
+        if (rest.includes('--help') || rest.includes('-h')) {
+          process.stdout.write(`${START_USAGE}\n`);
+          return 0;
+        }
+        const station = await startStation(rest);
+        await new Promise<void>((done) => {
+          const stop = (): void => void station.close().then(done, done);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        return 0;
+      }
+      case 'fleet':
+        return await runFleetCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -83,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${command}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError || err instanceof StartUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`unbind: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
     }

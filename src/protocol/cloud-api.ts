@@ -190,3 +190,48 @@ export interface AuthorizationsView {
 }
 
 export const idParamSchema = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, 'id is malformed') });
+
+/** Response schemas: the station validates what the authority answers before it trusts it. */
+export const meSchema = z.object({ accountId: z.string(), name: z.string(), clientId: z.string(), region: regionSchema }) satisfies z.ZodType<Me>;
+export const productViewSchema = z.object({
+  pid: z.string(),
+  name: z.string(),
+  category: z.string(),
+  owner: z.object({ accountId: z.string(), name: z.string() }),
+  unbindSupported: z.boolean(),
+  minFirmware: z.string().nullable(),
+  grant: z.enum(GRANT_KINDS),
+  role: z.string().optional(),
+}) satisfies z.ZodType<ProductView>;
+const quotaCounterSchema = z.object({ used: z.number().int(), limit: z.number().int(), remaining: z.number().int() });
+export const quotaViewSchema = z.object({
+  day: z.string(),
+  timeZone: z.string(),
+  startsAt: z.string(),
+  endsAt: z.string(),
+  account: quotaCounterSchema,
+  products: z.array(quotaCounterSchema.extend({ pid: z.string() })),
+}) satisfies z.ZodType<QuotaView>;
+export const issuedTokenSchema = z.object({
+  id: z.string(),
+  token: z.string(),
+  region: z.string(),
+  capacity: z.number().int(),
+  channel: channelSchema,
+  batchRef: z.string().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+}) satisfies z.ZodType<IssuedToken>;
+export const tokenViewSchema = z.object({
+  id: z.string(),
+  region: z.string(),
+  capacity: z.number().int(),
+  used: z.number().int(),
+  channel: channelSchema,
+  batchRef: z.string().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  status: z.enum(TOKEN_STATUSES),
+  results: z.array(deviceResultSchema),
+}) satisfies z.ZodType<TokenView>;
+export const pageSchema = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });

@@ -7,3 +7,6 @@ export * from './device-messages.js';
 export * from './serial-line.js';
 export * from './sadp.js';
 export * from './cloud-api.js';
+export * from './station-api.js';
+export * from './virtual-bench.js';
+export * from './station-bridge.js';

@@ -1,0 +1,166 @@
+import type { z } from 'zod';
+import {
+  apiErrorSchema,
+  deviceResultSchema,
+  issuedTokenSchema,
+  meSchema,
+  pageSchema,
+  productViewSchema,
+  quotaViewSchema,
+  randomUrlSafe,
+  stationRequestHeaders,
+  tokenEndEventSchema,
+  tokenViewSchema,
+  type DeviceResult,
+  type IssueTokenRequest,
+  type IssuedToken,
+  type Me,
+  type ProductView,
+  type QuotaView,
+  type TokenView,
+} from '../protocol/index.js';
+
+/** The station's signed client of the authority (DESIGN §4.4); every answer passes a schema. */
+export interface AuthorityCredentials {
+  url: string;
+  clientId: string;
+  secret: string;
+}
+
+export class AuthorityRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AuthorityRequestError';
+  }
+}
+
+export interface TokenWatch {
+  close(): void;
+  /** Resolves when the token ended (expired or exhausted) or the watch was closed. */
+  done: Promise<{ status: 'expired' | 'exhausted' | 'closed' }>;
+}
+
+export interface AuthorityClient {
+  readonly url: string;
+  me(): Promise<Me>;
+  products(): Promise<ProductView[]>;
+  quota(): Promise<QuotaView>;
+  issueToken(req: IssueTokenRequest): Promise<IssuedToken>;
+  token(id: string): Promise<TokenView>;
+  /** Follows a token's result stream from `afterSeq`, reconnecting (with Last-Event-ID) until it ends. */
+  watchToken(id: string, afterSeq: number, onResult: (r: DeviceResult) => void): TokenWatch;
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+const RECONNECT_MS = 1_000;
+
+export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: () => number } = {}): AuthorityClient {
+  const clock = opts.clock ?? Date.now;
+  const signed = (method: string, path: string, body = ''): Record<string, string> => ({
+    ...stationRequestHeaders({ clientId: c.clientId, secret: c.secret, method, pathWithQuery: path, body, nonce: randomUrlSafe(24), now: clock() }),
+    ...(body ? { 'content-type': 'application/json' } : {}),
+  });
+
+  async function call<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown): Promise<z.output<S>> {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    let res: Response;
+    try {
+      res = await fetch(c.url + path, { method, headers: signed(method, path, text), ...(text ? { body: text } : {}), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    } catch (err) {
+      throw new AuthorityRequestError(0, 'CLOUD_UNREACHABLE', `the authority at ${c.url} did not answer: ${(err as Error).message}`);
+    }
+    const raw = await res.text();
+    let json: unknown;
+    try {
+      json = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      throw new AuthorityRequestError(res.status, 'BAD_ANSWER', `the authority answered ${res.status} with a body that is not JSON`);
+    }
+    if (!res.ok) {
+      const e = apiErrorSchema.safeParse(json);
+      throw new AuthorityRequestError(res.status, e.success ? e.data.code : 'BAD_ANSWER', e.success ? e.data.message : `the authority answered ${res.status}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new AuthorityRequestError(res.status, 'BAD_ANSWER', `unexpected answer from ${path}: ${parsed.error.issues[0]?.message}`);
+    return parsed.data;
+  }
+
+  function watchToken(id: string, afterSeq: number, onResult: (r: DeviceResult) => void): TokenWatch {
+    const ac = new AbortController();
+    let last = afterSeq;
+    const path = `/api/v1/unbind-tokens/${encodeURIComponent(id)}/events`;
+
+    async function once(): Promise<'expired' | 'exhausted' | null> {
+      const res = await fetch(c.url + path, { headers: { ...signed('GET', path), 'last-event-id': String(last) }, signal: ac.signal });
+      if (res.status === 404) throw new AuthorityRequestError(404, 'TOKEN_UNKNOWN', `token ${id} is unknown to the authority`);
+      if (!res.ok || !res.body) return null;
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return null;
+        buf += value;
+        let sep: number;
+        while ((sep = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, sep);
+          buf = buf.slice(sep + 2);
+          let event = 'message';
+          let data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data += line.slice(6);
+          }
+          if (!data) continue;
+          let json: unknown;
+          try {
+            json = JSON.parse(data);
+          } catch {
+            continue; // a garbled event is skipped; the next reconnect replays from the last good seq
+          }
+          if (event === 'result') {
+            const r = deviceResultSchema.safeParse(json);
+            if (r.success && r.data.seq > last) {
+              last = r.data.seq;
+              onResult(r.data);
+            }
+          } else if (event === 'end') {
+            const e = tokenEndEventSchema.safeParse(json);
+            if (e.success) {
+              await reader.cancel().catch(() => undefined);
+              return e.data.status;
+            }
+          }
+        }
+      }
+    }
+
+    const done = (async (): Promise<{ status: 'expired' | 'exhausted' | 'closed' }> => {
+      while (!ac.signal.aborted) {
+        try {
+          const ended = await once();
+          if (ended) return { status: ended };
+        } catch (err) {
+          if (ac.signal.aborted) break;
+          if (err instanceof AuthorityRequestError && err.status === 404) throw err;
+        }
+        await new Promise((r) => setTimeout(r, RECONNECT_MS));
+      }
+      return { status: 'closed' };
+    })();
+    return { close: () => ac.abort(), done };
+  }
+
+  return {
+    url: c.url,
+    me: () => call(meSchema, 'GET', '/api/v1/me'),
+    products: async () => (await call(pageSchema(productViewSchema), 'GET', '/api/v1/products')).items,
+    quota: () => call(quotaViewSchema, 'GET', '/api/v1/quota'),
+    issueToken: (req) => call(issuedTokenSchema, 'POST', '/api/v1/unbind-tokens', req),
+    token: (id) => call(tokenViewSchema, 'GET', `/api/v1/unbind-tokens/${encodeURIComponent(id)}`),
+    watchToken,
+  };
+}

@@ -1,0 +1,257 @@
+import {
+  randomUrlSafe,
+  type BatchSummary,
+  type BatchView,
+  type DeviceResult,
+  type FailureCode,
+  type HistoryRow,
+  type StartQrBatchRequest,
+  type StationEvent,
+  type UnbindResult,
+  type WifiCredentials,
+} from '../protocol/index.js';
+import type { AuthorityClient, TokenWatch } from './authority-client.js';
+import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-store.js';
+import { batchView, codeViews, summaryOf, toResultView } from './batch-views.js';
+import { planBatch } from './planner.js';
+import { StationError } from './station-error.js';
+
+/** What the batch service needs of the history store (src/history). */
+export interface NewAttempt {
+  at: number;
+  stationId: string;
+  operator: string;
+  accountId: string;
+  method: BatchRecord['method'];
+  batchId: string | null;
+  pid: string | null;
+  devId: string;
+  serial: string | null;
+  result: UnbindResult;
+  code: FailureCode | null;
+  tokenId: string | null;
+  seq: number | null;
+}
+export interface AttemptLog {
+  /** Stores an attempt; returns null when (tokenId, seq) was stored before. */
+  record(a: NewAttempt): HistoryRow | null;
+  batchAttempts(batchId: string): HistoryRow[];
+}
+
+export interface OperatorSession {
+  client: AuthorityClient;
+  accountId: string;
+  operator: string;
+}
+
+export interface CodePayload {
+  wifi: WifiCredentials;
+  token: string;
+  capacity: number;
+  expiresAt: number;
+}
+
+export interface BatchService {
+  startQr(session: OperatorSession, req: StartQrBatchRequest): Promise<BatchView>;
+  /** Picks up the running batches of a signed-in account: reconciles with the authority, then follows them. */
+  resume(session: OperatorSession): Promise<void>;
+  get(batchId: string): BatchView;
+  list(): BatchSummary[];
+  cancel(batchId: string): BatchView;
+  scanLabel(batchId: string, label: string): BatchView;
+  /** What a code carries, while the Wi-Fi password is known to this process. */
+  codePayload(batchId: string, index: number): CodePayload;
+  /** After a restart the password is gone; the operator gives it again to show the codes. */
+  unlockCodes(batchId: string, wifi: WifiCredentials): BatchView;
+  close(): void;
+}
+
+interface LiveBatch {
+  session: OperatorSession;
+  watches: Map<number, TokenWatch>;
+  wifi: WifiCredentials | null;
+}
+
+const DEFAULT_QR_TTL_SECONDS = 600;
+
+export function createBatchService(deps: {
+  store: BatchStore;
+  history: AttemptLog;
+  stationId: string;
+  emit: (e: StationEvent) => void;
+  clock?: () => number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}): BatchService {
+  const { store, history, stationId, emit } = deps;
+  const clock = deps.clock ?? Date.now;
+  const log = deps.log ?? (() => undefined);
+  const live = new Map<string, LiveBatch>();
+
+  const requireBatch = (id: string): BatchRecord => {
+    const b = store.get(id);
+    if (!b) throw new StationError(404, 'BATCH_UNKNOWN', `no batch ${id}`);
+    return b;
+  };
+  const view = (b: BatchRecord): BatchView => batchView(b, store.codes(b.id), history.batchAttempts(b.id), store.labels(b.id), clock());
+  const announce = (id: string): void => {
+    const b = store.get(id)!;
+    const rows = history.batchAttempts(id);
+    emit({ type: 'batch', batch: { ...summaryOf(b, rows), codes: codeViews(store.codes(id), rows, clock()) } });
+  };
+
+  /** The station's verdict on one authority result: a device outside the manifest is flagged. */
+  function recordResult(b: BatchRecord, code: BatchCodeRecord, r: DeviceResult): void {
+    const manifest = b.manifest ?? store.labels(b.id);
+    const outside = manifest.length > 0 && r.result !== 'FAILED' && (r.serial === null || !manifest.includes(r.serial));
+    const row = history.record({
+      at: Date.parse(r.at),
+      stationId,
+      operator: b.operator,
+      accountId: b.accountId,
+      method: b.method,
+      batchId: b.id,
+      pid: r.pid,
+      devId: r.devId,
+      serial: r.serial,
+      result: r.result,
+      // The authority already acted: the result stays as it is, the code tells the operator to check the label.
+      code: outside ? 'SERIAL_MISMATCH' : r.reason,
+      tokenId: code.tokenId,
+      seq: r.seq,
+    });
+    if (!row) return;
+    emit({ type: 'result', batchId: b.id, result: toResultView(row) });
+    announce(b.id);
+  }
+
+  /** Once every code has ended, devices expected but never reported are closed as NO_REPORT. */
+  function finishIfDone(id: string): void {
+    const b = store.get(id);
+    if (!b || b.status === 'completed') return;
+    const codes = store.codes(id);
+    if (codes.some((c) => c.ended === null)) return;
+    if (b.status === 'running') {
+      const rows = history.batchAttempts(id);
+      const reported = new Set(rows.filter((r) => r.code !== 'NO_REPORT').map((r) => r.devId));
+      const closed = new Set(rows.filter((r) => r.code === 'NO_REPORT').map((r) => r.serial ?? r.devId));
+      const manifest = b.manifest ?? [];
+      const reportedSerials = new Set(rows.map((r) => r.serial).filter((s): s is string => s !== null));
+      // Identify the missing devices by serial when a manifest names them, else by their place in the batch.
+      const missing = manifest.length
+        ? manifest.filter((s) => !reportedSerials.has(s)).map((s) => ({ devId: `unreported-${s}`, serial: s as string | null }))
+        : Array.from({ length: Math.max(0, b.expected - reported.size) }, (_, i) => ({ devId: `unreported-${b.id}-${i + 1}`, serial: null }));
+      for (const m of missing) {
+        if (closed.has(m.serial ?? m.devId)) continue;
+        const row = history.record({ at: clock(), stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: id, pid: b.pid, devId: m.devId, serial: m.serial, result: 'FAILED', code: 'NO_REPORT', tokenId: null, seq: null });
+        if (row) emit({ type: 'result', batchId: id, result: toResultView(row) });
+      }
+      store.finish(id, 'completed', clock());
+    }
+    live.get(id)?.watches.clear();
+    announce(id);
+    log('batch finished', { batchId: id });
+  }
+
+  /** Reads what the authority already has for each open code, then follows its stream from there. */
+  async function follow(b: BatchRecord, lb: LiveBatch): Promise<void> {
+    for (const code of store.codes(b.id)) {
+      if (code.ended !== null || lb.watches.has(code.index)) continue;
+      const t = await lb.session.client.token(code.tokenId);
+      let last = 0;
+      for (const r of t.results) {
+        recordResult(store.get(b.id)!, code, r);
+        last = Math.max(last, r.seq);
+      }
+      if (t.status !== 'active') {
+        store.endCode(b.id, code.index, t.status);
+        continue;
+      }
+      const watch = lb.session.client.watchToken(code.tokenId, last, (r) => recordResult(store.get(b.id)!, code, r));
+      lb.watches.set(code.index, watch);
+      watch.done.then(
+        ({ status }) => {
+          if (status === 'closed') return;
+          store.endCode(b.id, code.index, status);
+          lb.watches.delete(code.index);
+          finishIfDone(b.id);
+        },
+        (err: Error) => log('token watch failed', { batchId: b.id, tokenId: code.tokenId, error: err.message }),
+      );
+    }
+    finishIfDone(b.id);
+  }
+
+  return {
+    async startQr(session, req) {
+      const manifest = req.manifest ?? null;
+      const [products, quota] = await Promise.all([session.client.products(), session.client.quota()]);
+      const plan = planBatch({ method: 'qr', pid: req.pid, ...(manifest ? { manifest } : { deviceCount: req.deviceCount ?? 0 }) }, products, quota);
+      if (!plan.ok) throw new StationError(409, plan.refusal!.code, plan.refusal!.message);
+      const now = clock();
+      const id = `b-${new Date(now).toISOString().slice(0, 10).replace(/-/g, '')}-${randomUrlSafe(6).replace(/[-_]/g, 'x')}`;
+      const codes: Array<Omit<BatchCodeRecord, 'batchId' | 'ended'>> = [];
+      for (const [index, capacity] of plan.codes.entries()) {
+        const t = await session.client.issueToken({ capacity, channel: 'qr', batchRef: id, ttlSeconds: req.ttlSeconds ?? DEFAULT_QR_TTL_SECONDS });
+        codes.push({ index, tokenId: t.id, token: t.token, capacity, expiresAt: Date.parse(t.expiresAt) });
+      }
+      store.create({ id, createdAt: now, method: 'qr', pid: req.pid, accountId: session.accountId, operator: session.operator, ssid: req.wifi.ssid, expected: plan.devices, manifest }, codes);
+      const lb: LiveBatch = { session, watches: new Map(), wifi: req.wifi };
+      live.set(id, lb);
+      log('batch started', { batchId: id, pid: req.pid, devices: plan.devices, codes: codes.length });
+      await follow(store.get(id)!, lb);
+      announce(id);
+      return view(store.get(id)!);
+    },
+
+    async resume(session) {
+      for (const b of store.running(session.accountId)) {
+        const lb = live.get(b.id) ?? { session, watches: new Map(), wifi: null };
+        lb.session = session;
+        live.set(b.id, lb);
+        await follow(b, lb);
+        announce(b.id);
+      }
+    },
+
+    get: (id) => view(requireBatch(id)),
+    list: () => store.list().map((b) => summaryOf(b, history.batchAttempts(b.id))),
+
+    cancel(id) {
+      const b = requireBatch(id);
+      if (b.status !== 'running') throw new StationError(409, 'BATCH_ENDED', `batch ${id} is already ${b.status}`);
+      // Tokens stay valid at the authority until they expire: results that still come are recorded.
+      store.finish(id, 'cancelled', clock());
+      announce(id);
+      return view(store.get(id)!);
+    },
+
+    scanLabel(id, label) {
+      const b = requireBatch(id);
+      store.addLabel(id, label, clock());
+      return view(b);
+    },
+
+    codePayload(id, index) {
+      const b = requireBatch(id);
+      const code = store.codes(id).find((c) => c.index === index);
+      if (!code) throw new StationError(404, 'CODE_UNKNOWN', `batch ${id} has no code ${index}`);
+      const wifi = live.get(id)?.wifi;
+      if (!wifi || !b.ssid) throw new StationError(409, 'CODES_LOCKED', 'The Wi-Fi password is not kept across restarts: enter it again to show the codes.');
+      return { wifi, token: code.token, capacity: code.capacity, expiresAt: code.expiresAt };
+    },
+
+    unlockCodes(id, wifi) {
+      const b = requireBatch(id);
+      if (wifi.ssid !== b.ssid) throw new StationError(400, 'SSID_MISMATCH', `this batch was started for Wi-Fi ${b.ssid}`);
+      const lb = live.get(id);
+      if (!lb) throw new StationError(409, 'BATCH_NOT_FOLLOWED', 'sign in as the account that started this batch first');
+      lb.wifi = wifi;
+      return view(b);
+    },
+
+    close() {
+      for (const lb of live.values()) for (const w of lb.watches.values()) w.close();
+      live.clear();
+    },
+  };
+}

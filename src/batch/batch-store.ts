@@ -1,0 +1,178 @@
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import type { BatchMethod, BatchStatus } from '../protocol/index.js';
+
+/**
+ * The station's batches, so that a batch survives a restart: what was planned, the tokens issued for
+ * it, and how far each token's result stream was read. Device results themselves live in history.
+ * The Wi-Fi password is not stored: after a restart the operator types it again to show the codes.
+ */
+export interface BatchRecord {
+  id: string;
+  createdAt: number;
+  method: BatchMethod;
+  pid: string;
+  accountId: string;
+  operator: string;
+  status: BatchStatus;
+  ssid: string | null;
+  expected: number;
+  manifest: string[] | null;
+  endedAt: number | null;
+}
+
+export interface BatchCodeRecord {
+  batchId: string;
+  index: number;
+  tokenId: string;
+  token: string;
+  capacity: number;
+  expiresAt: number;
+  ended: 'expired' | 'exhausted' | 'closed' | null;
+}
+
+interface Migration {
+  version: number;
+  up(db: Database): void;
+}
+
+/** Numbered, append-only. */
+export const BATCH_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE batches (
+          id          TEXT PRIMARY KEY,
+          created_at  INTEGER NOT NULL,
+          method      TEXT NOT NULL CHECK (method IN ('qr', 'wired', 'serial')),
+          pid         TEXT NOT NULL,
+          account_id  TEXT NOT NULL,
+          operator    TEXT NOT NULL,
+          status      TEXT NOT NULL CHECK (status IN ('running', 'completed', 'cancelled')),
+          ssid        TEXT,
+          expected    INTEGER NOT NULL,
+          manifest    TEXT,
+          ended_at    INTEGER
+        );
+        CREATE INDEX batches_status ON batches(status, account_id);
+        CREATE TABLE batch_codes (
+          batch_id    TEXT NOT NULL REFERENCES batches(id),
+          idx         INTEGER NOT NULL,
+          token_id    TEXT NOT NULL UNIQUE,
+          token       TEXT NOT NULL,
+          capacity    INTEGER NOT NULL,
+          expires_at  INTEGER NOT NULL,
+          ended       TEXT,
+          PRIMARY KEY (batch_id, idx)
+        );
+        CREATE TABLE batch_labels (
+          batch_id  TEXT NOT NULL REFERENCES batches(id),
+          seq       INTEGER NOT NULL,
+          label     TEXT NOT NULL,
+          at        INTEGER NOT NULL,
+          PRIMARY KEY (batch_id, seq)
+        );
+      `),
+  },
+];
+
+export interface BatchStore {
+  create(b: Omit<BatchRecord, 'status' | 'endedAt'>, codes: Omit<BatchCodeRecord, 'batchId' | 'ended'>[]): void;
+  get(id: string): BatchRecord | undefined;
+  codes(batchId: string): BatchCodeRecord[];
+  list(limit?: number): BatchRecord[];
+  running(accountId: string): BatchRecord[];
+  endCode(batchId: string, index: number, ended: BatchCodeRecord['ended']): void;
+  finish(id: string, status: Exclude<BatchStatus, 'running'>, at: number): void;
+  addLabel(batchId: string, label: string, at: number): void;
+  labels(batchId: string): string[];
+  close(): void;
+}
+
+interface BatchRow {
+  id: string;
+  created_at: number;
+  method: BatchMethod;
+  pid: string;
+  account_id: string;
+  operator: string;
+  status: BatchStatus;
+  ssid: string | null;
+  expected: number;
+  manifest: string | null;
+  ended_at: number | null;
+}
+
+const toRecord = (r: BatchRow): BatchRecord => ({
+  id: r.id,
+  createdAt: r.created_at,
+  method: r.method,
+  pid: r.pid,
+  accountId: r.account_id,
+  operator: r.operator,
+  status: r.status,
+  ssid: r.ssid,
+  expected: r.expected,
+  manifest: r.manifest ? (JSON.parse(r.manifest) as string[]) : null,
+  endedAt: r.ended_at,
+});
+
+export function openBatchStore(path: string): BatchStore {
+  const db = new BetterSqlite3(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const newest = BATCH_MIGRATIONS.at(-1)!.version;
+  if (current > newest) {
+    db.close();
+    throw new Error(`batch store version ${current} is newer than this program knows (${newest})`);
+  }
+  for (const m of BATCH_MIGRATIONS) {
+    if (m.version > current) {
+      db.transaction(() => {
+        m.up(db);
+        db.pragma(`user_version = ${m.version}`);
+      }).immediate();
+    }
+  }
+  const q = {
+    insert: db.prepare(
+      `INSERT INTO batches (id, created_at, method, pid, account_id, operator, status, ssid, expected, manifest)
+       VALUES (@id, @createdAt, @method, @pid, @accountId, @operator, 'running', @ssid, @expected, @manifest)`,
+    ),
+    insertCode: db.prepare(
+      'INSERT INTO batch_codes (batch_id, idx, token_id, token, capacity, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    get: db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE id = ?'),
+    codes: db.prepare<[string], { batch_id: string; idx: number; token_id: string; token: string; capacity: number; expires_at: number; ended: BatchCodeRecord['ended'] }>(
+      'SELECT * FROM batch_codes WHERE batch_id = ? ORDER BY idx',
+    ),
+    list: db.prepare<[number], BatchRow>('SELECT * FROM batches ORDER BY created_at DESC, id LIMIT ?'),
+    running: db.prepare<[string], BatchRow>("SELECT * FROM batches WHERE status = 'running' AND account_id = ? ORDER BY created_at"),
+    endCode: db.prepare('UPDATE batch_codes SET ended = ? WHERE batch_id = ? AND idx = ? AND ended IS NULL'),
+    finish: db.prepare("UPDATE batches SET status = ?, ended_at = ? WHERE id = ? AND status = 'running'"),
+    addLabel: db.prepare('INSERT INTO batch_labels (batch_id, seq, label, at) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM batch_labels WHERE batch_id = ?), ?, ?)'),
+    labels: db.prepare<[string], { label: string }>('SELECT label FROM batch_labels WHERE batch_id = ? ORDER BY seq'),
+  };
+  return {
+    create(b, codes) {
+      db.transaction(() => {
+        q.insert.run({ ...b, manifest: b.manifest ? JSON.stringify(b.manifest) : null });
+        for (const c of codes) q.insertCode.run(b.id, c.index, c.tokenId, c.token, c.capacity, c.expiresAt);
+      })();
+    },
+    get: (id) => {
+      const r = q.get.get(id);
+      return r && toRecord(r);
+    },
+    codes: (batchId) =>
+      q.codes.all(batchId).map((c) => ({ batchId: c.batch_id, index: c.idx, tokenId: c.token_id, token: c.token, capacity: c.capacity, expiresAt: c.expires_at, ended: c.ended })),
+    list: (limit = 200) => q.list.all(limit).map(toRecord),
+    running: (accountId) => q.running.all(accountId).map(toRecord),
+    endCode: (batchId, index, ended) => void q.endCode.run(ended, batchId, index),
+    finish: (id, status, at) => void q.finish.run(status, at, id),
+    addLabel: (batchId, label, at) => void q.addLabel.run(batchId, batchId, label, at),
+    labels: (batchId) => q.labels.all(batchId).map((l) => l.label),
+    close: () => db.close(),
+  };
+}

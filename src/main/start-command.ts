@@ -1,0 +1,164 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { startAuthority, type RunningAuthority } from '../cloud/authority.js';
+import { demoExportSchema, type DemoExport } from '../cloud/demo.js';
+import { openBatchStore } from '../batch/batch-store.js';
+import { createBatchService } from '../batch/batch-service.js';
+import { openHistoryStore } from '../history/index.js';
+import { DEFAULT_BENCH_PASSWORD, DEFAULT_BENCH_SSID, DEFAULT_BENCH_NETWORKS } from '../device/bench-network.js';
+import { startFleet, type Fleet } from '../device/fleet.js';
+import { createBenchLink } from './bench-link.js';
+import { createEventHub } from './event-hub.js';
+import { createSessionManager } from './station-session.js';
+import { createStationCore, type StationCore } from './station-core.js';
+import { buildStationServer } from './station-server.js';
+
+/**
+ * `unbind start`: the main job. The station, and unless told otherwise the embedded authority with its
+ * demo world and a virtual bench of cameras looking at the codes this station shows.
+ */
+export const START_USAGE = `usage: unbind start [options]
+  --port P              station port on 127.0.0.1 (default 8790; 0: any free port)
+  --data DIR            where the station and the embedded authority keep their files (default .data)
+  --authority URL       use this authority instead of starting one
+  --demo-export FILE    with --authority: demo accounts and bench devices from this export
+  --authority-port P    port of the embedded authority (default 8787; 0: any)
+  --no-bench            no virtual bench
+  --bench-devices N     virtual cameras on the bench (default 64)
+  --tz ZONE             quota day time zone of the embedded authority (default UTC)
+  --log-level L         fatal|error|warn|info|debug (default warn)`;
+
+export class StartUsageError extends Error {}
+
+export interface RunningStation {
+  core: StationCore;
+  url: string;
+  port: number;
+  authorityUrl: string;
+  close(): Promise<void>;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function intArg(name: string, v: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new StartUsageError(`--${name} must be a whole number from ${min} to ${max}`);
+  return Number(v);
+}
+
+/** The demo bench: cameras of the QR product first (the ones a QR batch reaches), then a few that fail. */
+function benchDevices(demo: DemoExport, count: number): DemoExport['devices'] {
+  const qr = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound);
+  const extras = [
+    ...demo.devices.filter((d) => d.pid === 'plegacy1' && d.bound).slice(0, 2),
+    ...demo.devices.filter((d) => d.pid === 'pfwcam2' && d.bound && d.firmware === '2.0.3').slice(0, 2),
+  ];
+  const main = qr.slice(0, Math.max(0, count - extras.length));
+  return [...main, ...extras].slice(0, count);
+}
+
+export async function startStation(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningStation> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      port: { type: 'string', default: '8790' },
+      data: { type: 'string', default: '.data' },
+      authority: { type: 'string' },
+      'demo-export': { type: 'string' },
+      'authority-port': { type: 'string', default: '8787' },
+      'no-bench': { type: 'boolean', default: false },
+      'bench-devices': { type: 'string', default: '64' },
+      tz: { type: 'string', default: 'UTC' },
+      'log-level': { type: 'string', default: 'warn' },
+    },
+  });
+  const port = intArg('port', values.port, 0, 65535);
+  const benchCount = intArg('bench-devices', values['bench-devices'], 1, 10_000);
+  if (values.authority && !URL.canParse(values.authority)) throw new StartUsageError(`--authority ${values.authority} is not a URL`);
+  const dataDir = resolve(values.data);
+  mkdirSync(dataDir, { recursive: true });
+
+  let authority: RunningAuthority | null = null;
+  let authorityUrl: string;
+  let demo: DemoExport | null = null;
+  if (values.authority) {
+    authorityUrl = values.authority.replace(/\/$/, '');
+    if (values['demo-export']) demo = demoExportSchema.parse(JSON.parse(readFileSync(values['demo-export'], 'utf8')));
+  } else {
+    authority = await startAuthority({
+      dbPath: join(dataDir, 'authority.db'),
+      port: intArg('authority-port', values['authority-port'], 0, 65535),
+      demo: true,
+      timeZone: values.tz,
+      logLevel: values['log-level'],
+    });
+    authorityUrl = authority.url;
+    demo = authority.exportDemo();
+    // For `unbind fleet` and scripts run beside the demo; it holds demo secrets, so owner-only.
+    writeFileSync(join(dataDir, 'demo-export.json'), JSON.stringify(demo, null, 2), { mode: 0o600 });
+  }
+
+  const stationId = `${hostname()}-station`;
+  const hub = createEventHub();
+  const history = openHistoryStore(join(dataDir, 'history.db'));
+  const store = openBatchStore(join(dataDir, 'batches.db'));
+  const batches = createBatchService({ store, history, stationId, emit: hub.emit });
+  const withBench = !values['no-bench'] && demo !== null;
+  const sessions = createSessionManager({
+    authorityUrl,
+    stationId,
+    demoAccounts: demo ? demo.accounts.map((a) => ({ accountId: a.accountId, name: a.name, role: a.role, region: a.region, clientId: a.clientId, secret: a.secret })) : [],
+    demoWifi: withBench ? { ssid: DEFAULT_BENCH_SSID, password: DEFAULT_BENCH_PASSWORD } : null,
+  });
+
+  const secret = randomBytes(24).toString('base64url');
+  let fleet: Fleet | null = null;
+  let stopBenchWatch = (): void => undefined;
+  const core = createStationCore({ sessions, batches, history, hub, bench: null });
+  const app = buildStationServer({ core, secret, rendererDir: join(ROOT, 'dist/renderer'), logLevel: values['log-level'] });
+  await app.listen({ port, host: '127.0.0.1' });
+  const addr = app.server.address();
+  const stationPort = typeof addr === 'object' && addr ? addr.port : port;
+  const base = `http://127.0.0.1:${stationPort}`;
+
+  if (withBench && demo) {
+    const regions = new Set(demo.devices.map((d) => d.region));
+    fleet = await startFleet({
+      devices: benchDevices(demo, benchCount),
+      regionUrls: Object.fromEntries([...regions].map((r) => [r, authorityUrl])),
+      bench: { networks: DEFAULT_BENCH_NETWORKS },
+      qrSource: { url: `${base}/bench/screen?key=${secret}`, pollMs: 300 },
+      // The operator holds each code before the devices of the batch only, not the whole bench.
+      overflow: 'ignore',
+      statusPort: 0,
+      log: () => undefined,
+    });
+    const link = createBenchLink(fleet.statusUrl!);
+    core.attachBench(link);
+    stopBenchWatch = link.watch((devices) => hub.emit({ type: 'bench', devices }));
+  }
+
+  const url = `${base}/?key=${secret}`;
+  out(`Unbind Station: ${url}`);
+  out(`  authority ${authorityUrl}${authority ? ` (embedded, demo world; accounts and devices in ${join(dataDir, 'demo-export.json')})` : ''}; data in ${dataDir}`);
+  if (fleet) out(`  virtual bench: ${fleet.devices.length} devices, Wi-Fi "${DEFAULT_BENCH_SSID}" / "${DEFAULT_BENCH_PASSWORD}", status ${fleet.statusUrl}/status`);
+  return {
+    core,
+    url,
+    port: stationPort,
+    authorityUrl,
+    async close() {
+      stopBenchWatch();
+      batches.close();
+      await app.close();
+      await fleet?.close();
+      store.close();
+      history.close();
+      await authority?.close();
+    },
+  };
+}

@@ -1,0 +1,185 @@
+import type { Readable } from 'node:stream';
+import {
+  type BatchPlan,
+  type BatchSummary,
+  type BatchView,
+  type DashboardView,
+  type FleetDeviceStatus,
+  type HistoryQuery,
+  type HistoryRow,
+  type HistoryStats,
+  type Page,
+  type PlanRequest,
+  type Screen,
+  type SessionView,
+  type SignInRequest,
+  type StartBatchRequest,
+  type WifiCredentials,
+} from '../protocol/index.js';
+import { renderPrintSheet, renderQrPng, renderQrSvg } from '../qr/index.js';
+import type { BatchService } from '../batch/batch-service.js';
+import { planBatch } from '../batch/planner.js';
+import { StationError } from '../batch/station-error.js';
+import type { HistoryScope, HistoryStore } from '../history/index.js';
+import type { BenchLink } from './bench-link.js';
+import type { EventHub } from './event-hub.js';
+import type { SessionManager } from './station-session.js';
+
+/**
+ * The station's operations, whatever the transport: the HTTP server and the Electron main process
+ * both call these. Everything here checks the session; nothing here knows about HTTP or IPC.
+ */
+export interface StationCore {
+  getSession(): SessionView;
+  signIn(req: SignInRequest): Promise<SessionView>;
+  signOut(): SessionView;
+  getDashboard(): Promise<DashboardView>;
+  planBatch(req: PlanRequest): Promise<BatchPlan>;
+  startBatch(req: StartBatchRequest): Promise<BatchView>;
+  listBatches(): BatchSummary[];
+  getBatch(id: string): BatchView;
+  cancelBatch(id: string): BatchView;
+  scanLabel(id: string, label: string): BatchView;
+  unlockCodes(id: string, wifi: WifiCredentials): BatchView;
+  getCodeSvg(id: string, index: number): Promise<string>;
+  getPrintSheet(id: string): Promise<string>;
+  showCodes(batchId: string | null, indexes: number[]): void;
+  /** What the station's screen shows, as the virtual bench's cameras see it. */
+  screen(): Promise<Screen>;
+  queryHistory(q: HistoryQuery): Promise<Page<HistoryRow>>;
+  historyStats(q: HistoryQuery): Promise<HistoryStats>;
+  exportHistoryCsv(q: HistoryQuery): Promise<Readable>;
+  getBench(): Promise<FleetDeviceStatus[] | null>;
+  resetBenchDevice(devId: string): Promise<void>;
+  /** The virtual bench starts after the server (its cameras look at the server's screen). */
+  attachBench(link: BenchLink): void;
+  hub: EventHub;
+}
+
+export function createStationCore(deps: {
+  sessions: SessionManager;
+  batches: BatchService;
+  history: HistoryStore;
+  hub: EventHub;
+  bench: BenchLink | null;
+  timeZone?: string;
+}): StationCore {
+  const { sessions, batches, history, hub } = deps;
+  let bench = deps.bench;
+  let shown: { batchId: string; indexes: number[] } | null = null;
+
+  async function scope(): Promise<HistoryScope> {
+    const s = sessions.current();
+    const allPids: string[] = [];
+    const ownPids: string[] = [];
+    for (const p of await s.client.products()) (p.grant === 'owner' || p.grant === 'space-role' ? allPids : ownPids).push(p.pid);
+    return { accountId: s.account.accountId, allPids, ownPids };
+  }
+  const ownBatch = (id: string): BatchView => {
+    const b = batches.get(id);
+    if (b.accountId !== sessions.current().account.accountId) throw new StationError(404, 'BATCH_UNKNOWN', `no batch ${id} for this account`);
+    return b;
+  };
+
+  return {
+    hub,
+    getSession: () => sessions.view(),
+    async signIn(req) {
+      const s = await sessions.signIn(req);
+      await batches.resume({ client: s.client, accountId: s.account.accountId, operator: s.operator });
+      const view = sessions.view();
+      hub.emit({ type: 'session', session: view });
+      return view;
+    },
+    signOut() {
+      sessions.signOut();
+      shown = null;
+      const view = sessions.view();
+      hub.emit({ type: 'session', session: view });
+      return view;
+    },
+    async getDashboard() {
+      const c = sessions.current().client;
+      const [products, quota] = await Promise.all([c.products(), c.quota()]);
+      return { products, quota };
+    },
+    async planBatch(req) {
+      const c = sessions.current().client;
+      const [products, quota] = await Promise.all([c.products(), c.quota()]);
+      return planBatch(req, products, quota);
+    },
+    async startBatch(req) {
+      const s = sessions.current();
+      return batches.startQr({ client: s.client, accountId: s.account.accountId, operator: s.operator }, req);
+    },
+    listBatches() {
+      const me = sessions.current().account.accountId;
+      return batches.list().filter((b) => b.accountId === me);
+    },
+    getBatch: (id) => ownBatch(id),
+    cancelBatch(id) {
+      ownBatch(id);
+      if (shown?.batchId === id) shown = null;
+      return batches.cancel(id);
+    },
+    scanLabel(id, label) {
+      ownBatch(id);
+      return batches.scanLabel(id, label);
+    },
+    unlockCodes(id, wifi) {
+      ownBatch(id);
+      return batches.unlockCodes(id, wifi);
+    },
+    async getCodeSvg(id, index) {
+      ownBatch(id);
+      const p = batches.codePayload(id, index);
+      return (await renderQrSvg({ s: p.wifi.ssid, p: p.wifi.password, t: p.token })).svg;
+    },
+    async getPrintSheet(id) {
+      const b = ownBatch(id);
+      const codes = b.codes.map((c) => batches.codePayload(id, c.index));
+      if (!codes.length) throw new StationError(409, 'NO_CODES', 'this batch has no codes');
+      return renderPrintSheet({ wifi: codes[0]!.wifi, codes: codes.map((c) => ({ token: c.token, capacity: c.capacity, expiresAt: new Date(c.expiresAt) })), title: `Batch ${id} — ${b.pid}`, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
+    },
+    showCodes(batchId, indexes) {
+      if (batchId === null) {
+        shown = null;
+        return;
+      }
+      ownBatch(batchId);
+      shown = { batchId, indexes: [...new Set(indexes)].sort((a, b) => a - b) };
+    },
+    async screen() {
+      if (!shown) return { codes: [] };
+      const b = batches.get(shown.batchId);
+      if (b.status !== 'running') return { codes: [] };
+      const codes = [];
+      for (const index of shown.indexes) {
+        const code = b.codes.find((c) => c.index === index);
+        if (!code || code.status !== 'active') continue;
+        let p;
+        try {
+          p = batches.codePayload(b.id, index);
+        } catch {
+          continue; // codes locked after a restart: the screen shows nothing to scan
+        }
+        const png = await renderQrPng({ s: p.wifi.ssid, p: p.wifi.password, t: p.token }, { scale: 4 });
+        codes.push({ id: `${b.id}:${index}`, png: png.png.toString('base64'), capacity: code.capacity });
+      }
+      return { codes };
+    },
+    queryHistory: async (q) => history.query(await scope(), q),
+    historyStats: async (q) => history.stats(await scope(), q),
+    exportHistoryCsv: async (q) => history.exportCsv(await scope(), q),
+    attachBench(link) {
+      bench = link;
+    },
+    async getBench() {
+      return bench ? bench.status() : null;
+    },
+    async resetBenchDevice(devId) {
+      if (!bench) throw new StationError(404, 'NO_BENCH', 'this station runs without a virtual bench');
+      await bench.reset(devId);
+    },
+  };
+}

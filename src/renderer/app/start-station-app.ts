@@ -1,0 +1,48 @@
+import type { Pinia } from 'pinia';
+import { watch } from 'vue';
+import type { StationApi } from '../../protocol/station-api.js';
+import { useBatchStore } from '../stores/batch-store.js';
+import { useBenchStore } from '../stores/bench-store.js';
+import { useDashboardStore } from '../stores/dashboard-store.js';
+import { useHistoryStore } from '../stores/history-store.js';
+import { useNavigationStore } from '../stores/navigation-store.js';
+import { useSessionStore } from '../stores/session-store.js';
+import { startEventDispatch } from './event-dispatch.js';
+
+/**
+ * What the app does once it is mounted: follow the station's events, load the session, and on each
+ * sign-in load the account's dashboard and resume its running batch; on sign-out forget it all.
+ * Returns the function that stops it.
+ */
+export function startStationApp(pinia: Pinia, api: StationApi): () => void {
+  const session = useSessionStore(pinia);
+  const dashboard = useDashboardStore(pinia);
+  const batch = useBatchStore(pinia);
+  const history = useHistoryStore(pinia);
+  const bench = useBenchStore(pinia);
+  const nav = useNavigationStore(pinia);
+
+  const stopEvents = startEventDispatch(api, { session, batch, bench });
+
+  const stopWatch = watch(
+    () => (session.signedIn ? (session.account?.accountId ?? '') : null),
+    async (accountId, previous) => {
+      if (accountId === previous) return;
+      batch.clear();
+      dashboard.clear();
+      history.reset();
+      bench.clear();
+      nav.go('dashboard');
+      if (accountId === null) return;
+      await dashboard.load();
+      if (accountId && (await batch.resumeRunning(accountId))) nav.go('codes');
+    },
+  );
+
+  void session.load();
+
+  return () => {
+    stopWatch();
+    stopEvents();
+  };
+}

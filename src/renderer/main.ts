@@ -1,0 +1,28 @@
+import { createPinia } from 'pinia';
+import { createApp } from 'vue';
+import App from './App.vue';
+import { createStationApi } from './api/index.js';
+import { provideStationContext, type KeyValueStorage } from './app/station-context.js';
+import { startStationApp } from './app/start-station-app.js';
+
+/** localStorage, or a memory stand-in where the browser refuses it (it only remembers the operator's name). */
+function benchStorage(): KeyValueStorage {
+  try {
+    const s = window.localStorage;
+    s.getItem('unbind-station.probe');
+    return s;
+  } catch {
+    const m = new Map<string, string>();
+    return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, v) };
+  }
+}
+
+const { api, transport } = createStationApi(window);
+document.documentElement.dataset.transport = transport;
+
+const app = createApp(App);
+const pinia = createPinia();
+app.use(pinia);
+provideStationContext(app, { api, storage: benchStorage() });
+app.mount('#app');
+startStationApp(pinia, api);

@@ -1,0 +1,341 @@
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import type {
+  BatchCodeView,
+  BatchPlan,
+  BatchSummary,
+  BatchView,
+  DeviceResultView,
+  PlanRequest,
+  StartQrBatchRequest,
+  StationError,
+} from '../../protocol/station-api.js';
+import { toStationError } from '../api/station-api-error.js';
+import { useStationApi } from '../app/station-context.js';
+import { chronological, codeUsed, reportedOf, resultKey, tallyOf } from '../lib/results.js';
+
+/** A plan answers one request: changing the form makes it stale, and Start needs a current, ok plan. */
+export function planKey(req: PlanRequest): string {
+  return JSON.stringify({ method: req.method, pid: req.pid, deviceCount: req.manifest ? undefined : req.deviceCount, manifest: req.manifest });
+}
+
+/** What a code image holds: a `data:` URL of the station's SVG, or why it could not be had. */
+export type CodeImage = { state: 'loading' } | { state: 'ready'; url: string } | { state: 'error'; error: StationError };
+
+/** The SVG as an image URL: shown through <img>, the markup can run nothing. */
+export function svgToDataUrl(svg: string): string {
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+}
+
+/**
+ * The QR batch: plan, start, the batch being worked (its codes and live results), labels scanned,
+ * cancel. Results come from `result` events and batch snapshots; the tally is computed from them the
+ * way the station computes it, and a snapshot that knows of more devices than we have triggers a resync.
+ */
+export const useBatchStore = defineStore('batch', () => {
+  const api = useStationApi();
+
+  const plan = ref<BatchPlan | null>(null);
+  const planFor = ref<string | null>(null);
+  const planning = ref(false);
+  const planError = ref<StationError | null>(null);
+
+  const current = ref<BatchView | null>(null);
+  /** Oldest first, each report once. */
+  const results = ref<DeviceResultView[]>([]);
+  const starting = ref(false);
+  const busy = ref(false);
+  const error = ref<StationError | null>(null);
+  const codeImages = ref<Record<string, CodeImage>>({});
+  let resyncing: Promise<void> | null = null;
+
+  const tally = computed(() => (current.value ? tallyOf(results.value, current.value.expected, current.value.status) : null));
+  const reported = computed(() => (tally.value ? reportedOf(tally.value) : 0));
+  const expected = computed(() => current.value?.expected ?? 0);
+  const progressText = computed(() => `${reported.value} / ${expected.value}`);
+  const resultsNewestFirst = computed(() => [...results.value].reverse());
+  const codes = computed<BatchCodeView[]>(() => (current.value ? current.value.codes.map((c) => ({ ...c, used: codeUsed(c, results.value) })) : []));
+  const running = computed(() => current.value?.status === 'running');
+  /** After a station restart the codes cannot be drawn until the operator types the Wi-Fi password again. */
+  const codesLocked = computed(() => Object.values(codeImages.value).some((i) => i.state === 'error' && i.error.code === 'CODES_LOCKED'));
+
+  function planMatches(req: PlanRequest): boolean {
+    return planFor.value === planKey(req);
+  }
+  /** The plan shown for this request, or null when there is none or it answers another request. */
+  function planOf(req: PlanRequest): BatchPlan | null {
+    return planMatches(req) ? plan.value : null;
+  }
+  function canStart(req: PlanRequest): boolean {
+    return !starting.value && planOf(req)?.ok === true;
+  }
+
+  async function checkPlan(req: PlanRequest): Promise<BatchPlan | null> {
+    planning.value = true;
+    const key = planKey(req);
+    try {
+      const answer = await api.planBatch(req);
+      plan.value = answer;
+      planFor.value = key;
+      planError.value = null;
+      return answer;
+    } catch (err) {
+      plan.value = null;
+      planFor.value = null;
+      planError.value = toStationError(err);
+      return null;
+    } finally {
+      planning.value = false;
+    }
+  }
+
+  function clearPlan(): void {
+    plan.value = null;
+    planFor.value = null;
+    planError.value = null;
+  }
+
+  /** A full snapshot becomes the current batch; reports that arrived by event meanwhile are kept. */
+  function adopt(view: BatchView): void {
+    const same = current.value?.id === view.id;
+    if (!same) codeImages.value = {};
+    current.value = view;
+    results.value = chronological(dedupe(same ? [...view.results, ...results.value] : view.results));
+  }
+
+  /** Starts the batch; the Wi-Fi credentials pass through to the station and are not kept here. */
+  async function start(req: StartQrBatchRequest): Promise<boolean> {
+    const planReq: PlanRequest = { method: 'qr', pid: req.pid, deviceCount: req.deviceCount, manifest: req.manifest };
+    if (!canStart(planReq)) {
+      error.value = { code: 'PLAN_REQUIRED', message: 'Check the plan first: Start needs a plan the station accepted.' };
+      return false;
+    }
+    starting.value = true;
+    try {
+      adopt(await api.startBatch(req));
+      clearPlan();
+      error.value = null;
+      return true;
+    } catch (err) {
+      error.value = toStationError(err);
+      return false;
+    } finally {
+      starting.value = false;
+    }
+  }
+
+  async function open(batchId: string): Promise<boolean> {
+    try {
+      adopt(await api.getBatch(batchId));
+      error.value = null;
+      return true;
+    } catch (err) {
+      error.value = toStationError(err);
+      return false;
+    }
+  }
+
+  /** After a reload or a restart: the account's running batch, if any, becomes the current one. */
+  async function resumeRunning(accountId: string): Promise<boolean> {
+    try {
+      const list = await api.listBatches();
+      const mine = list.filter((b) => b.accountId === accountId && b.status === 'running');
+      const latest = mine.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      if (!latest) return false;
+      return await open(latest.id);
+    } catch (err) {
+      error.value = toStationError(err);
+      return false;
+    }
+  }
+
+  async function resync(): Promise<void> {
+    const id = current.value?.id;
+    if (!id) return;
+    resyncing ??= api
+      .getBatch(id)
+      .then((view) => {
+        if (current.value?.id === view.id) adopt(view);
+      })
+      .catch((err: unknown) => {
+        error.value = toStationError(err);
+      })
+      .finally(() => {
+        resyncing = null;
+      });
+    return resyncing;
+  }
+
+  /** A `batch` event: status, codes and the station's tally; results come separately. */
+  function applyBatchEvent(b: BatchSummary & { codes: BatchCodeView[] }): void {
+    const view = current.value;
+    if (!view || view.id !== b.id) return;
+    current.value = { ...view, ...b, manifest: view.manifest, scanned: view.scanned, results: view.results };
+    const mine = tallyOf(results.value, b.expected, b.status);
+    // The station knows of reports we missed (e.g. while the event stream reconnected): fetch them.
+    if (reportedOf(b.tally) > reportedOf(mine)) void resync();
+  }
+
+  /** A `result` event: one device's report, appended once. */
+  function applyResult(batchId: string, r: DeviceResultView): void {
+    if (current.value?.id !== batchId) return;
+    const key = resultKey(r);
+    if (results.value.some((x) => resultKey(x) === key)) return;
+    results.value = [...results.value, r];
+  }
+
+  async function cancel(): Promise<boolean> {
+    const id = current.value?.id;
+    if (!id) return false;
+    busy.value = true;
+    try {
+      adopt(await api.cancelBatch(id));
+      error.value = null;
+      return true;
+    } catch (err) {
+      error.value = toStationError(err);
+      return false;
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  /** A serial label scanned at the bench while the batch runs. */
+  async function scanLabel(label: string): Promise<boolean> {
+    const id = current.value?.id;
+    const clean = label.trim();
+    if (!id || !clean) return false;
+    try {
+      adopt(await api.scanLabel(id, clean));
+      error.value = null;
+      return true;
+    } catch (err) {
+      error.value = toStationError(err);
+      return false;
+    }
+  }
+
+  /** Gives the station the Wi-Fi again (it never stores the password); the codes can then be drawn. */
+  async function unlockCodes(wifi: { ssid: string; password: string }): Promise<boolean> {
+    const id = current.value?.id;
+    if (!id) return false;
+    busy.value = true;
+    try {
+      adopt(await api.unlockCodes(id, wifi));
+      codeImages.value = Object.fromEntries(Object.entries(codeImages.value).filter(([, i]) => i.state !== 'error'));
+      error.value = null;
+      return true;
+    } catch (err) {
+      error.value = toStationError(err);
+      return false;
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  async function loadCodeImage(code: BatchCodeView): Promise<void> {
+    const id = current.value?.id;
+    if (!id) return;
+    const existing = codeImages.value[code.tokenId];
+    if (existing && existing.state !== 'error') return;
+    codeImages.value = { ...codeImages.value, [code.tokenId]: { state: 'loading' } };
+    let image: CodeImage;
+    try {
+      image = { state: 'ready', url: svgToDataUrl(await api.getCodeSvg(id, code.index)) };
+    } catch (err) {
+      image = { state: 'error', error: toStationError(err) };
+    }
+    if (current.value?.id === id) codeImages.value = { ...codeImages.value, [code.tokenId]: image };
+  }
+
+  function codeImage(code: BatchCodeView): CodeImage | null {
+    return codeImages.value[code.tokenId] ?? null;
+  }
+
+  async function printSheet(): Promise<string | null> {
+    const id = current.value?.id;
+    if (!id) return null;
+    try {
+      return await api.getPrintSheet(id);
+    } catch (err) {
+      error.value = toStationError(err);
+      return null;
+    }
+  }
+
+  /** Tells the station which codes are on screen (the virtual bench's cameras look at those). */
+  async function showOnScreen(codeIndexes: number[]): Promise<void> {
+    const id = current.value?.id ?? null;
+    try {
+      await api.showCodes(id, id ? codeIndexes : []);
+    } catch (err) {
+      error.value = toStationError(err);
+    }
+  }
+
+  async function clearScreen(): Promise<void> {
+    try {
+      await api.showCodes(null, []);
+    } catch (err) {
+      error.value = toStationError(err);
+    }
+  }
+
+  function clear(): void {
+    current.value = null;
+    results.value = [];
+    codeImages.value = {};
+    error.value = null;
+    clearPlan();
+  }
+
+  return {
+    plan,
+    planning,
+    planError,
+    current,
+    results,
+    starting,
+    busy,
+    error,
+    codeImages,
+    tally,
+    reported,
+    expected,
+    progressText,
+    resultsNewestFirst,
+    codes,
+    running,
+    codesLocked,
+    planMatches,
+    planOf,
+    canStart,
+    checkPlan,
+    clearPlan,
+    start,
+    open,
+    resumeRunning,
+    resync,
+    applyBatchEvent,
+    applyResult,
+    cancel,
+    scanLabel,
+    unlockCodes,
+    loadCodeImage,
+    codeImage,
+    printSheet,
+    showOnScreen,
+    clearScreen,
+    clear,
+  };
+});
+
+function dedupe(list: readonly DeviceResultView[]): DeviceResultView[] {
+  const seen = new Set<string>();
+  return list.filter((r) => {
+    const k = resultKey(r);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -1,0 +1,109 @@
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import type { HistoryRow, HistoryStats, StationError } from '../../protocol/station-api.js';
+import { toStationError } from '../api/station-api-error.js';
+import { useStationApi } from '../app/station-context.js';
+import { EMPTY_HISTORY_FILTERS, filtersKey, toHistoryQuery, type HistoryFilters } from '../lib/history-filters.js';
+
+export const HISTORY_PAGE_SIZE = 50;
+
+/**
+ * The operation log: filters, cursor pages ("load more" appends), stats for the charts, and the CSV
+ * export. A new search resets the pages; an answer to an older search is dropped.
+ */
+export const useHistoryStore = defineStore('history', () => {
+  const api = useStationApi();
+
+  const filters = ref<HistoryFilters>({ ...EMPTY_HISTORY_FILTERS });
+  const rows = ref<HistoryRow[]>([]);
+  const nextCursor = ref<string | null>(null);
+  const stats = ref<HistoryStats | null>(null);
+  const loading = ref(false);
+  const loadingMore = ref(false);
+  const searched = ref(false);
+  const error = ref<StationError | null>(null);
+  const csv = ref<{ key: string; url: string | null; savedTo: string | null } | null>(null);
+  /**
+   * Whether the transport exports by link. Electron saves through a dialog, so the export is asked only
+   * when the operator clicks; once the transport answered with a URL, links are refreshed with the filters.
+   */
+  const csvByLink = ref<boolean | null>(null);
+  let generation = 0;
+
+  const hasMore = computed(() => nextCursor.value !== null);
+  const currentKey = computed(() => filtersKey(filters.value));
+  const csvUrl = computed(() => (csv.value?.key === currentKey.value ? csv.value.url : null));
+  const csvSavedTo = computed(() => (csv.value?.key === currentKey.value ? csv.value.savedTo : null));
+
+  /** Applies new filters (or reruns the current ones): pages start again from the first. */
+  async function search(next?: HistoryFilters): Promise<void> {
+    if (next) filters.value = { ...next };
+    const mine = ++generation;
+    const applied = { ...filters.value };
+    rows.value = [];
+    nextCursor.value = null;
+    stats.value = null;
+    loading.value = true;
+    error.value = null;
+    const [page, st] = await Promise.allSettled([
+      api.queryHistory(toHistoryQuery(applied, { limit: HISTORY_PAGE_SIZE })),
+      api.historyStats(toHistoryQuery(applied)),
+    ]);
+    if (mine !== generation) return;
+    loading.value = false;
+    searched.value = true;
+    if (page.status === 'fulfilled') {
+      rows.value = page.value.items;
+      nextCursor.value = page.value.nextCursor;
+    } else error.value = toStationError(page.reason);
+    if (st.status === 'fulfilled') stats.value = st.value;
+    else error.value ??= toStationError(st.reason);
+    if (csvByLink.value === true) await prepareCsv();
+  }
+
+  async function loadMore(): Promise<void> {
+    const cursor = nextCursor.value;
+    if (!cursor || loadingMore.value || loading.value) return;
+    const mine = generation;
+    loadingMore.value = true;
+    try {
+      const page = await api.queryHistory(toHistoryQuery(filters.value, { limit: HISTORY_PAGE_SIZE, cursor }));
+      if (mine !== generation) return;
+      rows.value = [...rows.value, ...page.items];
+      nextCursor.value = page.nextCursor;
+    } catch (err) {
+      if (mine === generation) error.value = toStationError(err);
+    } finally {
+      if (mine === generation) loadingMore.value = false;
+    }
+  }
+
+  /** Asks the transport for the export of the current filters: a URL to download, or where it was saved. */
+  async function prepareCsv(): Promise<{ url: string | null; savedTo: string | null } | null> {
+    const key = currentKey.value;
+    try {
+      const answer = await api.exportHistoryCsv(toHistoryQuery(filters.value));
+      csvByLink.value = answer.url !== null;
+      if (key === currentKey.value) csv.value = { key, ...answer };
+      return answer;
+    } catch (err) {
+      error.value = toStationError(err);
+      return null;
+    }
+  }
+
+  function reset(): void {
+    generation++;
+    filters.value = { ...EMPTY_HISTORY_FILTERS };
+    rows.value = [];
+    nextCursor.value = null;
+    stats.value = null;
+    loading.value = false;
+    loadingMore.value = false;
+    searched.value = false;
+    error.value = null;
+    csv.value = null;
+  }
+
+  return { filters, rows, nextCursor, stats, loading, loadingMore, searched, error, hasMore, csvUrl, csvSavedTo, search, loadMore, prepareCsv, reset };
+});

@@ -1,0 +1,155 @@
+import { createPinia, setActivePinia, type Pinia } from 'pinia';
+import { createApp } from 'vue';
+import type {
+  BatchCodeView,
+  BatchPlan,
+  BatchView,
+  DashboardView,
+  DeviceResultView,
+  SessionView,
+  StationApi,
+  StationEvent,
+} from '../../../src/protocol/station-api.js';
+import { provideStationContext, type KeyValueStorage } from '../../../src/renderer/app/station-context.js';
+
+/**
+ * A plain object implementing StationApi for unit tests of the renderer's stores: each method answers
+ * from `answers` (override per test) and records its call; `emit` pushes an event to subscribers.
+ */
+export interface Call {
+  method: keyof StationApi;
+  args: unknown[];
+}
+
+export type Answers = { [K in keyof StationApi]?: StationApi[K] };
+
+export interface FakeStationApi extends StationApi {
+  calls: Call[];
+  answers: Answers;
+  emit(e: StationEvent): void;
+  subscribers(): number;
+  callsOf(method: keyof StationApi): unknown[][];
+}
+
+export function createFakeStationApi(answers: Answers = {}): FakeStationApi {
+  const calls: Call[] = [];
+  const listeners = new Set<(e: StationEvent) => void>();
+  const pick = <K extends keyof StationApi>(method: K): StationApi[K] => {
+    const answer = fake.answers[method];
+    if (!answer) throw new Error(`fake station: no answer for ${method}`);
+    return answer;
+  };
+  const fake: FakeStationApi = {
+    calls,
+    answers,
+    emit: (e) => listeners.forEach((l) => l(e)),
+    subscribers: () => listeners.size,
+    callsOf: (method) => calls.filter((c) => c.method === method).map((c) => c.args),
+    getSession: (...a) => (calls.push({ method: 'getSession', args: a }), pick('getSession')(...a)),
+    signIn: (...a) => (calls.push({ method: 'signIn', args: a }), pick('signIn')(...a)),
+    signOut: (...a) => (calls.push({ method: 'signOut', args: a }), pick('signOut')(...a)),
+    getDashboard: (...a) => (calls.push({ method: 'getDashboard', args: a }), pick('getDashboard')(...a)),
+    planBatch: (...a) => (calls.push({ method: 'planBatch', args: a }), pick('planBatch')(...a)),
+    startBatch: (...a) => (calls.push({ method: 'startBatch', args: a }), pick('startBatch')(...a)),
+    listBatches: (...a) => (calls.push({ method: 'listBatches', args: a }), pick('listBatches')(...a)),
+    getBatch: (...a) => (calls.push({ method: 'getBatch', args: a }), pick('getBatch')(...a)),
+    cancelBatch: (...a) => (calls.push({ method: 'cancelBatch', args: a }), pick('cancelBatch')(...a)),
+    scanLabel: (...a) => (calls.push({ method: 'scanLabel', args: a }), pick('scanLabel')(...a)),
+    unlockCodes: (...a) => (calls.push({ method: 'unlockCodes', args: a }), pick('unlockCodes')(...a)),
+    getCodeSvg: (...a) => (calls.push({ method: 'getCodeSvg', args: a }), pick('getCodeSvg')(...a)),
+    getPrintSheet: (...a) => (calls.push({ method: 'getPrintSheet', args: a }), pick('getPrintSheet')(...a)),
+    showCodes: (...a) => (calls.push({ method: 'showCodes', args: a }), (fake.answers.showCodes ?? (async () => undefined))(...a)),
+    queryHistory: (...a) => (calls.push({ method: 'queryHistory', args: a }), pick('queryHistory')(...a)),
+    historyStats: (...a) => (calls.push({ method: 'historyStats', args: a }), pick('historyStats')(...a)),
+    exportHistoryCsv: (...a) => (calls.push({ method: 'exportHistoryCsv', args: a }), pick('exportHistoryCsv')(...a)),
+    getBench: (...a) => (calls.push({ method: 'getBench', args: a }), pick('getBench')(...a)),
+    resetBenchDevice: (...a) => (calls.push({ method: 'resetBenchDevice', args: a }), pick('resetBenchDevice')(...a)),
+    subscribe(onEvent) {
+      calls.push({ method: 'subscribe', args: [] });
+      listeners.add(onEvent);
+      return () => listeners.delete(onEvent);
+    },
+  };
+  return fake;
+}
+
+export function memoryStorage(initial: Record<string, string> = {}): KeyValueStorage & { data: Map<string, string> } {
+  const data = new Map(Object.entries(initial));
+  return { data, getItem: (k) => data.get(k) ?? null, setItem: (k, v) => void data.set(k, v) };
+}
+
+/** A Pinia installed on an (unmounted) app that provides the fake station, as main.ts does with the real one. */
+export function installStores(api: StationApi, storage: KeyValueStorage = memoryStorage()): Pinia {
+  const app = createApp({ render: () => null });
+  const pinia = createPinia();
+  app.use(pinia);
+  provideStationContext(app, { api, storage });
+  setActivePinia(pinia);
+  return pinia;
+}
+
+/** Lets pending promise callbacks run. */
+export const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+// ---- sample views -------------------------------------------------------------------------------
+
+export const SIGNED_OUT: SessionView = {
+  signedIn: false,
+  demo: true,
+  stationId: 'st-bench-1',
+  account: null,
+  operator: null,
+  demoAccounts: [{ accountId: 'acc-owner', name: 'Owner Co', role: 'owner', region: 'EU' }],
+  demoWifi: null,
+};
+
+export function signedIn(accountId = 'acc-owner', operator = 'Ana'): SessionView {
+  return { ...SIGNED_OUT, signedIn: true, account: { accountId, name: 'Owner Co', region: 'EU' }, operator };
+}
+
+export const DASHBOARD: DashboardView = {
+  products: [
+    { pid: 'pqr1cam', name: 'PQR Cam 1', category: 'camera', owner: { accountId: 'acc-owner', name: 'Owner Co' }, unbindSupported: true, minFirmware: '2.0.0', grant: 'owner' },
+    { pid: 'oldnvr', name: 'Old NVR', category: 'nvr', owner: { accountId: 'acc-owner', name: 'Owner Co' }, unbindSupported: false, minFirmware: null, grant: 'owner' },
+  ],
+  quota: {
+    day: '2025-03-01',
+    timeZone: 'UTC',
+    startsAt: '2025-03-01T00:00:00.000Z',
+    endsAt: '2025-03-02T00:00:00.000Z',
+    account: { used: 40, limit: 100, remaining: 60 },
+    products: [{ pid: 'pqr1cam', used: 97, limit: 100, remaining: 3 }],
+  },
+};
+
+export function plan(over: Partial<BatchPlan> = {}): BatchPlan {
+  return { ok: true, pid: 'pqr1cam', devices: 45, codes: [30, 15], remaining: 60, accountRemaining: 60, productRemaining: 80, grant: 'owner', refusal: null, ...over };
+}
+
+export function code(index: number, over: Partial<BatchCodeView> = {}): BatchCodeView {
+  return { index, tokenId: `tok${index}aaaa`, capacity: index === 0 ? 30 : 15, used: 0, expiresAt: '2025-03-01T10:10:00.000Z', status: 'active', ...over };
+}
+
+export function batchView(over: Partial<BatchView> = {}): BatchView {
+  return {
+    id: 'b-20250301-abc123',
+    createdAt: '2025-03-01T10:00:00.000Z',
+    method: 'qr',
+    pid: 'pqr1cam',
+    accountId: 'acc-owner',
+    operator: 'Ana',
+    status: 'running',
+    ssid: 'bench-wifi',
+    expected: 45,
+    manifest: null,
+    scanned: [],
+    codes: [code(0), code(1)],
+    tally: { unbound: 0, notBound: 0, failed: 0, pending: 45 },
+    results: [],
+    ...over,
+  };
+}
+
+export function result(devId: string, over: Partial<DeviceResultView> = {}): DeviceResultView {
+  return { devId, serial: `SN-${devId}`, pid: 'pqr1cam', result: 'UNBOUND', code: null, hint: null, at: '2025-03-01T10:01:00.000Z', tokenId: 'tok0aaaa', ...over };
+}
