@@ -104,7 +104,8 @@ export async function startStation(argv: string[], out: (line: string) => void =
 
   const stationId = `${hostname()}-station`;
   const hub = createEventHub();
-  const history = openHistoryStore(join(dataDir, 'history.db'));
+  // History days follow the same zone as the quota day, so the charts and the quota agree.
+  const history = openHistoryStore(join(dataDir, 'history.db'), { timeZone: values.tz });
   const store = openBatchStore(join(dataDir, 'batches.db'));
   const batches = createBatchService({ store, history, stationId, emit: hub.emit });
   const withBench = !values['no-bench'] && demo !== null;
