@@ -4,7 +4,10 @@ import { DEFAULT_BENCH_NETWORKS, DEFAULT_BENCH_PASSWORD, DEFAULT_BENCH_SSID, typ
 import { readDemoExport, type DemoExport } from './demo-export.js';
 import { FaultSpecError, parseFaultSpec, type FaultSpec } from './fault-spec.js';
 import { DEFAULT_POLL_MS, startFleet, type Fleet } from './fleet.js';
+import { startStatusServer, type FleetControl, type StatusServer } from './fleet-status-server.js';
 import { describeSource, qrSourceFromArg } from './qr-source.js';
+import { startWiredBench, type WiredBench } from './wired-bench.js';
+import { selectWiredFleet, WIRED_FLEET_ARGS, WIRED_FLEET_USAGE, WiredUsageError, type WiredFleetSelection } from './wired-fleet-options.js';
 
 export const FLEET_USAGE = `usage: unbind fleet --devices FILE [options]
 
@@ -22,6 +25,8 @@ Runs virtual devices with cameras pointed at the station's screens.
                         default ${DEFAULT_BENCH_SSID}:${DEFAULT_BENCH_PASSWORD})
   --authority URL       the authority for every region (default: the export's authorityUrl)
 
+${WIRED_FLEET_USAGE}
+
 Runs until interrupted (Ctrl-C).`;
 
 export interface FleetCommandIo {
@@ -30,6 +35,8 @@ export interface FleetCommandIo {
   /** Stops the fleet (tests); without it, SIGINT or SIGTERM does. */
   signal?: AbortSignal;
   onReady?: (fleet: Fleet) => void;
+  /** With --wired: the wired bench, once it runs. */
+  onWiredReady?: (bench: WiredBench) => void;
 }
 
 class UsageError extends Error {}
@@ -68,11 +75,32 @@ function regionTable(data: DemoExport, authority: string): Record<string, string
   return Object.fromEntries([...regions].map((r) => [r, authority]));
 }
 
+/** One status port for the QR cameras and the wired devices. */
+function combinedControl(fleet: Fleet, bench: WiredBench): FleetControl {
+  return {
+    statuses: () => [...fleet.status(), ...bench.status()],
+    details: (devId) => fleet.device(devId)?.details() ?? bench.control.details(devId),
+    resetDevice: (devId) => fleet.resetDevice(devId) || bench.resetDevice(devId),
+    resetAll: () => fleet.resetAll() + bench.resetAll(),
+  };
+}
+
+function describeWired(bench: WiredBench, sel: WiredFleetSelection): string {
+  const perPid = new Map<string, number>();
+  for (const d of sel.devices) perPid.set(d.pid, (perPid.get(d.pid) ?? 0) + 1);
+  return (
+    `fleet: wired bench: ${sel.devices.length} devices (${[...perPid].map(([p, n]) => `${p} ${n}`).join(', ')}), ` +
+    `LAN ${bench.lan.name} (${bench.lan.address}), mDNS port ${sel.mdnsPort ?? 5353}, SADP port ${sel.sadpPort ?? 37020}`
+  );
+}
+
 /** `unbind fleet …`: 0 after a clean stop, 2 on bad arguments, 1 when the fleet cannot start. */
 export async function runFleetCommand(argv: string[], io: FleetCommandIo = {}): Promise<number> {
   const out = io.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const err = io.err ?? ((line: string) => process.stderr.write(`${line}\n`));
   let fleet: Fleet;
+  let bench: WiredBench | null = null;
+  let sharedStatus: StatusServer | null = null;
   try {
     const { values } = parseArgs({
       args: argv,
@@ -88,6 +116,7 @@ export async function runFleetCommand(argv: string[], io: FleetCommandIo = {}): 
         'status-port': { type: 'string' },
         wifi: { type: 'string', multiple: true },
         authority: { type: 'string' },
+        ...WIRED_FLEET_ARGS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -115,26 +144,68 @@ export async function runFleetCommand(argv: string[], io: FleetCommandIo = {}): 
     } catch (e) {
       throw new UsageError(`--devices: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const devices = selectDevices(data, values.pid, count);
+    let wired: WiredFleetSelection | null;
+    try {
+      wired = selectWiredFleet(values, data);
+    } catch (e) {
+      if (e instanceof WiredUsageError) throw new UsageError(e.message);
+      throw e;
+    }
     const sources = (values['qr-source'] ?? []).map((s) => ({ ...qrSourceFromArg(s), pollMs }));
+    let devices: DemoExport['devices'];
+    if (!wired) devices = selectDevices(data, values.pid, count);
+    else if (sources.length === 0) {
+      // The wired bench alone: the QR options would select cameras nobody shows a code to.
+      const qrOnly = (['pid', 'count', 'faults'] as const).find((k) => values[k] !== undefined);
+      if (qrOnly) throw new UsageError(`--${qrOnly} selects QR cameras: with --wired it needs --qr-source`);
+      devices = [];
+    } else {
+      const onBench = new Set(wired.devices.map((d) => d.devId));
+      devices = selectDevices({ ...data, devices: data.devices.filter((d) => !onBench.has(d.devId)) }, values.pid, count);
+    }
+    const regionUrls = regionTable(data, values.authority ?? data.authorityUrl);
     try {
       fleet = await startFleet({
         devices,
-        regionUrls: regionTable(data, values.authority ?? data.authorityUrl),
+        regionUrls,
         bench: { networks },
         qrSource: sources,
         ...(faults ? { faults } : {}),
-        ...(statusPort === undefined ? {} : { statusPort }),
+        // With the wired bench, one status port serves both (below).
+        ...(statusPort === undefined || wired ? {} : { statusPort }),
         log: out,
       });
     } catch (e) {
       if (e instanceof FaultSpecError) throw new UsageError(`--faults: ${e.message}`);
       throw e;
     }
-    const perPid = new Map<string, number>();
-    for (const d of devices) perPid.set(d.pid, (perPid.get(d.pid) ?? 0) + 1);
-    out(`fleet: ${devices.length} devices (${[...perPid].map(([p, n]) => `${p} ${n}`).join(', ')}), Wi-Fi ${Object.keys(networks).map((s) => `"${s}"`).join(', ')}`);
-    out(sources.length ? `fleet: watching ${sources.map(describeSource).join(', ')} every ${pollMs} ms` : 'fleet: no --qr-source, the cameras see no code');
+    if (wired) {
+      try {
+        bench = await startWiredBench({
+          devices: wired.devices,
+          regionUrls,
+          products: data.products,
+          lanInterface: wired.lanInterface,
+          ...(wired.faults ? { faults: wired.faults } : {}),
+          ...(wired.mdnsPort ? { mdnsPort: wired.mdnsPort } : {}),
+          ...(wired.sadpPort ? { sadpPort: wired.sadpPort } : {}),
+          log: out,
+        });
+        if (statusPort !== undefined) sharedStatus = await startStatusServer(combinedControl(fleet, bench), statusPort);
+      } catch (e) {
+        await bench?.close();
+        await fleet.close();
+        throw e;
+      }
+      fleet = { ...fleet, statusUrl: sharedStatus?.url ?? null };
+    }
+    if (devices.length > 0 || !wired) {
+      const perPid = new Map<string, number>();
+      for (const d of devices) perPid.set(d.pid, (perPid.get(d.pid) ?? 0) + 1);
+      out(`fleet: ${devices.length} devices (${[...perPid].map(([p, n]) => `${p} ${n}`).join(', ')}), Wi-Fi ${Object.keys(networks).map((s) => `"${s}"`).join(', ')}`);
+      out(sources.length ? `fleet: watching ${sources.map(describeSource).join(', ')} every ${pollMs} ms` : 'fleet: no --qr-source, the cameras see no code');
+    }
+    if (bench && wired) out(describeWired(bench, wired));
     if (fleet.statusUrl) out(`fleet: status on ${fleet.statusUrl}/status`);
   } catch (e) {
     if (e instanceof UsageError || (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
@@ -147,6 +218,7 @@ export async function runFleetCommand(argv: string[], io: FleetCommandIo = {}): 
   }
 
   io.onReady?.(fleet);
+  if (bench) io.onWiredReady?.(bench);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -159,6 +231,8 @@ export async function runFleetCommand(argv: string[], io: FleetCommandIo = {}): 
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  await sharedStatus?.close();
+  await bench?.close();
   await fleet.close();
   out('fleet: stopped');
   return 0;

@@ -1,0 +1,176 @@
+import {
+  apiErrorSchema,
+  deviceInfoSchema,
+  deviceStatusSchema,
+  failureCodeSchema,
+  localUnbindResponseSchema,
+  type DeviceInfo,
+  type DeviceStatus,
+  type FailureCode,
+} from '../protocol/index.js';
+import { Agent, request } from 'node:http';
+import type { z } from 'zod';
+import { createLimiter, type Limiter } from './request-limiter.js';
+
+/**
+ * The client of a device's local API (DESIGN §4.5): `GET /info`, `POST /unbind {token}`,
+ * `GET /status`. Every answer passes the protocol's schema; every call ends within its timeout and
+ * never throws: what the LAN gives back is reported as a kind the caller decides on.
+ */
+export interface DeviceEndpoint {
+  address: string;
+  port: number;
+}
+
+export type LocalUnbindResponse = z.infer<typeof localUnbindResponseSchema>;
+
+export type ApiFailureKind =
+  /** No answer within the timeout. */
+  | 'timeout'
+  /** No connection: refused, reset, no route. */
+  | 'unreachable'
+  /** The device answered with a `{code, message}` refusal (a 4xx with a failure code). */
+  | 'refused'
+  /** An answer that is not one of the API's: wrong status, not JSON, wrong shape, too long. */
+  | 'bad-answer'
+  /** The caller cancelled. */
+  | 'cancelled';
+
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; kind: ApiFailureKind; detail: string; code?: FailureCode };
+
+export interface DeviceApiClient {
+  info(at: DeviceEndpoint, signal?: AbortSignal): Promise<ApiResult<DeviceInfo>>;
+  unbind(at: DeviceEndpoint, token: string, signal?: AbortSignal): Promise<ApiResult<LocalUnbindResponse>>;
+  status(at: DeviceEndpoint, signal?: AbortSignal): Promise<ApiResult<DeviceStatus>>;
+}
+
+export interface DeviceApiClientOptions {
+  /** Per request, ms (default 3000). */
+  timeoutMs?: number;
+  /** Requests in flight at once, over all devices (default 16). */
+  concurrency?: number;
+}
+
+/** The API's answers are a few hundred bytes; a device sending megabytes is not answering. */
+const MAX_ANSWER_BYTES = 16 * 1024;
+
+function endpointUrl(at: DeviceEndpoint, path: string): string {
+  return `http://${at.address}:${at.port}${path}`;
+}
+
+interface RawAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * One HTTP exchange on node:http. Not fetch: fetch refuses "bad ports" (554, 6000, 10080, …) that
+ * a device on a LAN may well serve its API on.
+ */
+function exchange(agent: Agent, at: DeviceEndpoint, method: string, path: string, body: string | undefined, signal: AbortSignal): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: at.address,
+        port: at.port,
+        method,
+        path,
+        agent,
+        signal,
+        headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let total = 0;
+        res.on('data', (chunk: Buffer) => {
+          total += chunk.length;
+          if (total > MAX_ANSWER_BYTES) {
+            res.destroy();
+            return reject(new Error(`answer is longer than ${MAX_ANSWER_BYTES} bytes`));
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as Error & { code?: string }).code;
+  return code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+}
+
+async function call<S extends z.ZodType>(
+  limit: Limiter,
+  agent: Agent,
+  timeoutMs: number,
+  at: DeviceEndpoint,
+  method: 'GET' | 'POST',
+  path: string,
+  schema: S,
+  body: unknown,
+  signal: AbortSignal | undefined,
+): Promise<ApiResult<z.infer<S>>> {
+  return limit(async () => {
+    if (signal?.aborted) return { ok: false, kind: 'cancelled', detail: 'cancelled' };
+    const where = `${method} ${endpointUrl(at, path)}`;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const cancel = (): void => controller.abort();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      let answer: RawAnswer;
+      try {
+        answer = await exchange(agent, at, method, path, body === undefined ? undefined : JSON.stringify(body), controller.signal);
+      } catch (err) {
+        if (timedOut) return { ok: false, kind: 'timeout', detail: `${where}: no answer within ${timeoutMs} ms` };
+        if (signal?.aborted) return { ok: false, kind: 'cancelled', detail: 'cancelled' };
+        const tooLong = err instanceof Error && err.message.startsWith('answer is longer');
+        return { ok: false, kind: tooLong ? 'bad-answer' : 'unreachable', detail: `${where}: ${describe(err)}` };
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(answer.text);
+      } catch {
+        return { ok: false, kind: 'bad-answer', detail: `${where}: HTTP ${answer.status}, answer is not JSON` };
+      }
+      if (answer.status !== 200) {
+        const refusal = apiErrorSchema.safeParse(json);
+        if (!refusal.success) return { ok: false, kind: 'bad-answer', detail: `${where}: HTTP ${answer.status}` };
+        const code = failureCodeSchema.safeParse(refusal.data.code);
+        const detail = `${where}: HTTP ${answer.status} ${refusal.data.code}: ${refusal.data.message}`;
+        return code.success && answer.status < 500 ? { ok: false, kind: 'refused', detail, code: code.data } : { ok: false, kind: 'bad-answer', detail };
+      }
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return { ok: false, kind: 'bad-answer', detail: `${where}: answer ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}` };
+      }
+      return { ok: true, value: parsed.data };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', cancel);
+    }
+  });
+}
+
+export function createDeviceApiClient(opts: DeviceApiClientOptions = {}): DeviceApiClient {
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  const limit = createLimiter(opts.concurrency ?? 16);
+  // Keep-alive: following a device's /status reuses one connection instead of a handshake per poll.
+  const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+  return {
+    info: (at, signal) => call(limit, agent, timeoutMs, at, 'GET', '/info', deviceInfoSchema, undefined, signal),
+    unbind: (at, token, signal) => call(limit, agent, timeoutMs, at, 'POST', '/unbind', localUnbindResponseSchema, { token }, signal),
+    status: (at, signal) => call(limit, agent, timeoutMs, at, 'GET', '/status', deviceStatusSchema, undefined, signal),
+  };
+}

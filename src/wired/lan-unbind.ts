@@ -1,0 +1,210 @@
+import { failureCodeSchema, type FailureCode, type UnbindResult } from '../protocol/index.js';
+import { createDeviceApiClient, type ApiResult, type DeviceApiClient, type DeviceEndpoint } from './device-api-client.js';
+import type { LanDevice, LanDeviceChange } from './lan-device.js';
+
+/**
+ * The wired unbind of DESIGN §3, station side: per device, check `GET /info` (it must be `waiting`,
+ * and be the serial expected), hand it its token (`POST /unbind`), then follow `GET /status` until
+ * the device says `unbound` or `failed`. The device itself asks the authority; the authority's
+ * result also reaches the station through the token's event stream. This outcome covers what the
+ * authority never sees: a device not reset, the wrong device, one that moved to another address
+ * (NETWORK_CHANGED), one that stopped answering (TIMEOUT). Every device ends; none hangs.
+ */
+export interface LanUnbindTarget extends DeviceEndpoint {
+  devId: string;
+  /** The serial on the label or in the manifest: the device must report it (else SERIAL_MISMATCH). */
+  expectedSerial?: string;
+}
+
+/** The token a device is to use (tokens serve at most 30 devices: the caller groups them). */
+export type TokenFor = (target: LanUnbindTarget) => string | Promise<string>;
+
+export interface LanUnbindOutcome {
+  devId: string;
+  /** The device's own report; absent when the operation ended on the station's side. */
+  result?: UnbindResult;
+  code?: FailureCode;
+  /** What happened, for the operator and the history. */
+  detail?: string;
+  /** The endpoint the operation started on, and the one the device moved to (NETWORK_CHANGED). */
+  address: string;
+  movedTo?: string;
+}
+
+export type LanUnbindStage = 'checking' | 'sending' | 'unbinding' | 'done';
+export interface LanUnbindProgress {
+  devId: string;
+  stage: LanUnbindStage;
+  outcome?: LanUnbindOutcome;
+}
+
+export interface LanUnbindOptions {
+  /** A client to share (its limiter bounds all requests); else one is made from timeoutMs and concurrency. */
+  client?: DeviceApiClient;
+  /** Per request, ms (default 3000). */
+  timeoutMs?: number;
+  /** Requests in flight at once (default 16). */
+  concurrency?: number;
+  /** Longest a device may take from the first request to its final state, ms (default 45 000). */
+  deadlineMs?: number;
+  /** Pause between two `GET /status`, ms (default 250). */
+  pollMs?: number;
+  /**
+   * The live sweep (a LanSweep): a device it sees at another address ends NETWORK_CHANGED. With
+   * `on`, a move is caught even when the device says goodbye before the next poll.
+   */
+  sweep?: { device(key: string): LanDevice | undefined; on?(event: 'change', listener: (change: LanDeviceChange) => void): () => void };
+  signal?: AbortSignal;
+  onProgress?: (progress: LanUnbindProgress) => void;
+}
+
+const endpoint = (e: DeviceEndpoint): string => `${e.address}:${e.port}`;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** A thrown error's failure code, when it carries one (the station's token source may refuse). */
+function codeOf(err: unknown): FailureCode | undefined {
+  const parsed = failureCodeSchema.safeParse((err as { code?: unknown } | null)?.code);
+  return parsed.success ? parsed.data : undefined;
+}
+
+async function unbindOne(
+  target: LanUnbindTarget,
+  tokenFor: TokenFor,
+  client: DeviceApiClient,
+  opts: LanUnbindOptions,
+  movesSeen: ReadonlyMap<string, string>,
+): Promise<LanUnbindOutcome> {
+  const started = Date.now();
+  const deadline = started + (opts.deadlineMs ?? 45_000);
+  const pollMs = opts.pollMs ?? 250;
+  const signal = opts.signal;
+  const at: DeviceEndpoint = { address: target.address, port: target.port };
+  const end = (o: Omit<LanUnbindOutcome, 'devId' | 'address'>): LanUnbindOutcome => ({ devId: target.devId, address: endpoint(at), ...o });
+  const stage = (s: LanUnbindStage): void => opts.onProgress?.({ devId: target.devId, stage: s });
+
+  /** Where the sweep sees the device now, if that is not where the operation started. */
+  const moved = (): string | null => {
+    const announced = movesSeen.get(target.devId);
+    if (announced && announced !== endpoint(at)) return announced;
+    const seen = opts.sweep?.device(target.devId);
+    if (!seen || seen.source !== 'mdns') return null;
+    return seen.address !== at.address || seen.port !== at.port ? endpoint(seen) : null;
+  };
+  const networkChanged = (to: string, why: string): LanUnbindOutcome => end({ code: 'NETWORK_CHANGED', detail: `${why}: ${endpoint(at)} → ${to}`, movedTo: to });
+  /** A request that got no usable answer: the device moved, or it does not answer. */
+  const unanswered = (r: Extract<ApiResult<unknown>, { ok: false }>): LanUnbindOutcome => {
+    const to = moved();
+    if (to) return networkChanged(to, 'the device moved to another address');
+    if (r.kind === 'refused' && r.code) return end({ result: 'FAILED', code: r.code, detail: r.detail });
+    return end({ code: 'TIMEOUT', detail: r.kind === 'cancelled' ? 'cancelled by the station' : r.detail });
+  };
+
+  stage('checking');
+  const info = await client.info(at, signal);
+  if (!info.ok) return unanswered(info);
+  if (info.value.devId !== target.devId) {
+    return end({ code: 'NETWORK_CHANGED', detail: `another device (${info.value.devId}) answers at ${endpoint(at)}: ${target.devId} is no longer there` });
+  }
+  if (info.value.st !== 'waiting') return end({ result: 'FAILED', code: 'NOT_WAITING', detail: `device is ${info.value.st}, not waiting: reset it` });
+  if (target.expectedSerial !== undefined && info.value.sn !== target.expectedSerial) {
+    return end({ result: 'FAILED', code: 'SERIAL_MISMATCH', detail: `device reports serial ${info.value.sn}, expected ${target.expectedSerial}` });
+  }
+
+  let token: string;
+  let gaveUp: NodeJS.Timeout | undefined;
+  try {
+    // The station's token source is the one await here that is not ours: it too must end by the deadline.
+    const late = new Promise<never>((_, reject) => {
+      gaveUp = setTimeout(() => reject(Object.assign(new Error('no token before the deadline'), { code: 'TIMEOUT' })), Math.max(0, deadline - Date.now()));
+    });
+    token = await Promise.race([Promise.resolve().then(() => tokenFor(target)), late]);
+  } catch (err) {
+    return end({ code: codeOf(err) ?? 'TOKEN_INVALID', detail: `no token for the device: ${err instanceof Error ? err.message : String(err)}` });
+  } finally {
+    clearTimeout(gaveUp);
+  }
+  stage('sending');
+  const sent = await client.unbind(at, token, signal);
+  if (sent.ok && !sent.value.accepted) return end({ result: 'FAILED', code: sent.value.code ?? 'NOT_WAITING', detail: 'the device refused the token' });
+  if (!sent.ok && (sent.kind === 'refused' || sent.kind === 'cancelled')) return unanswered(sent);
+  // Accepted, or unknown (the answer was lost): the device's state says which.
+  let lastProblem = sent.ok ? null : sent;
+
+  stage('unbinding');
+  for (;;) {
+    if (signal?.aborted) return end({ code: 'TIMEOUT', detail: 'cancelled by the station' });
+    const to = moved();
+    if (to) return networkChanged(to, 'the device moved to another address');
+    if (Date.now() >= deadline) {
+      const why = lastProblem ? `it stopped answering (${lastProblem.detail})` : 'it was still working';
+      return end({ code: 'TIMEOUT', detail: `no final state within ${Math.round((deadline - started) / 1000)} s: ${why}` });
+    }
+    const status = await client.status(at, signal);
+    if (!status.ok) {
+      if (status.kind === 'refused' || status.kind === 'cancelled') return unanswered(status);
+      lastProblem = status; // not answering now; it may be back before the deadline
+    } else {
+      lastProblem = null;
+      const s = status.value;
+      if (s.ip !== undefined && s.ip !== at.address) return networkChanged(s.ip, 'the device reports another address');
+      if (s.st === 'unbound') return end({ result: s.result ?? 'UNBOUND', ...(s.result === 'NOT_BOUND' ? { detail: 'the device was not bound' } : {}) });
+      if (s.st === 'failed') return end({ result: 'FAILED', ...(s.code ? { code: s.code } : {}), detail: 'the device reports the failure' });
+      if (s.st === 'waiting') {
+        // Back in waiting: a token that never arrived, or a device that restarted and dropped it.
+        if (!sent.ok) return end({ code: 'TIMEOUT', detail: `the token did not reach the device: ${sent.detail}` });
+        return end({ code: 'NETWORK_CHANGED', detail: 'the device went back to waiting during the operation (restarted or reset): it dropped the token' });
+      }
+    }
+    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), signal);
+  }
+}
+
+/**
+ * Unbinds the devices over their local API, all at once (requests bounded by the client's
+ * limiter). Resolves with one outcome per target, in the targets' order.
+ */
+export async function unbindOverLan(targets: readonly LanUnbindTarget[], tokenFor: TokenFor, opts: LanUnbindOptions = {}): Promise<LanUnbindOutcome[]> {
+  const seen = new Set<string>();
+  for (const t of targets) {
+    if (seen.has(t.devId)) throw new Error(`device ${t.devId} is in the list twice`);
+    seen.add(t.devId);
+  }
+  const client =
+    opts.client ??
+    createDeviceApiClient({ ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }), ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }) });
+  /** Where the sweep saw each target move to while the batch ran. */
+  const movesSeen = new Map<string, string>();
+  const unsubscribe = opts.sweep?.on?.('change', (c) => {
+    if (c.kind !== 'updated' || c.device.source !== 'mdns' || !seen.has(c.device.devId)) return;
+    if (c.device.address !== c.previous.address || c.device.port !== c.previous.port) movesSeen.set(c.device.devId, endpoint(c.device));
+  });
+  try {
+    return await Promise.all(
+      targets.map(async (t) => {
+        let outcome: LanUnbindOutcome;
+        try {
+          outcome = await unbindOne(t, tokenFor, client, opts, movesSeen);
+        } catch (err) {
+          // A bug must end this device, not the batch.
+          outcome = { devId: t.devId, address: endpoint(t), code: 'TIMEOUT', detail: `internal error: ${err instanceof Error ? err.message : String(err)}` };
+        }
+        opts.onProgress?.({ devId: t.devId, stage: 'done', outcome });
+        return outcome;
+      }),
+    );
+  } finally {
+    unsubscribe?.();
+  }
+}

@@ -1,0 +1,97 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateToken } from '../../src/protocol/index.js';
+import { createDeviceApiClient, unbindOverLan, type LanUnbindTarget } from '../../src/wired/index.js';
+
+/**
+ * The station's side of the wired unbind against devices that misbehave in ways the virtual bench
+ * does not: each answer is scripted by a small HTTP server on its own loopback address. The happy
+ * paths against real virtual devices and the real authority are in wired-unbind.integration.test.ts.
+ */
+type Script = Partial<Record<'/info' | '/unbind' | '/status', (n: number) => { status?: number; body: unknown } | 'hang'>>;
+const servers: Server[] = [];
+const TOKEN = generateToken('EU').token;
+const info = (over: Record<string, unknown> = {}) => ({ body: { devId: 'fake-0001', pid: 'pnvr8ch', sn: 'NV8-FAKE-000001', fw: '4.0.1', rg: 'EU', st: 'waiting', ...over } });
+
+async function fakeDevice(address: string, script: Script): Promise<LanUnbindTarget> {
+  const calls = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '') as keyof Script;
+    const n = (calls.get(path) ?? 0) + 1;
+    calls.set(path, n);
+    const answer = script[path]?.(n) ?? { status: 404, body: { code: 'NOT_FOUND', message: 'no' } };
+    if (answer === 'hang') return;
+    res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
+    res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+  });
+  await new Promise<void>((r) => server.listen(0, address, r));
+  servers.push(server);
+  return { devId: 'fake-0001', address, port: (server.address() as AddressInfo).port };
+}
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+describe('unbindOverLan with misbehaving devices', () => {
+  it('given a token source that refuses with a failure code, or never answers, then the device ends with that code, or TIMEOUT at the deadline', async () => {
+    const t = await fakeDevice('127.77.251.1', { '/info': () => info() });
+    const refused = await unbindOverLan([t], () => {
+      throw Object.assign(new Error('daily quota used up'), { code: 'QUOTA_ACCOUNT' });
+    });
+    expect(refused[0]).toMatchObject({ code: 'QUOTA_ACCOUNT', detail: 'no token for the device: daily quota used up' });
+    const t0 = Date.now();
+    const [late] = await unbindOverLan([t], () => new Promise<string>(() => undefined), { deadlineMs: 300 });
+    expect(late).toMatchObject({ code: 'TIMEOUT', detail: 'no token for the device: no token before the deadline' });
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('given another device at the address, then NETWORK_CHANGED; given a device that goes back to waiting after taking the token, then NETWORK_CHANGED too', async () => {
+    const other = await fakeDevice('127.77.251.2', { '/info': () => info({ devId: 'someone-else' }) });
+    expect((await unbindOverLan([other], () => TOKEN))[0]).toMatchObject({ code: 'NETWORK_CHANGED', detail: expect.stringMatching(/another device \(someone-else\)/) });
+    const restarted = await fakeDevice('127.77.251.3', {
+      '/info': () => info(),
+      '/unbind': () => ({ body: { accepted: true } }),
+      '/status': (n) => ({ body: { st: n < 2 ? 'unbinding' : 'waiting' } }),
+    });
+    expect((await unbindOverLan([restarted], () => TOKEN, { pollMs: 20 }))[0]).toMatchObject({ code: 'NETWORK_CHANGED', detail: expect.stringMatching(/went back to waiting/) });
+  });
+
+  it('given a device that answers nonsense, refuses the token, or reports a failure, then each ends with what the device said or TIMEOUT, never an exception', async () => {
+    const nonsense = await fakeDevice('127.77.251.4', { '/info': () => ({ body: '<html>hello</html>' }) });
+    expect((await unbindOverLan([nonsense], () => TOKEN))[0]).toMatchObject({ code: 'TIMEOUT', detail: expect.stringMatching(/not JSON/) });
+    const wrongShape = await fakeDevice('127.77.251.5', { '/info': () => info({ st: 'sleeping' }) });
+    expect((await unbindOverLan([wrongShape], () => TOKEN))[0]).toMatchObject({ code: 'TIMEOUT', detail: expect.stringMatching(/answer st: /) });
+    const refuses = await fakeDevice('127.77.251.6', { '/info': () => info(), '/unbind': () => ({ body: { accepted: false, code: 'TOKEN_INVALID' } }) });
+    expect((await unbindOverLan([refuses], () => TOKEN))[0]).toMatchObject({ result: 'FAILED', code: 'TOKEN_INVALID' });
+    const fails = await fakeDevice('127.77.251.7', {
+      '/info': () => info(),
+      '/unbind': () => ({ body: { accepted: true } }),
+      '/status': () => ({ body: { st: 'failed', code: 'QUOTA_PRODUCT', result: 'FAILED', ip: '127.77.251.7' } }),
+    });
+    expect((await unbindOverLan([fails], () => TOKEN))[0]).toMatchObject({ result: 'FAILED', code: 'QUOTA_PRODUCT' });
+    const busy = await fakeDevice('127.77.251.8', { '/info': () => info({ st: 'unbinding' }) });
+    expect((await unbindOverLan([busy], () => TOKEN))[0]).toMatchObject({ result: 'FAILED', code: 'NOT_WAITING', detail: 'device is unbinding, not waiting: reset it' });
+  });
+
+  it('given a station that cancels, then every device ends at once; given the same device twice, then the call is refused', async () => {
+    const slow = await fakeDevice('127.77.251.9', { '/info': () => 'hang' });
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 100);
+    const t0 = Date.now();
+    expect((await unbindOverLan([slow], () => TOKEN, { signal: stop.signal }))[0]).toMatchObject({ code: 'TIMEOUT', detail: 'cancelled by the station' });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await expect(unbindOverLan([slow, slow], () => TOKEN)).rejects.toThrow(/twice/);
+  });
+
+  it('given nothing listening, then the client reports unreachable; given a silent device, then timeout — each within its time', async () => {
+    const client = createDeviceApiClient({ timeoutMs: 200 });
+    expect(await client.info({ address: '127.77.251.10', port: 9 })).toMatchObject({ ok: false, kind: 'unreachable', detail: expect.stringMatching(/ECONNREFUSED/) });
+    const silent = await fakeDevice('127.77.251.11', { '/status': () => 'hang' });
+    expect(await client.status(silent)).toMatchObject({ ok: false, kind: 'timeout', detail: expect.stringMatching(/no answer within 200 ms/) });
+  });
+});
