@@ -63,7 +63,42 @@ export interface BatchService {
   codePayload(batchId: string, index: number): CodePayload;
   /** After a restart the password is gone; the operator gives it again to show the codes. */
   unlockCodes(batchId: string, wifi: WifiCredentials): BatchView;
+  /**
+   * A batch whose tokens the station hands to the devices itself (wired, serial): the tokens are
+   * issued and followed as for QR; the caller delivers them, then records what only it saw.
+   */
+  startDeviceBatch(session: OperatorSession, meta: DeviceBatchMeta): Promise<{ batchId: string; tokens: IssuedCode[] }>;
+  /** What the station saw of a device that the authority never did (NOT_WAITING, TIMEOUT, ...). */
+  recordLocal(batchId: string, outcome: LocalOutcome): void;
+  /** Whether a device of the batch already has a result. */
+  hasResult(batchId: string, devId: string): boolean;
+  /** Every token was handed out and every device answered: the batch ends now, not at expiry. */
+  closeCodes(batchId: string): void;
   close(): void;
+}
+
+export interface DeviceBatchMeta {
+  method: 'wired' | 'serial';
+  pid: string;
+  expected: number;
+  manifest: string[] | null;
+  capacities: number[];
+}
+
+export interface IssuedCode {
+  index: number;
+  tokenId: string;
+  token: string;
+  capacity: number;
+}
+
+export interface LocalOutcome {
+  devId: string;
+  serial: string | null;
+  pid: string | null;
+  result: UnbindResult;
+  code: FailureCode | null;
+  tokenId: string | null;
 }
 
 interface LiveBatch {
@@ -73,6 +108,7 @@ interface LiveBatch {
 }
 
 const DEFAULT_QR_TTL_SECONDS = 600;
+const batchIdAt = (now: number): string => `b-${new Date(now).toISOString().slice(0, 10).replace(/-/g, '')}-${randomUrlSafe(6).replace(/[-_]/g, 'x')}`;
 
 export function createBatchService(deps: {
   store: BatchStore;
@@ -188,7 +224,7 @@ export function createBatchService(deps: {
       const plan = planBatch({ method: 'qr', pid: req.pid, ...(manifest ? { manifest } : { deviceCount: req.deviceCount ?? 0 }) }, products, quota);
       if (!plan.ok) throw new StationError(409, plan.refusal!.code, plan.refusal!.message);
       const now = clock();
-      const id = `b-${new Date(now).toISOString().slice(0, 10).replace(/-/g, '')}-${randomUrlSafe(6).replace(/[-_]/g, 'x')}`;
+      const id = batchIdAt(now);
       const codes: Array<Omit<BatchCodeRecord, 'batchId' | 'ended'>> = [];
       for (const [index, capacity] of plan.codes.entries()) {
         const t = await session.client.issueToken({ capacity, channel: 'qr', batchRef: id, ttlSeconds: req.ttlSeconds ?? DEFAULT_QR_TTL_SECONDS });
@@ -247,6 +283,45 @@ export function createBatchService(deps: {
       if (!lb) throw new StationError(409, 'BATCH_NOT_FOLLOWED', 'sign in as the account that started this batch first');
       lb.wifi = wifi;
       return view(b);
+    },
+
+    async startDeviceBatch(session, meta) {
+      const now = clock();
+      const id = batchIdAt(now);
+      const codes: Array<IssuedCode & { expiresAt: number }> = [];
+      for (const [index, capacity] of meta.capacities.entries()) {
+        const t = await session.client.issueToken({ capacity, channel: meta.method, batchRef: id });
+        codes.push({ index, tokenId: t.id, token: t.token, capacity, expiresAt: Date.parse(t.expiresAt) });
+      }
+      store.create(
+        { id, createdAt: now, method: meta.method, pid: meta.pid, accountId: session.accountId, operator: session.operator, ssid: null, expected: meta.expected, manifest: meta.manifest },
+        codes,
+      );
+      const lb: LiveBatch = { session, watches: new Map(), wifi: null };
+      live.set(id, lb);
+      log('batch started', { batchId: id, method: meta.method, devices: meta.expected, tokens: codes.length });
+      await follow(store.get(id)!, lb);
+      announce(id);
+      return { batchId: id, tokens: codes.map(({ expiresAt: _e, ...c }) => c) };
+    },
+
+    recordLocal(batchId, o) {
+      const b = requireBatch(batchId);
+      const row = history.record({ at: clock(), stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId, pid: o.pid, devId: o.devId, serial: o.serial, result: o.result, code: o.code, tokenId: o.tokenId, seq: null });
+      if (row) emit({ type: 'result', batchId, result: toResultView(row) });
+      announce(batchId);
+    },
+
+    hasResult: (batchId, devId) => history.batchAttempts(batchId).some((r) => r.devId === devId),
+
+    closeCodes(batchId) {
+      const lb = live.get(batchId);
+      for (const code of store.codes(batchId)) {
+        lb?.watches.get(code.index)?.close();
+        store.endCode(batchId, code.index, 'closed');
+      }
+      lb?.watches.clear();
+      finishIfDone(batchId);
     },
 
     close() {

@@ -31,3 +31,36 @@ export function planBatch(req: PlanRequest, products: ProductView[], quota: Quot
   }
   return { ...base, ok: true, refusal: null };
 }
+
+/**
+ * Plans a wired or serial batch, whose devices are known one by one and may be of several products:
+ * each product must be allowed and supported and fit in its own quota left, and all of them in the
+ * account's. Tokens are grouped by 30 regardless of product (a token is the account's, not a product's).
+ */
+export function planDevices(pids: readonly string[], products: ProductView[], quota: QuotaView): BatchPlan {
+  const counts = new Map<string, number>();
+  for (const pid of pids) counts.set(pid, (counts.get(pid) ?? 0) + 1);
+  const label = counts.size === 1 ? [...counts.keys()][0]! : `${counts.size} products`;
+  for (const [pid, n] of counts) {
+    const p = planBatch({ method: 'wired', pid, deviceCount: n }, products, quota);
+    if (!p.ok) return { ...p, pid: label, devices: pids.length, codes: [] };
+  }
+  const accountRemaining = quota.account.remaining;
+  const productRemaining = Math.min(...[...counts.keys()].map((pid) => quota.products.find((q) => q.pid === pid)?.remaining ?? 0));
+  const codes = planQrCodes(pids.length).map((c) => c.capacity);
+  const grant = products.find((p) => counts.has(p.pid))?.grant ?? null;
+  if (pids.length > accountRemaining) {
+    return {
+      ok: false,
+      pid: label,
+      devices: pids.length,
+      codes,
+      remaining: accountRemaining,
+      accountRemaining,
+      productRemaining,
+      grant,
+      refusal: { code: 'QUOTA_ACCOUNT', message: `Only ${accountRemaining} unbind${accountRemaining === 1 ? '' : 's'} left today for this account; this batch needs ${pids.length}.` },
+    };
+  }
+  return { ok: true, pid: label, devices: pids.length, codes, remaining: Math.min(accountRemaining, productRemaining), accountRemaining, productRemaining, grant, refusal: null };
+}

@@ -29,6 +29,10 @@ const bridge = {
   queryHistory: call('queryHistory'),
   historyStats: call('historyStats'),
   exportHistoryCsv: call('exportHistoryCsv'),
+  getLanDevices: call('getLanDevices'),
+  refreshLan: call('refreshLan'),
+  getSerialStatus: call('getSerialStatus'),
+  setSerialSettings: call('setSerialSettings'),
   getBench: call('getBench'),
   resetBenchDevice: call('resetBenchDevice'),
   onEvent(listener: (event: StationEvent) => void) {

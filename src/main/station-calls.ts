@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   historyQuerySchema,
   planRequestSchema,
+  serialSettingsSchema,
   showCodesRequestSchema,
   signInRequestSchema,
   startBatchRequestSchema,
@@ -50,6 +51,10 @@ export const STATION_CALLS: Record<Exclude<StationCallName, 'exportHistoryCsv'>,
   },
   queryHistory: (c, [q]) => c.queryHistory(parseArg(historyQuerySchema, q ?? {}, 'query')),
   historyStats: (c, [q]) => c.historyStats(parseArg(historyQuerySchema, q ?? {}, 'query')),
+  getLanDevices: (c) => c.getLanDevices(),
+  refreshLan: (c) => c.refreshLan(),
+  getSerialStatus: (c) => c.getSerialStatus(),
+  setSerialSettings: (c, [settings]) => c.setSerialSettings(parseArg(serialSettingsSchema, settings, 'body')),
   getBench: (c) => c.getBench(),
   resetBenchDevice: (c, [id]) => c.resetBenchDevice(parseArg(devId, id, 'devId')),
 };

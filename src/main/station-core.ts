@@ -15,7 +15,15 @@ import {
   type SignInRequest,
   type StartBatchRequest,
   type WifiCredentials,
+  type LanDeviceView,
+  type SerialSettings,
+  type SerialStatusView,
 } from '../protocol/index.js';
+import type { LanSweep } from '../wired/index.js';
+import { startWiredBatch } from '../batch/wired-runner.js';
+import { openUartAt, startSerialBatch, type OpenUart } from '../batch/serial-runner.js';
+import type { SerialService } from './serial-service.js';
+import { toLanDeviceView } from './lan-views.js';
 import { renderPrintSheet, renderQrPng, renderQrSvg } from '../qr/index.js';
 import type { BatchService } from '../batch/batch-service.js';
 import { planBatch } from '../batch/planner.js';
@@ -49,6 +57,12 @@ export interface StationCore {
   queryHistory(q: HistoryQuery): Promise<Page<HistoryRow>>;
   historyStats(q: HistoryQuery): Promise<HistoryStats>;
   exportHistoryCsv(q: HistoryQuery): Promise<Readable>;
+  getLanDevices(): LanDeviceView[];
+  refreshLan(): Promise<LanDeviceView[]>;
+  getSerialStatus(): Promise<SerialStatusView>;
+  setSerialSettings(settings: SerialSettings): Promise<SerialStatusView>;
+  /** A label from the barcode scanner: it joins the running batch's labels, or goes to the UI's form. */
+  routeLabel(label: string): void;
   getBench(): Promise<FleetDeviceStatus[] | null>;
   resetBenchDevice(devId: string): Promise<void>;
   /** The virtual bench starts after the server (its cameras look at the server's screen). */
@@ -62,7 +76,11 @@ export function createStationCore(deps: {
   history: HistoryStore;
   hub: EventHub;
   bench: BenchLink | null;
+  lan?: LanSweep | null;
+  serial?: SerialService | null;
+  openUart?: OpenUart;
   timeZone?: string;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
 }): StationCore {
   const { sessions, batches, history, hub } = deps;
   let bench = deps.bench;
@@ -110,7 +128,16 @@ export function createStationCore(deps: {
     },
     async startBatch(req) {
       const s = sessions.current();
-      return batches.startQr({ client: s.client, accountId: s.account.accountId, operator: s.operator }, req);
+      const session = { client: s.client, accountId: s.account.accountId, operator: s.operator };
+      switch (req.method) {
+        case 'qr':
+          return batches.startQr(session, req);
+        case 'wired':
+          if (!deps.lan) throw new StationError(409, 'NO_LAN', 'this station runs without a LAN sweep');
+          return startWiredBatch({ batches, sweep: deps.lan, emit: hub.emit, ...(deps.log ? { log: deps.log } : {}) }, session, req);
+        case 'serial':
+          return startSerialBatch({ batches, openUart: deps.openUart ?? openUartAt, emit: hub.emit, ...(deps.log ? { log: deps.log } : {}) }, session, req);
+      }
     },
     listBatches() {
       const me = sessions.current().account.accountId;
@@ -171,6 +198,35 @@ export function createStationCore(deps: {
     queryHistory: async (q) => history.query(await scope(), q),
     historyStats: async (q) => history.stats(await scope(), q),
     exportHistoryCsv: async (q) => history.exportCsv(await scope(), q),
+    getLanDevices() {
+      return deps.lan ? deps.lan.devices().map(toLanDeviceView) : [];
+    },
+    async refreshLan() {
+      if (!deps.lan) return [];
+      return (await deps.lan.refresh()).map(toLanDeviceView);
+    },
+    async getSerialStatus() {
+      if (!deps.serial) throw new StationError(404, 'NO_SERIAL', 'this station runs without serial ports');
+      return deps.serial.status();
+    },
+    async setSerialSettings(settings) {
+      if (!deps.serial) throw new StationError(404, 'NO_SERIAL', 'this station runs without serial ports');
+      return deps.serial.update(settings);
+    },
+    routeLabel(label) {
+      let batchId: string | null = null;
+      try {
+        const me = sessions.current().account.accountId;
+        const running = batches.list().find((b) => b.accountId === me && b.status === 'running');
+        if (running) {
+          batches.scanLabel(running.id, label);
+          batchId = running.id;
+        }
+      } catch {
+        // nobody signed in: the label only goes to the screen
+      }
+      hub.emit({ type: 'label', batchId, label });
+    },
     attachBench(link) {
       bench = link;
     },

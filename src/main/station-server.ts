@@ -109,6 +109,10 @@ export function buildStationServer(o: StationServerOptions): FastifyInstance {
   call('showCodes', (req) => [(req.body as { batchId?: unknown } | undefined)?.batchId, (req.body as { codeIndexes?: unknown } | undefined)?.codeIndexes]);
   call('queryHistory', (req) => [req.query]);
   call('historyStats', (req) => [req.query]);
+  call('getLanDevices', () => []);
+  call('refreshLan', () => []);
+  call('getSerialStatus', () => []);
+  call('setSerialSettings', (req) => [body(req)]);
   call('getBench', () => []);
   call('resetBenchDevice', (req) => [id(req)]);
   app.route({

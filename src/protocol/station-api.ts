@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { failureCodeSchema, unbindResultSchema, type FailureCode, type UnbindResult } from './failure-codes.js';
+import type { DeviceState } from './device-states.js';
 import { pidSchema, serialSchema } from './device-messages.js';
 import { wifiCredentialsSchema } from './qr-payload.js';
 import type { FleetDeviceStatus } from './virtual-bench.js';
@@ -83,8 +84,71 @@ export const startQrBatchRequestSchema = z.strictObject({
   ttlSeconds: z.number().int().min(30).max(3600).optional(),
 });
 export type StartQrBatchRequest = z.infer<typeof startQrBatchRequestSchema>;
-export const startBatchRequestSchema = startQrBatchRequestSchema;
+export const startWiredBatchRequestSchema = z.strictObject({
+  method: z.literal('wired'),
+  /** Keys of the LAN sweep's entries (device ids) the operator selected. */
+  devIds: z.array(z.string().regex(/^[A-Za-z0-9_-]{4,64}$/)).min(1).max(1000),
+  manifest: manifestSchema.optional(),
+});
+export type StartWiredBatchRequest = z.infer<typeof startWiredBatchRequestSchema>;
+
+export const startSerialBatchRequestSchema = z.strictObject({
+  method: z.literal('serial'),
+  /** The UART ports (from the serial settings) whose devices this batch unbinds. */
+  ports: z.array(z.string().min(1).max(256)).min(1).max(64),
+  manifest: manifestSchema.optional(),
+});
+export type StartSerialBatchRequest = z.infer<typeof startSerialBatchRequestSchema>;
+
+export const startBatchRequestSchema = z.discriminatedUnion('method', [startQrBatchRequestSchema, startWiredBatchRequestSchema, startSerialBatchRequestSchema]);
 export type StartBatchRequest = z.infer<typeof startBatchRequestSchema>;
+
+/** One entry of the LAN sweep (mDNS or SADP), as the wired screen lists it. */
+export interface LanDeviceView {
+  key: string;
+  source: 'mdns' | 'sadp';
+  devId: string | null;
+  pid: string | null;
+  serial: string;
+  firmware: string | null;
+  state: DeviceState | null;
+  address: string;
+  port: number | null;
+  lastSeen: string;
+  /** Why it cannot be unbound as it is (DHCP failed, not reset), with what to do. */
+  problem: { code: FailureCode; hint: string } | null;
+  /** SADP details of Hikvision-style devices. */
+  sadp: { model: string | null; mac: string; dhcp: boolean | null; activated: boolean | null; deviceType: string | null } | null;
+}
+
+/** Per-device progress of a wired or serial batch, before the result. */
+export interface DeviceProgressView {
+  batchId: string;
+  devId: string;
+  stage: 'checking' | 'sending' | 'unbinding' | 'done';
+}
+
+export interface SerialPortView {
+  path: string;
+  source: 'system' | 'configured';
+  present: boolean;
+  manufacturer: string | null;
+  problem: string | null;
+}
+
+export const serialSettingsSchema = z.strictObject({
+  scannerPort: z.string().min(1).max(256).nullable(),
+  uartPorts: z.array(z.string().min(1).max(256)).max(64),
+});
+export type SerialSettings = z.infer<typeof serialSettingsSchema>;
+
+export interface SerialStatusView {
+  settings: SerialSettings;
+  ports: SerialPortView[];
+  /** Why the system list is missing (e.g. udevadm not installed); configured ports are still listed. */
+  systemListError: string | null;
+  scanner: { state: 'off' | 'open' | 'reconnecting' | 'gave-up' | 'closed'; labels: number; rejected: number; lastLabel: string | null; lastRejected: string | null };
+}
 
 export const BATCH_STATUSES = ['running', 'completed', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
@@ -182,6 +246,10 @@ export type StationEvent =
   | { type: 'batch'; batch: BatchSummary & { codes: BatchCodeView[] } }
   | { type: 'result'; batchId: string; result: DeviceResultView }
   | { type: 'bench'; devices: FleetDeviceStatus[] }
+  | { type: 'lan'; devices: LanDeviceView[] }
+  | { type: 'progress'; progress: DeviceProgressView }
+  | { type: 'serial'; status: SerialStatusView }
+  | { type: 'label'; batchId: string | null; label: string }
   | { type: 'session'; session: SessionView };
 
 export interface StationApi {
@@ -207,6 +275,12 @@ export interface StationApi {
   historyStats(q: HistoryQuery): Promise<HistoryStats>;
   /** Where the CSV of the filtered history can be downloaded (browser) or was saved (Electron). */
   exportHistoryCsv(q: HistoryQuery): Promise<{ url: string | null; savedTo: string | null }>;
+  /** The LAN sweep's live list (mDNS and SADP). */
+  getLanDevices(): Promise<LanDeviceView[]>;
+  /** Queries mDNS and probes SADP now. */
+  refreshLan(): Promise<LanDeviceView[]>;
+  getSerialStatus(): Promise<SerialStatusView>;
+  setSerialSettings(settings: SerialSettings): Promise<SerialStatusView>;
   getBench(): Promise<FleetDeviceStatus[] | null>;
   resetBenchDevice(devId: string): Promise<void>;
   subscribe(onEvent: (e: StationEvent) => void): () => void;
@@ -237,6 +311,10 @@ export const STATION_HTTP = {
   queryHistory: ['GET', '/api/history'],
   historyStats: ['GET', '/api/history/stats'],
   exportHistoryCsv: ['GET', '/api/history.csv'],
+  getLanDevices: ['GET', '/api/lan'],
+  refreshLan: ['POST', '/api/lan/refresh'],
+  getSerialStatus: ['GET', '/api/serial'],
+  setSerialSettings: ['PUT', '/api/serial'],
   getBench: ['GET', '/api/bench'],
   resetBenchDevice: ['POST', '/api/bench/:id/reset'],
   subscribe: ['GET', '/api/events'],

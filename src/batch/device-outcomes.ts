@@ -1,0 +1,37 @@
+import type { FailureCode } from '../protocol/index.js';
+import type { BatchService, LocalOutcome } from './batch-service.js';
+
+/**
+ * Failures only the station or the device can know: the authority never saw the device, so no result
+ * will come through the token's stream, and the station records them itself.
+ */
+export const STATION_SIDE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>([
+  'NOT_WAITING',
+  'NETWORK_CHANGED',
+  'TIMEOUT',
+  'SERIAL_MISMATCH',
+  'CLOUD_UNREACHABLE',
+  'DHCP_FAILED',
+  'WIFI_AUTH',
+  'WIFI_NOT_FOUND',
+]);
+
+const AUTHORITY_GRACE_MS = 5_000;
+
+/**
+ * Records a device's end in its batch: a station-side failure at once; anything else is the
+ * authority's to report (through the token stream), and the device's own word is kept only if that
+ * report does not come within a grace period.
+ */
+export async function settleDevice(batches: BatchService, batchId: string, o: LocalOutcome): Promise<void> {
+  if (o.code && STATION_SIDE_CODES.has(o.code)) {
+    batches.recordLocal(batchId, { ...o, result: 'FAILED' });
+    return;
+  }
+  const end = Date.now() + AUTHORITY_GRACE_MS;
+  while (Date.now() < end) {
+    if (batches.hasResult(batchId, o.devId)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!batches.hasResult(batchId, o.devId)) batches.recordLocal(batchId, o.code ? o : { ...o, code: o.result === 'FAILED' ? 'NO_REPORT' : null });
+}

@@ -1,0 +1,85 @@
+import type { BatchView, DeviceInfo, StartSerialBatchRequest, StationEvent } from '../protocol/index.js';
+import { openUartDevice, type UartDeviceClient } from '../wired/serial-uart-client.js';
+import type { BatchService, OperatorSession } from './batch-service.js';
+import { settleDevice } from './device-outcomes.js';
+import { planDevices } from './planner.js';
+import { StationError } from './station-error.js';
+
+/**
+ * The serial method (DESIGN §3, §4.6): each UART port carries one device. The station asks each for
+ * its identity, plans them against authorization and quota, issues tokens, and sends each device its
+ * token over the line. A device whose serial is not on the batch's scanned labels (when there are
+ * any) fails SERIAL_MISMATCH before a token is sent.
+ */
+export type OpenUart = (path: string) => Promise<UartDeviceClient>;
+
+export const openUartAt: OpenUart = (path) => openUartDevice({ port: { path } });
+
+export async function startSerialBatch(
+  deps: { batches: BatchService; openUart: OpenUart; emit: (e: StationEvent) => void; log?: (msg: string, f?: Record<string, unknown>) => void },
+  session: OperatorSession,
+  req: StartSerialBatchRequest,
+): Promise<BatchView> {
+  const { batches, emit } = deps;
+  const clients: UartDeviceClient[] = [];
+  const closeAll = (): Promise<unknown> => Promise.allSettled(clients.map((c) => c.close()));
+  const found: Array<{ client: UartDeviceClient; info: DeviceInfo }> = [];
+  try {
+    for (const path of new Set(req.ports)) {
+      let client: UartDeviceClient;
+      try {
+        client = await deps.openUart(path);
+      } catch (err) {
+        throw new StationError(409, 'PORT_UNAVAILABLE', `${path}: ${(err as Error).message}`);
+      }
+      clients.push(client);
+      const info = await client.info();
+      if (!info.ok) throw new StationError(409, info.code, `${path}: ${info.detail}`);
+      found.push({ client, info: info.info });
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+
+  const [products, quota] = await Promise.all([session.client.products(), session.client.quota()]);
+  const plan = planDevices(found.map((f) => f.info.pid), products, quota);
+  if (!plan.ok) {
+    await closeAll();
+    throw new StationError(409, plan.refusal!.code, plan.refusal!.message);
+  }
+  const pids = new Set(found.map((f) => f.info.pid));
+  const manifest = req.manifest ?? null;
+  const { batchId, tokens } = await batches.startDeviceBatch(session, {
+    method: 'serial',
+    pid: pids.size === 1 ? [...pids][0]! : 'mixed',
+    expected: found.length,
+    manifest,
+    capacities: plan.codes,
+  });
+
+  void (async () => {
+    await Promise.all(
+      found.map(async ({ client, info }, i) => {
+        const token = tokens[Math.floor(i / 30)]!;
+        const base = { devId: info.devId, serial: info.sn, pid: info.pid };
+        if (manifest && !manifest.includes(info.sn)) {
+          batches.recordLocal(batchId, { ...base, result: 'FAILED', code: 'SERIAL_MISMATCH', tokenId: null });
+          return;
+        }
+        emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'sending' } });
+        const o = await client.unbind(token.token, {
+          expectedSerial: info.sn,
+          onState: (st) => st === 'unbinding' && emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'unbinding' } }),
+        });
+        emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'done' } });
+        await settleDevice(batches, batchId, { ...base, result: o.result, code: o.code, tokenId: o.tokenSent ? token.tokenId : null });
+      }),
+    );
+    batches.closeCodes(batchId);
+  })()
+    .catch((err: Error) => deps.log?.('serial batch failed', { batchId, error: err.message }))
+    .finally(() => void closeAll());
+
+  return batches.get(batchId);
+}

@@ -1,0 +1,63 @@
+import type { BatchView, StartWiredBatchRequest, StationEvent } from '../protocol/index.js';
+import { unbindOverLan, type LanSweep, type LanUnbindTarget, type MdnsLanDevice } from '../wired/index.js';
+import type { BatchService, OperatorSession } from './batch-service.js';
+import { settleDevice } from './device-outcomes.js';
+import { planDevices } from './planner.js';
+import { StationError } from './station-error.js';
+
+/**
+ * The wired method (DESIGN §3): the operator selected reset devices from the LAN sweep; the station
+ * plans them against authorization and quota, obtains tokens of ≤ 30, hands each device its token
+ * over its local API in parallel (bounded), and records every device's end.
+ */
+export async function startWiredBatch(
+  deps: { batches: BatchService; sweep: LanSweep; emit: (e: StationEvent) => void; log?: (msg: string, f?: Record<string, unknown>) => void },
+  session: OperatorSession,
+  req: StartWiredBatchRequest,
+): Promise<BatchView> {
+  const { batches, sweep, emit } = deps;
+  const devices: MdnsLanDevice[] = [];
+  for (const key of new Set(req.devIds)) {
+    const d = sweep.device(key);
+    if (!d) throw new StationError(409, 'DEVICE_GONE', `${key} is no longer on the LAN: refresh the sweep`);
+    if (d.source !== 'mdns' || d.st !== 'waiting' || d.problem) {
+      throw new StationError(409, 'NOT_WAITING', `${key} cannot be unbound as it is: ${d.problem?.hint ?? 'it is not reset (waiting)'}`);
+    }
+    devices.push(d);
+  }
+  const [products, quota] = await Promise.all([session.client.products(), session.client.quota()]);
+  const plan = planDevices(devices.map((d) => d.pid), products, quota);
+  if (!plan.ok) throw new StationError(409, plan.refusal!.code, plan.refusal!.message);
+
+  const pids = new Set(devices.map((d) => d.pid));
+  const manifest = req.manifest ?? null;
+  const { batchId, tokens } = await batches.startDeviceBatch(session, {
+    method: 'wired',
+    pid: pids.size === 1 ? [...pids][0]! : 'mixed',
+    expected: devices.length,
+    manifest,
+    capacities: plan.codes,
+  });
+  const tokenOf = new Map(devices.map((d, i) => [d.devId, tokens[Math.floor(i / 30)]!]));
+
+  void (async () => {
+    // A device whose advertised serial is not on the manifest is refused before it gets a token.
+    const outside = manifest ? devices.filter((d) => !manifest.includes(d.sn)) : [];
+    for (const d of outside) batches.recordLocal(batchId, { devId: d.devId, serial: d.sn, pid: d.pid, result: 'FAILED', code: 'SERIAL_MISMATCH', tokenId: null });
+    const targets: LanUnbindTarget[] = devices.filter((d) => !outside.includes(d)).map((d) => ({ devId: d.devId, address: d.address, port: d.port, expectedSerial: d.sn }));
+    const outcomes = await unbindOverLan(targets, (t) => tokenOf.get(t.devId)!.token, {
+      sweep,
+      onProgress: (p) => emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } }),
+    });
+    const byId = new Map(devices.map((d) => [d.devId, d]));
+    await Promise.all(
+      outcomes.map((o) => {
+        const d = byId.get(o.devId)!;
+        return settleDevice(batches, batchId, { devId: o.devId, serial: d.sn, pid: d.pid, result: o.result ?? 'FAILED', code: o.code ?? null, tokenId: tokenOf.get(o.devId)!.tokenId });
+      }),
+    );
+    batches.closeCodes(batchId);
+  })().catch((err: Error) => deps.log?.('wired batch failed', { batchId, error: err.message }));
+
+  return batches.get(batchId);
+}
