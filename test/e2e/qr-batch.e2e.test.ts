@@ -23,7 +23,7 @@ describe('QR batch in the browser', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    station = runUnbind(['start', '--port', '0', '--authority-port', '0', '--data', dir, '--log-level', 'warn']);
+    station = runUnbind(['start', '--port', '0', '--authority-port', '0', '--data', dir, '--mdns-port', '25454', '--sadp-port', '27121', '--log-level', 'warn']);
     stationUrl = (await station.waitFor(/Unbind Station: (http:\S+)/, 60_000))[1]!;
     authorityUrl = (await station.waitFor(/authority (http:\S+)/))[1]!;
     demo = JSON.parse(readFileSync(join(dir, 'demo-export.json'), 'utf8')) as DemoExport;

@@ -3,34 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runUnbind, type RunningProcess } from '../support/processes.js';
+import { stationClient, until } from './station-client.js';
 
 /**
  * The station killed during a QR batch and started again: it reconciles with the authority and the
  * batch's results come out complete and exact. Real processes: authority, station, fleet; real HTTP.
  */
-const until = async (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> => {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
-
-function stationClient(url: string) {
-  const u = new URL(url);
-  const key = u.searchParams.get('key')!;
-  const base = `${u.protocol}//${u.host}`;
-  return {
-    base,
-    key,
-    async call<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-      const res = await fetch(base + path, { method, headers: { 'x-station-key': key, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    },
-  };
-}
-
 describe('station restart during a batch', () => {
   const dir = mkdtempSync(join(tmpdir(), 'station-restart-'));
   const procs: RunningProcess[] = [];
