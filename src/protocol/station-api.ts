@@ -86,7 +86,7 @@ export const startQrBatchRequestSchema = z.strictObject({
 export type StartQrBatchRequest = z.infer<typeof startQrBatchRequestSchema>;
 export const startWiredBatchRequestSchema = z.strictObject({
   method: z.literal('wired'),
-  /** Keys of the LAN sweep's entries (device ids) the operator selected. */
+  /** Device ids of the mDNS entries of the LAN sweep the operator selected (SADP-only entries cannot be unbound). */
   devIds: z.array(z.string().regex(/^[A-Za-z0-9_-]{4,64}$/)).min(1).max(1000),
   manifest: manifestSchema.optional(),
 });

@@ -5,7 +5,9 @@ import { startStationApp } from '../../src/renderer/app/start-station-app.js';
 import { useBatchStore } from '../../src/renderer/stores/batch-store.js';
 import { useBenchStore } from '../../src/renderer/stores/bench-store.js';
 import { useDashboardStore } from '../../src/renderer/stores/dashboard-store.js';
+import { useLanStore } from '../../src/renderer/stores/lan-store.js';
 import { useNavigationStore } from '../../src/renderer/stores/navigation-store.js';
+import { useSerialStore } from '../../src/renderer/stores/serial-store.js';
 import { useSessionStore } from '../../src/renderer/stores/session-store.js';
 import { batchView, createFakeStationApi, DASHBOARD, installStores, result, settle, SIGNED_OUT, signedIn } from './support/fake-station-api.js';
 
@@ -56,7 +58,7 @@ describe('the app start and its event dispatch', () => {
     const api = createFakeStationApi();
     installStores(api);
     const bench = useBenchStore();
-    const targets = { session: useSessionStore(), batch: useBatchStore(), bench };
+    const targets = { session: useSessionStore(), batch: useBatchStore(), bench, lan: useLanStore(), serial: useSerialStore() };
     routeEvent(
       {
         type: 'bench',

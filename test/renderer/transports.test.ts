@@ -4,7 +4,7 @@ import type { BridgeResult, StationBridge } from '../../src/protocol/station-bri
 import { createHttpStationApi, historyQueryString, routePath } from '../../src/renderer/api/http-station-api.js';
 import { createIpcStationApi } from '../../src/renderer/api/ipc-station-api.js';
 import { StationApiError } from '../../src/renderer/api/station-api-error.js';
-import { batchView, DASHBOARD, result, SIGNED_OUT, signedIn } from './support/fake-station-api.js';
+import { batchView, DASHBOARD, lanDevice, result, sadpDevice, serialStatus, SIGNED_OUT, signedIn } from './support/fake-station-api.js';
 
 interface Sent {
   url: string;
@@ -156,6 +156,66 @@ describe('web transport (HTTP + server-sent events)', () => {
   });
 });
 
+describe('web transport: LAN sweep, serial line, new events', () => {
+  it('calls the LAN and serial routes of STATION_HTTP with their methods and bodies', async () => {
+    const lan = [lanDevice('nvr-0001'), sadpDevice('DS-1')];
+    const settings = { scannerPort: '/dev/ttyUSB0', uartPorts: ['/dev/ttyUSB1'] };
+    const { fetchImpl, sent } = fakeFetch({
+      'GET /api/lan': [200, lan],
+      'POST /api/lan/refresh': [200, lan.slice(0, 1)],
+      'GET /api/serial': [200, serialStatus()],
+      'PUT /api/serial': [200, serialStatus({ settings })],
+      'POST /api/batches': [200, batchView({ method: 'wired', codes: [], ssid: null })],
+    });
+    const api = createHttpStationApi({ fetch: fetchImpl, openEventStream: fakeEventStream().open });
+
+    expect(await api.getLanDevices()).toEqual(lan);
+    expect(await api.refreshLan()).toHaveLength(1);
+    expect((await api.getSerialStatus()).ports).toHaveLength(3);
+    expect((await api.setSerialSettings(settings)).settings).toEqual(settings);
+    expect((await api.startBatch({ method: 'wired', devIds: ['nvr-0001'] })).method).toBe('wired');
+
+    expect(sent.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /api/lan', 'POST /api/lan/refresh', 'GET /api/serial', 'PUT /api/serial', 'POST /api/batches']);
+    expect(sent[1]).toMatchObject({ body: undefined, contentType: null });
+    expect(sent[3]).toMatchObject({ body: settings, contentType: 'application/json', credentials: 'same-origin' });
+    expect(sent[4]?.body).toEqual({ method: 'wired', devIds: ['nvr-0001'] });
+  });
+
+  it('checks LAN and serial answers against the contract', async () => {
+    const { fetchImpl } = fakeFetch({
+      'GET /api/lan': [200, [{ ...lanDevice('nvr-0001'), state: 'dancing' }]],
+      'GET /api/serial': [200, { ...serialStatus(), scanner: { state: 'open' } }],
+    });
+    const api = createHttpStationApi({ fetch: fetchImpl, openEventStream: fakeEventStream().open });
+    await expect(api.getLanDevices()).rejects.toMatchObject({ code: 'BAD_ANSWER', message: expect.stringContaining('0.state') });
+    await expect(api.getSerialStatus()).rejects.toMatchObject({ code: 'BAD_ANSWER', message: expect.stringContaining('scanner.labels') });
+  });
+
+  it('passes on well-formed lan, progress, serial and label events, and drops malformed ones', () => {
+    const stream = fakeEventStream();
+    const warnings: string[] = [];
+    const api = createHttpStationApi({ fetch: fakeFetch({}).fetchImpl, openEventStream: stream.open, warn: (m) => warnings.push(m) });
+    const got: StationEvent[] = [];
+    api.subscribe((e) => got.push(e));
+
+    const good: StationEvent[] = [
+      { type: 'lan', devices: [lanDevice('nvr-0001'), sadpDevice('DS-1')] },
+      { type: 'progress', progress: { batchId: 'b1', devId: 'nvr-0001', stage: 'sending' } },
+      { type: 'serial', status: serialStatus() },
+      { type: 'label', batchId: null, label: 'SN-0001' },
+      { type: 'label', batchId: 'b1', label: 'SN-0002' },
+    ];
+    for (const e of good) stream.push(JSON.stringify(e));
+    stream.push(JSON.stringify({ type: 'progress', progress: { batchId: 'b1', devId: 'nvr-0001', stage: 'teleporting' } }));
+    stream.push(JSON.stringify({ type: 'lan', devices: [{ key: 'x' }] }));
+    stream.push(JSON.stringify({ type: 'label', label: 'SN-0003' }));
+    stream.push(JSON.stringify({ type: 'serial', status: { ...serialStatus(), ports: null } }));
+
+    expect(got).toEqual(good);
+    expect(warnings).toHaveLength(4);
+  });
+});
+
 describe('Electron transport (preload bridge)', () => {
   const ok = <T>(value: T): Promise<BridgeResult<T>> => Promise.resolve({ ok: true, value });
   const refused = (code: string, message: string): Promise<BridgeResult<never>> => Promise.resolve({ ok: false, error: { code, message } });
@@ -181,6 +241,10 @@ describe('Electron transport (preload bridge)', () => {
       queryHistory: notUsed,
       historyStats: notUsed,
       exportHistoryCsv: () => ok({ url: null, savedTo: '/tmp/history.csv' }),
+      getLanDevices: () => ok([]),
+      refreshLan: notUsed,
+      getSerialStatus: notUsed,
+      setSerialSettings: notUsed,
       getBench: () => ok(null),
       resetBenchDevice: () => ok(undefined),
       onEvent(listener) {
@@ -205,6 +269,31 @@ describe('Electron transport (preload bridge)', () => {
     const err = await api.cancelBatch('b1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StationApiError);
     expect(err).toMatchObject({ code: 'BATCH_ENDED', message: 'batch b1 is already completed', status: null });
+  });
+
+  it('calls the LAN and serial functions of the bridge and checks what they answer', async () => {
+    const calls: unknown[][] = [];
+    const settings = { scannerPort: null, uartPorts: ['/dev/ttyUSB1'] };
+    const b = bridge({
+      getLanDevices: () => ok([lanDevice('nvr-0001')]),
+      refreshLan: () => ok([lanDevice('nvr-0001'), sadpDevice('DS-1')]),
+      getSerialStatus: () => ok(serialStatus()),
+      setSerialSettings: (s) => {
+        calls.push(['setSerialSettings', s]);
+        return ok(serialStatus({ settings: s }));
+      },
+    });
+    const api = createIpcStationApi(b);
+    expect(await api.getLanDevices()).toEqual([lanDevice('nvr-0001')]);
+    expect(await api.refreshLan()).toHaveLength(2);
+    expect((await api.getSerialStatus()).scanner.state).toBe('off');
+    expect((await api.setSerialSettings(settings)).settings).toEqual(settings);
+    expect(calls).toEqual([['setSerialSettings', settings]]);
+
+    const refusing = createIpcStationApi(bridge({ setSerialSettings: () => refused('PORT_BUSY', '/dev/ttyUSB1 is busy') }));
+    await expect(refusing.setSerialSettings(settings)).rejects.toMatchObject({ code: 'PORT_BUSY', message: '/dev/ttyUSB1 is busy', status: null });
+    const lying = createIpcStationApi(bridge({ getLanDevices: () => ok(JSON.parse('[{"key":"nvr-0001"}]')) }));
+    await expect(lying.getLanDevices()).rejects.toMatchObject({ code: 'BAD_ANSWER' });
   });
 
   it('passes on only well-formed events, and unsubscribes', () => {

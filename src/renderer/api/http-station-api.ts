@@ -9,8 +9,10 @@ import {
   dashboardViewSchema,
   historyPageSchema,
   historyStatsSchema,
+  lanDevicesSchema,
   parseStationEvent,
   parseView,
+  serialStatusViewSchema,
   sessionViewSchema,
 } from './station-views.js';
 
@@ -130,6 +132,10 @@ export function createHttpStationApi(opts: HttpStationApiOptions): StationApi {
       const query = historyQueryString(filters);
       return { url: `${base}${routePath('exportHistoryCsv')}${query ? `?${query}` : ''}`, savedTo: null };
     },
+    getLanDevices: () => call('getLanDevices', lanDevicesSchema),
+    refreshLan: () => call('refreshLan', lanDevicesSchema),
+    getSerialStatus: () => call('getSerialStatus', serialStatusViewSchema),
+    setSerialSettings: (settings) => call('setSerialSettings', serialStatusViewSchema, { body: settings }),
     getBench: () => call('getBench', benchSchema),
     resetBenchDevice: (id) => callVoid('resetBenchDevice', { params: { id } }),
     subscribe(onEvent: (e: StationEvent) => void) {

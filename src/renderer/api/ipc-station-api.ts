@@ -11,8 +11,10 @@ import {
   dashboardViewSchema,
   historyPageSchema,
   historyStatsSchema,
+  lanDevicesSchema,
   parseStationEvent,
   parseView,
+  serialStatusViewSchema,
   sessionViewSchema,
 } from './station-views.js';
 
@@ -54,6 +56,10 @@ export function createIpcStationApi(bridge: StationBridge, warn: (message: strin
     queryHistory: (q) => checked('queryHistory', historyPageSchema, bridge.queryHistory(q)),
     historyStats: (q) => checked('historyStats', historyStatsSchema, bridge.historyStats(q)),
     exportHistoryCsv: (q) => checked('exportHistoryCsv', csvExportSchema, bridge.exportHistoryCsv(q)),
+    getLanDevices: () => checked('getLanDevices', lanDevicesSchema, bridge.getLanDevices()),
+    refreshLan: () => checked('refreshLan', lanDevicesSchema, bridge.refreshLan()),
+    getSerialStatus: () => checked('getSerialStatus', serialStatusViewSchema, bridge.getSerialStatus()),
+    setSerialSettings: (settings) => checked('setSerialSettings', serialStatusViewSchema, bridge.setSerialSettings(settings)),
     getBench: () => checked('getBench', benchSchema, bridge.getBench()),
     resetBenchDevice: async (id) => {
       unwrap(await bridge.resetBenchDevice(id));

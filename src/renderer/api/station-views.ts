@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceStateSchema } from '../../protocol/device-states.js';
 import { failureCodeSchema, unbindResultSchema } from '../../protocol/failure-codes.js';
 import { GRANT_KINDS, type ProductView, type QuotaView } from '../../protocol/cloud-api.js';
 import { fleetStatusSchema } from '../../protocol/virtual-bench.js';
@@ -10,10 +11,14 @@ import {
   type BatchSummary,
   type BatchView,
   type DashboardView,
+  type DeviceProgressView,
   type DeviceResultView,
   type HistoryRow,
   type HistoryStats,
+  type LanDeviceView,
   type Page,
+  type SerialPortView,
+  type SerialStatusView,
   type SessionView,
   type StationEvent,
 } from '../../protocol/station-api.js';
@@ -149,10 +154,65 @@ export const csvExportSchema = z.object({ url: z.string().nullable(), savedTo: z
 
 export const benchSchema = fleetStatusSchema.nullable();
 
+export const lanDeviceViewSchema = z.object({
+  key: z.string(),
+  source: z.enum(['mdns', 'sadp']),
+  devId: z.string().nullable(),
+  pid: z.string().nullable(),
+  serial: z.string(),
+  firmware: z.string().nullable(),
+  state: deviceStateSchema.nullable(),
+  address: z.string(),
+  port: z.number().int().min(0).max(65_535).nullable(),
+  lastSeen: z.string(),
+  problem: z.object({ code: failureCodeSchema, hint: z.string() }).nullable(),
+  sadp: z
+    .object({
+      model: z.string().nullable(),
+      mac: z.string(),
+      dhcp: z.boolean().nullable(),
+      activated: z.boolean().nullable(),
+      deviceType: z.string().nullable(),
+    })
+    .nullable(),
+}) satisfies z.ZodType<LanDeviceView>;
+export const lanDevicesSchema = z.array(lanDeviceViewSchema);
+
+export const deviceProgressViewSchema = z.object({
+  batchId: z.string(),
+  devId: z.string(),
+  stage: z.enum(['checking', 'sending', 'unbinding', 'done']),
+}) satisfies z.ZodType<DeviceProgressView>;
+
+const serialPortViewSchema = z.object({
+  path: z.string(),
+  source: z.enum(['system', 'configured']),
+  present: z.boolean(),
+  manufacturer: z.string().nullable(),
+  problem: z.string().nullable(),
+}) satisfies z.ZodType<SerialPortView>;
+
+export const serialStatusViewSchema = z.object({
+  settings: z.object({ scannerPort: z.string().nullable(), uartPorts: z.array(z.string()) }),
+  ports: z.array(serialPortViewSchema),
+  systemListError: z.string().nullable(),
+  scanner: z.object({
+    state: z.enum(['off', 'open', 'reconnecting', 'gave-up', 'closed']),
+    labels: count,
+    rejected: count,
+    lastLabel: z.string().nullable(),
+    lastRejected: z.string().nullable(),
+  }),
+}) satisfies z.ZodType<SerialStatusView>;
+
 export const stationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('batch'), batch: batchSummarySchema.extend({ codes: z.array(batchCodeViewSchema) }) }),
   z.object({ type: z.literal('result'), batchId: z.string(), result: deviceResultViewSchema }),
   z.object({ type: z.literal('bench'), devices: fleetStatusSchema }),
+  z.object({ type: z.literal('lan'), devices: lanDevicesSchema }),
+  z.object({ type: z.literal('progress'), progress: deviceProgressViewSchema }),
+  z.object({ type: z.literal('serial'), status: serialStatusViewSchema }),
+  z.object({ type: z.literal('label'), batchId: z.string().nullable(), label: z.string() }),
   z.object({ type: z.literal('session'), session: sessionViewSchema }),
 ]) satisfies z.ZodType<StationEvent>;
 

@@ -1,11 +1,18 @@
-import type { BatchCodeView, BatchSummary, DeviceResultView, SessionView, StationApi, StationEvent } from '../../protocol/station-api.js';
+import type { BatchCodeView, BatchSummary, DeviceProgressView, DeviceResultView, LanDeviceView, SerialStatusView, SessionView, StationApi, StationEvent } from '../../protocol/station-api.js';
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
 
 /** The store actions events feed; the stores themselves fit. */
 export interface EventTargets {
   session: { applySession(s: SessionView): void };
-  batch: { applyBatchEvent(b: BatchSummary & { codes: BatchCodeView[] }): void; applyResult(batchId: string, r: DeviceResultView): void };
+  batch: {
+    applyBatchEvent(b: BatchSummary & { codes: BatchCodeView[] }): void;
+    applyResult(batchId: string, r: DeviceResultView): void;
+    applyProgress(p: DeviceProgressView): void;
+    applyLabel(batchId: string | null, label: string): void;
+  };
   bench: { applyDevices(devices: FleetDeviceStatus[]): void };
+  lan: { applyDevices(devices: LanDeviceView[]): void };
+  serial: { applyStatus(s: SerialStatusView): void; applyLabel(batchId: string | null, label: string): void };
 }
 
 export function routeEvent(e: StationEvent, to: EventTargets): void {
@@ -21,6 +28,21 @@ export function routeEvent(e: StationEvent, to: EventTargets): void {
       return;
     case 'bench':
       to.bench.applyDevices(e.devices);
+      return;
+    case 'lan':
+      to.lan.applyDevices(e.devices);
+      return;
+    case 'progress':
+      to.batch.applyProgress(e.progress);
+      return;
+    case 'serial':
+      to.serial.applyStatus(e.status);
+      return;
+    case 'label':
+      // The batch lists it among its scanned labels; the serial store shows it, and keeps it for the
+      // next QR batch's manifest when no batch took it.
+      to.batch.applyLabel(e.batchId, e.label);
+      to.serial.applyLabel(e.batchId, e.label);
       return;
   }
 }

@@ -5,7 +5,9 @@ import { useBatchStore } from '../stores/batch-store.js';
 import { useBenchStore } from '../stores/bench-store.js';
 import { useDashboardStore } from '../stores/dashboard-store.js';
 import { useHistoryStore } from '../stores/history-store.js';
+import { useLanStore } from '../stores/lan-store.js';
 import { useNavigationStore } from '../stores/navigation-store.js';
+import { useSerialStore } from '../stores/serial-store.js';
 import { useSessionStore } from '../stores/session-store.js';
 import { startEventDispatch } from './event-dispatch.js';
 
@@ -20,9 +22,11 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
   const batch = useBatchStore(pinia);
   const history = useHistoryStore(pinia);
   const bench = useBenchStore(pinia);
+  const lan = useLanStore(pinia);
+  const serial = useSerialStore(pinia);
   const nav = useNavigationStore(pinia);
 
-  const stopEvents = startEventDispatch(api, { session, batch, bench });
+  const stopEvents = startEventDispatch(api, { session, batch, bench, lan, serial });
 
   const stopWatch = watch(
     () => (session.signedIn ? (session.account?.accountId ?? '') : null),
@@ -32,6 +36,8 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
       dashboard.clear();
       history.reset();
       bench.clear();
+      lan.clear();
+      serial.clear();
       nav.go('dashboard');
       if (accountId === null) return;
       await dashboard.load();

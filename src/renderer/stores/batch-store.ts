@@ -1,14 +1,19 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type {
-  BatchCodeView,
-  BatchPlan,
-  BatchSummary,
-  BatchView,
-  DeviceResultView,
-  PlanRequest,
-  StartQrBatchRequest,
-  StationError,
+import {
+  startSerialBatchRequestSchema,
+  startWiredBatchRequestSchema,
+  type BatchCodeView,
+  type BatchPlan,
+  type BatchSummary,
+  type BatchView,
+  type DeviceProgressView,
+  type DeviceResultView,
+  type PlanRequest,
+  type StartQrBatchRequest,
+  type StartSerialBatchRequest,
+  type StartWiredBatchRequest,
+  type StationError,
 } from '../../protocol/station-api.js';
 import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
@@ -27,8 +32,19 @@ export function svgToDataUrl(svg: string): string {
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 }
 
+export type DeviceStage = DeviceProgressView['stage'];
+
+/** One device of a wired or serial batch as the batch screen lists it: how far it got, and its result. */
+export interface DeviceRow {
+  devId: string;
+  /** `pending` until the station reports a stage; `done` once a result arrived. */
+  stage: DeviceStage | 'pending';
+  serial: string | null;
+  result: DeviceResultView | null;
+}
+
 /**
- * The QR batch: plan, start, the batch being worked (its codes and live results), labels scanned,
+ * The batch being worked (QR, wired or serial). QR: plan, start, the batch being worked (its codes and live results), labels scanned,
  * cancel. Results come from `result` events and batch snapshots; the tally is computed from them the
  * way the station computes it, and a snapshot that knows of more devices than we have triggers a resync.
  */
@@ -47,6 +63,8 @@ export const useBatchStore = defineStore('batch', () => {
   const busy = ref(false);
   const error = ref<StationError | null>(null);
   const codeImages = ref<Record<string, CodeImage>>({});
+  /** Per-device stages of a wired or serial batch, in the order the devices first reported one. */
+  const progress = ref<Array<{ devId: string; stage: DeviceStage }>>([]);
   let resyncing: Promise<void> | null = null;
 
   const tally = computed(() => (current.value ? tallyOf(results.value, current.value.expected, current.value.status) : null));
@@ -58,6 +76,24 @@ export const useBatchStore = defineStore('batch', () => {
   const running = computed(() => current.value?.status === 'running');
   /** After a station restart the codes cannot be drawn until the operator types the Wi-Fi password again. */
   const codesLocked = computed(() => Object.values(codeImages.value).some((i) => i.state === 'error' && i.error.code === 'CODES_LOCKED'));
+  /** QR batches show codes; wired and serial batches hand tokens to devices directly and have none. */
+  const hasCodes = computed(() => current.value?.method === 'qr');
+  /** Every device of a wired or serial batch the station told of: stage, then result. */
+  const deviceRows = computed<DeviceRow[]>(() => {
+    const last = new Map<string, DeviceResultView>();
+    for (const r of results.value) last.set(r.devId, r);
+    const rows: DeviceRow[] = progress.value.map((p) => {
+      const r = last.get(p.devId) ?? null;
+      return { devId: p.devId, stage: r ? 'done' : p.stage, serial: r?.serial ?? null, result: r };
+    });
+    const listed = new Set(progress.value.map((p) => p.devId));
+    for (const [devId, r] of last) if (!listed.has(devId)) rows.push({ devId, stage: 'done', serial: r.serial, result: r });
+    return rows;
+  });
+
+  function stageOf(devId: string): DeviceRow['stage'] | null {
+    return deviceRows.value.find((d) => d.devId === devId)?.stage ?? null;
+  }
 
   function planMatches(req: PlanRequest): boolean {
     return planFor.value === planKey(req);
@@ -98,7 +134,10 @@ export const useBatchStore = defineStore('batch', () => {
   /** A full snapshot becomes the current batch; reports that arrived by event meanwhile are kept. */
   function adopt(view: BatchView): void {
     const same = current.value?.id === view.id;
-    if (!same) codeImages.value = {};
+    if (!same) {
+      codeImages.value = {};
+      progress.value = [];
+    }
     current.value = view;
     results.value = chronological(dedupe(same ? [...view.results, ...results.value] : view.results));
   }
@@ -119,6 +158,29 @@ export const useBatchStore = defineStore('batch', () => {
     } catch (err) {
       error.value = toStationError(err);
       return false;
+    } finally {
+      starting.value = false;
+    }
+  }
+
+  /**
+   * Starts a wired batch (the LAN devices selected) or a serial one (the devices on the UART ports).
+   * No plan first: the station checks authorization and quota when it asks for the tokens. A refusal is
+   * answered to the screen that asked (not kept here, where the QR form would show it).
+   */
+  async function startDevices(req: StartWiredBatchRequest | StartSerialBatchRequest): Promise<{ ok: true } | { ok: false; error: StationError }> {
+    const checked = req.method === 'wired' ? startWiredBatchRequestSchema.safeParse(req) : startSerialBatchRequestSchema.safeParse(req);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      return { ok: false, error: { code: 'INVALID_BATCH', message: `Check the batch (${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'invalid'}).` } };
+    }
+    starting.value = true;
+    try {
+      adopt(await api.startBatch(checked.data));
+      error.value = null;
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: toStationError(err) };
     } finally {
       starting.value = false;
     }
@@ -182,6 +244,21 @@ export const useBatchStore = defineStore('batch', () => {
     const key = resultKey(r);
     if (results.value.some((x) => resultKey(x) === key)) return;
     results.value = [...results.value, r];
+  }
+
+  /** A `progress` event: how far one device of a wired or serial batch got. */
+  function applyProgress(p: DeviceProgressView): void {
+    if (current.value?.id !== p.batchId) return;
+    const i = progress.value.findIndex((x) => x.devId === p.devId);
+    if (i < 0) progress.value = [...progress.value, { devId: p.devId, stage: p.stage }];
+    else progress.value = progress.value.map((x, j) => (j === i ? { devId: p.devId, stage: p.stage } : x));
+  }
+
+  /** A `label` event: the barcode scanner read a label and the station gave it to this batch. */
+  function applyLabel(batchId: string | null, label: string): void {
+    const view = current.value;
+    if (!view || batchId !== view.id || view.scanned.includes(label)) return;
+    current.value = { ...view, scanned: [...view.scanned, label] };
   }
 
   async function cancel(): Promise<boolean> {
@@ -285,6 +362,7 @@ export const useBatchStore = defineStore('batch', () => {
     current.value = null;
     results.value = [];
     codeImages.value = {};
+    progress.value = [];
     error.value = null;
     clearPlan();
   }
@@ -299,6 +377,7 @@ export const useBatchStore = defineStore('batch', () => {
     busy,
     error,
     codeImages,
+    progress,
     tally,
     reported,
     expected,
@@ -307,17 +386,23 @@ export const useBatchStore = defineStore('batch', () => {
     codes,
     running,
     codesLocked,
+    hasCodes,
+    deviceRows,
+    stageOf,
     planMatches,
     planOf,
     canStart,
     checkPlan,
     clearPlan,
     start,
+    startDevices,
     open,
     resumeRunning,
     resync,
     applyBatchEvent,
     applyResult,
+    applyProgress,
+    applyLabel,
     cancel,
     scanLabel,
     unlockCodes,

@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 
-export const VIEWS = ['dashboard', 'new-batch', 'codes', 'history', 'bench'] as const;
+export const VIEWS = ['dashboard', 'new-batch', 'wired', 'codes', 'history', 'settings', 'bench'] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 /** Which screen is shown: a state-driven switch, no router needed. */

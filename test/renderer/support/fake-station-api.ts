@@ -6,6 +6,8 @@ import type {
   BatchView,
   DashboardView,
   DeviceResultView,
+  LanDeviceView,
+  SerialStatusView,
   SessionView,
   StationApi,
   StationEvent,
@@ -62,6 +64,10 @@ export function createFakeStationApi(answers: Answers = {}): FakeStationApi {
     queryHistory: (...a) => (calls.push({ method: 'queryHistory', args: a }), pick('queryHistory')(...a)),
     historyStats: (...a) => (calls.push({ method: 'historyStats', args: a }), pick('historyStats')(...a)),
     exportHistoryCsv: (...a) => (calls.push({ method: 'exportHistoryCsv', args: a }), pick('exportHistoryCsv')(...a)),
+    getLanDevices: (...a) => (calls.push({ method: 'getLanDevices', args: a }), pick('getLanDevices')(...a)),
+    refreshLan: (...a) => (calls.push({ method: 'refreshLan', args: a }), pick('refreshLan')(...a)),
+    getSerialStatus: (...a) => (calls.push({ method: 'getSerialStatus', args: a }), pick('getSerialStatus')(...a)),
+    setSerialSettings: (...a) => (calls.push({ method: 'setSerialSettings', args: a }), pick('setSerialSettings')(...a)),
     getBench: (...a) => (calls.push({ method: 'getBench', args: a }), pick('getBench')(...a)),
     resetBenchDevice: (...a) => (calls.push({ method: 'resetBenchDevice', args: a }), pick('resetBenchDevice')(...a)),
     subscribe(onEvent) {
@@ -152,4 +158,56 @@ export function batchView(over: Partial<BatchView> = {}): BatchView {
 
 export function result(devId: string, over: Partial<DeviceResultView> = {}): DeviceResultView {
   return { devId, serial: `SN-${devId}`, pid: 'pqr1cam', result: 'UNBOUND', code: null, hint: null, at: '2025-03-01T10:01:00.000Z', tokenId: 'tok0aaaa', ...over };
+}
+
+/** An mDNS entry of the LAN sweep, reset and ready (selectable). */
+export function lanDevice(devId: string, over: Partial<LanDeviceView> = {}): LanDeviceView {
+  return {
+    key: devId,
+    source: 'mdns',
+    devId,
+    pid: 'pnvr8ch',
+    serial: `SN-${devId}`,
+    firmware: '5.7.3',
+    state: 'waiting',
+    address: '127.0.0.1',
+    port: 8080,
+    lastSeen: '2025-03-01T10:00:00.000Z',
+    problem: null,
+    sadp: null,
+    ...over,
+  };
+}
+
+/** A device seen only by SADP: listed with why it cannot be unbound. */
+export function sadpDevice(serial: string, over: Partial<LanDeviceView> = {}): LanDeviceView {
+  return {
+    key: `sadp:${serial}`,
+    source: 'sadp',
+    devId: null,
+    pid: null,
+    serial,
+    firmware: 'V5.6.0',
+    state: null,
+    address: '0.0.0.0',
+    port: null,
+    lastSeen: '2025-03-01T10:00:00.000Z',
+    problem: { code: 'DHCP_FAILED', hint: 'DHCP failed: check the bench DHCP server or give the device a static IP with the vendor tool' },
+    sadp: { model: 'DS-7608NI', mac: 'aa:bb:cc:dd:ee:01', dhcp: true, activated: true, deviceType: 'NVR' },
+    ...over,
+  };
+}
+
+export function serialStatus(over: Partial<SerialStatusView> = {}): SerialStatusView {
+  return {
+    settings: { scannerPort: null, uartPorts: [] },
+    ports: [
+      { path: '/dev/ttyUSB0', source: 'system', present: true, manufacturer: 'FTDI', problem: null },
+      { path: '/dev/ttyUSB1', source: 'system', present: true, manufacturer: null, problem: null },
+      { path: '/tmp/uart-a', source: 'configured', present: false, manufacturer: null, problem: 'not found' },
+    ],
+    systemListError: null,
+    scanner: { state: 'off', labels: 0, rejected: 0, lastLabel: null, lastRejected: null },
+    ...over,
+  };
 }
