@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { deviceStateSchema } from '../../protocol/device-states.js';
 import { failureCodeSchema, unbindResultSchema } from '../../protocol/failure-codes.js';
-import { GRANT_KINDS, type ProductView, type QuotaView } from '../../protocol/cloud-api.js';
+// The authority's own answer schemas: the station passes products and quota through unchanged.
+import { GRANT_KINDS, productViewSchema, quotaViewSchema } from '../../protocol/cloud-api.js';
 import { fleetStatusSchema } from '../../protocol/virtual-bench.js';
 import {
   BATCH_STATUSES,
@@ -42,27 +43,6 @@ export const sessionViewSchema = z.object({
   demoAccounts: z.array(demoAccountSchema),
   demoWifi: z.object({ ssid: z.string(), password: z.string() }).nullable().default(null),
 }) satisfies z.ZodType<SessionView>;
-
-const productViewSchema = z.object({
-  pid: z.string(),
-  name: z.string(),
-  category: z.string(),
-  owner: z.object({ accountId: z.string(), name: z.string() }),
-  unbindSupported: z.boolean(),
-  minFirmware: z.string().nullable(),
-  grant: z.enum(GRANT_KINDS),
-  role: z.string().optional(),
-}) satisfies z.ZodType<ProductView>;
-
-const quotaCounterSchema = z.object({ used: count, limit: count, remaining: z.number().int() });
-const quotaViewSchema = z.object({
-  day: z.string(),
-  timeZone: z.string(),
-  startsAt: z.string(),
-  endsAt: z.string(),
-  account: quotaCounterSchema,
-  products: z.array(quotaCounterSchema.extend({ pid: z.string() })),
-}) satisfies z.ZodType<QuotaView>;
 
 export const dashboardViewSchema = z.object({
   products: z.array(productViewSchema),

@@ -261,53 +261,37 @@ export const useBatchStore = defineStore('batch', () => {
     current.value = { ...view, scanned: [...view.scanned, label] };
   }
 
-  async function cancel(): Promise<boolean> {
+  /** Runs one call on the current batch and adopts the view it answers; false when it was refused. */
+  async function onCurrent(call: (id: string) => Promise<BatchView>, opts: { busy: boolean }): Promise<boolean> {
     const id = current.value?.id;
     if (!id) return false;
-    busy.value = true;
+    if (opts.busy) busy.value = true;
     try {
-      adopt(await api.cancelBatch(id));
+      adopt(await call(id));
       error.value = null;
       return true;
     } catch (err) {
       error.value = toStationError(err);
       return false;
     } finally {
-      busy.value = false;
+      if (opts.busy) busy.value = false;
     }
   }
 
+  const cancel = (): Promise<boolean> => onCurrent((id) => api.cancelBatch(id), { busy: true });
+
   /** A serial label scanned at the bench while the batch runs. */
   async function scanLabel(label: string): Promise<boolean> {
-    const id = current.value?.id;
     const clean = label.trim();
-    if (!id || !clean) return false;
-    try {
-      adopt(await api.scanLabel(id, clean));
-      error.value = null;
-      return true;
-    } catch (err) {
-      error.value = toStationError(err);
-      return false;
-    }
+    return clean ? onCurrent((id) => api.scanLabel(id, clean), { busy: false }) : false;
   }
 
   /** Gives the station the Wi-Fi again (it never stores the password); the codes can then be drawn. */
   async function unlockCodes(wifi: { ssid: string; password: string }): Promise<boolean> {
-    const id = current.value?.id;
-    if (!id) return false;
-    busy.value = true;
-    try {
-      adopt(await api.unlockCodes(id, wifi));
-      codeImages.value = Object.fromEntries(Object.entries(codeImages.value).filter(([, i]) => i.state !== 'error'));
-      error.value = null;
-      return true;
-    } catch (err) {
-      error.value = toStationError(err);
-      return false;
-    } finally {
-      busy.value = false;
-    }
+    const ok = await onCurrent((id) => api.unlockCodes(id, wifi), { busy: true });
+    // Codes that failed to draw while locked are drawn again.
+    if (ok) codeImages.value = Object.fromEntries(Object.entries(codeImages.value).filter(([, i]) => i.state !== 'error'));
+    return ok;
   }
 
   async function loadCodeImage(code: BatchCodeView): Promise<void> {
