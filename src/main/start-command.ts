@@ -62,15 +62,17 @@ function intArg(name: string, v: string, min: number, max: number): number {
   return Number(v);
 }
 
-/** The demo bench: cameras of the QR product first (the ones a QR batch reaches), then a few that fail. */
+/**
+ * The demo bench: cameras of the QR product first (the ones a QR batch reaches), then, on a bench of
+ * 16 or more, a few that fail the way real ones do (no unbind mechanism, firmware too old).
+ */
 function benchDevices(demo: DemoExport, count: number): DemoExport['devices'] {
   const qr = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound);
-  const extras = [
+  const failing = [
     ...demo.devices.filter((d) => d.pid === 'plegacy1' && d.bound).slice(0, 2),
     ...demo.devices.filter((d) => d.pid === 'pfwcam2' && d.bound && d.firmware === '2.0.3').slice(0, 2),
-  ];
-  const main = qr.slice(0, Math.max(0, count - extras.length));
-  return [...main, ...extras].slice(0, count);
+  ].slice(0, Math.min(4, Math.floor(count / 16)));
+  return [...qr.slice(0, count - failing.length), ...failing];
 }
 
 export async function startStation(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningStation> {
