@@ -82,6 +82,17 @@ export function buildStationServer(o: StationServerOptions): FastifyInstance {
     }
   });
 
+  // The page may load only its own files; code images are data: URLs; the print sheet (about:blank,
+  // which inherits this policy) carries its own <style>. No frames, no plug-ins, no foreign requests.
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header(
+      'content-security-policy',
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+  });
+
   app.get('/bench/screen', async () => core.screen());
 
   const r = route;
