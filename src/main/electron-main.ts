@@ -34,16 +34,15 @@ async function envelope<T>(work: () => T | Promise<T>): Promise<BridgeResult<T>>
 
 function registerIpc(station: RunningStation, window: BrowserWindow): void {
   const core = station.core;
+  // Only our own window's page may call: a child window, a navigated or a foreign frame gets nothing.
+  const fromOurPage = (event: Electron.IpcMainInvokeEvent): boolean => event.sender === window.webContents && event.senderFrame?.url === window.webContents.getURL();
+  const refused = (): Promise<BridgeResult<never>> => Promise.resolve({ ok: false, error: { code: 'FORBIDDEN', message: 'unknown caller' } });
   for (const name of Object.keys(STATION_CALLS) as Array<keyof typeof STATION_CALLS>) {
-    ipcMain.handle(`station:${name}`, (event, ...args: unknown[]) => {
-      // Only our own window may call: a navigated or foreign frame gets nothing.
-      if (event.senderFrame?.url !== window.webContents.getURL()) return envelope(() => Promise.reject({ code: 'FORBIDDEN', message: 'unknown caller', status: 403 }));
-      return envelope(() => STATION_CALLS[name](core, args));
-    });
+    ipcMain.handle(`station:${name}`, (event, ...args: unknown[]) => (fromOurPage(event) ? envelope(() => STATION_CALLS[name](core, args)) : refused()));
   }
   const exportName: StationCallName = 'exportHistoryCsv';
-  ipcMain.handle(`station:${exportName}`, (_event, query: unknown) =>
-    envelope(async () => {
+  ipcMain.handle(`station:${exportName}`, (event, query: unknown) =>
+    !fromOurPage(event) ? refused() : envelope(async () => {
       const q = parseArg(historyQuerySchema, query ?? {}, 'query');
       const target = await dialog.showSaveDialog(window, { defaultPath: `unbind-history-${new Date().toISOString().slice(0, 10)}.csv`, filters: [{ name: 'CSV', extensions: ['csv'] }] });
       if (target.canceled || !target.filePath) return { url: null, savedTo: null };
@@ -65,7 +64,11 @@ async function main(): Promise<void> {
   });
   // No navigation away from the app, no new windows but the print sheet (about:blank).
   window.webContents.on('will-navigate', (e) => e.preventDefault());
-  window.webContents.setWindowOpenHandler(({ url }) => (url === 'about:blank' ? { action: 'allow' } : { action: 'deny' }));
+  // The print sheet opens in about:blank without the preload; it may not navigate anywhere either.
+  window.webContents.setWindowOpenHandler(({ url }) =>
+    url === 'about:blank' ? { action: 'allow', overrideBrowserWindowOptions: { webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false } } } : { action: 'deny' },
+  );
+  window.webContents.on('did-create-window', (child) => child.webContents.on('will-navigate', (e) => e.preventDefault()));
   registerIpc(station, window);
   await window.loadFile(RENDERER);
   app.on('window-all-closed', () => {

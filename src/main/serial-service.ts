@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { serialSettingsSchema, type SerialSettings, type SerialStatusView } from '../protocol/index.js';
 import { listSerialPorts } from '../wired/serial-ports.js';
 import { openBarcodeScanner, type BarcodeScanner } from '../wired/serial-scanner.js';
@@ -24,8 +24,14 @@ export async function startSerialService(opts: {
 }): Promise<SerialService> {
   let settings: SerialSettings = opts.defaults ?? { scannerPort: null, uartPorts: [] };
   if (existsSync(opts.file)) {
-    const parsed = serialSettingsSchema.safeParse(JSON.parse(readFileSync(opts.file, 'utf8')));
-    if (parsed.success) settings = parsed.data; // a broken file is replaced at the next save, not trusted
+    let json: unknown = null;
+    try {
+      json = JSON.parse(readFileSync(opts.file, 'utf8'));
+    } catch {
+      // a torn or hand-broken file: the defaults stand until the next save replaces it
+    }
+    const parsed = serialSettingsSchema.safeParse(json);
+    if (parsed.success) settings = parsed.data;
   }
   let scanner: BarcodeScanner | null = null;
   let scannerError: string | null = null;
@@ -86,7 +92,9 @@ export async function startSerialService(opts: {
       }
       const scannerChanged = parsed.data.scannerPort !== settings.scannerPort;
       settings = parsed.data;
-      writeFileSync(opts.file, JSON.stringify(settings, null, 2));
+      // Written aside and renamed over: a crash mid-save leaves the old file or the new, never half.
+      writeFileSync(`${opts.file}.tmp`, JSON.stringify(settings, null, 2));
+      renameSync(`${opts.file}.tmp`, opts.file);
       if (scannerChanged) await openScanner();
       const s = await status();
       opts.onStatus(s);

@@ -104,6 +104,7 @@ export function createStationCore(deps: {
     getSession: () => sessions.view(),
     async signIn(req) {
       const s = await sessions.signIn(req);
+      shown = null; // the bench screen never keeps showing the previous account's codes
       await batches.resume({ client: s.client, accountId: s.account.accountId, operator: s.operator });
       const view = sessions.view();
       hub.emit({ type: 'session', session: view });
@@ -135,8 +136,13 @@ export function createStationCore(deps: {
         case 'wired':
           if (!deps.lan) throw new StationError(409, 'NO_LAN', 'this station runs without a LAN sweep');
           return startWiredBatch({ batches, sweep: deps.lan, emit: hub.emit, ...(deps.log ? { log: deps.log } : {}) }, session, req);
-        case 'serial':
+        case 'serial': {
+          // Only ports the operator configured as UART ports: the station opens nothing else.
+          const configured = new Set(deps.serial?.settings().uartPorts ?? []);
+          const unknown = req.ports.filter((p) => !configured.has(p));
+          if (unknown.length) throw new StationError(400, 'PORT_NOT_CONFIGURED', `not a configured UART port: ${unknown.join(', ')}`);
           return startSerialBatch({ batches, openUart: deps.openUart ?? openUartAt, emit: hub.emit, ...(deps.log ? { log: deps.log } : {}) }, session, req);
+        }
       }
     },
     listBatches() {

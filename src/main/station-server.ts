@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import fastifyStatic from '@fastify/static';
 import { historyQuerySchema, STATION_HTTP } from '../protocol/index.js';
 import { StationError } from '../batch/station-error.js';
+import { HistoryInputError } from '../history/index.js';
 import type { StationCore } from './station-core.js';
 import { parseArg, STATION_CALLS } from './station-calls.js';
 
@@ -33,6 +34,11 @@ function secretsEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+function ownOrigins(host: string | undefined): string[] {
+  const port = /:(\d+)$/.exec(host ?? '')?.[1];
+  return port ? [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`] : [];
+}
+
 function cookieValue(header: string | undefined, name: string): string | null {
   for (const part of (header ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
@@ -53,6 +59,7 @@ export function buildStationServer(o: StationServerOptions): FastifyInstance {
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof StationError) return reply.status(err.status).send({ code: err.code, message: err.message });
+    if (err instanceof HistoryInputError) return reply.status(400).send({ code: 'BAD_REQUEST', message: err.message });
     const upstream = err as { status?: number; code?: string };
     if (err.name === 'AuthorityRequestError') return reply.status(502).send({ code: upstream.code ?? 'CLOUD_UNREACHABLE', message: err.message });
     const status = err.statusCode ?? 500;
@@ -63,7 +70,9 @@ export function buildStationServer(o: StationServerOptions): FastifyInstance {
     return reply.status(status === 415 ? 400 : status).send({ code: err.code ?? 'BAD_REQUEST', message: err.message });
   });
 
-  // Every request: the Host must be this machine (no DNS rebinding), and /api needs the secret.
+  // Every request: the Host must be this machine (no DNS rebinding), and everything but the page's own
+  // files needs the secret. The route is judged as Fastify matched it (req.routeOptions.url), never by
+  // the raw path: `/%61pi/…` decodes to `/api/…` and must not slip past.
   app.addHook('onRequest', async (req, reply) => {
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
     if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new StationError(403, 'FORBIDDEN_HOST', 'this station answers only on 127.0.0.1');
@@ -74,11 +83,18 @@ export function buildStationServer(o: StationServerOptions): FastifyInstance {
       reply.header('set-cookie', `${SESSION_COOKIE}=${o.secret}; HttpOnly; SameSite=Strict; Path=/`);
       return reply.redirect('/');
     }
-    if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/bench/')) {
-      const presented = cookieValue(req.headers.cookie, SESSION_COOKIE) ?? req.headers['x-station-key'] ?? key;
-      if (typeof presented !== 'string' || !secretsEqual(presented, o.secret)) {
-        throw new StationError(401, 'NO_STATION_KEY', 'open the station with the URL it printed at start');
-      }
+    const route = req.routeOptions.url;
+    const pageFile = route === undefined || route === '/*' || route === '/';
+    if (pageFile) return;
+    const presented = cookieValue(req.headers.cookie, SESSION_COOKIE) ?? req.headers['x-station-key'] ?? key;
+    if (typeof presented !== 'string' || !secretsEqual(presented, o.secret)) {
+      throw new StationError(401, 'NO_STATION_KEY', 'open the station with the URL it printed at start');
+    }
+    // SameSite does not tell ports apart: a page on another 127.0.0.1 port would send the cookie.
+    // A browser names the page's origin on every request that changes something; only ours may.
+    const origin = req.headers.origin;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && origin !== undefined && !ownOrigins(req.headers.host).includes(origin)) {
+      throw new StationError(403, 'FORBIDDEN_ORIGIN', 'requests from another page are refused');
     }
   });
 

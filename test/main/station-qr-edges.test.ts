@@ -29,6 +29,9 @@ describe('station: guards and QR batch edges', () => {
     expect((await fetch(`${s.base}/api/session`)).status).toBe(401);
     expect((await fetch(`${s.base}/api/session`, { headers: { 'x-station-key': 'guess' } })).status).toBe(401);
     expect((await fetch(`${s.base}/?key=guess`, { redirect: 'manual' })).status).toBe(401);
+    // The route as matched, not the raw path: an encoded /api must not slip past the key.
+    expect((await fetch(`${s.base}/%61pi/session`)).status).toBe(401);
+    expect((await fetch(`${s.base}/%62ench/screen`)).status).toBe(401);
     // fetch will not send another Host: a raw request stands for a DNS-rebinding page.
     const rebound = await new Promise<number>((resolve, reject) => {
       const u = new URL(s.base);
@@ -40,6 +43,9 @@ describe('station: guards and QR batch edges', () => {
         .end();
     });
     expect(rebound).toBe(403);
+    // A page on another local port shares the site (SameSite does not see ports): its changes are refused.
+    const foreign = await fetch(`${s.base}/api/session`, { method: 'DELETE', headers: { 'x-station-key': s.key, origin: 'http://127.0.0.1:9' } });
+    expect(foreign.status).toBe(403);
     const opened = await fetch(`${s.base}/?key=${s.key}`, { redirect: 'manual' });
     expect(opened.status).toBe(302);
     expect(opened.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
@@ -64,6 +70,8 @@ describe('station: guards and QR batch edges', () => {
       expect(r.body.code).toBe('BAD_REQUEST');
     }
     expect((await s.call('GET', '/api/history?limit=abc')).status).toBe(400);
+    expect((await s.call('GET', '/api/history?cursor=AAAA')).status).toBe(400);
+    expect((await s.call('POST', '/api/batches', { method: 'serial', ports: ['/etc/passwd'] })).body).toMatchObject({ code: 'PORT_NOT_CONFIGURED' });
     expect((await s.call('GET', '/api/batches/..%2Fetc')).status).toBe(400);
     expect((await s.call('GET', '/api/nope')).status).toBe(404);
     expect((await s.call('GET', '/api/batches')).status).toBe(200);

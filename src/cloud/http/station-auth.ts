@@ -25,6 +25,8 @@ export interface StationAuth {
 export function createStationAuth(db: Database, accounts: Accounts, clock: () => number): StationAuth {
   const rememberNonce = db.prepare('INSERT OR IGNORE INTO api_nonces (client_id, nonce, seen_at) VALUES (?, ?, ?)');
   const purge = db.prepare('DELETE FROM api_nonces WHERE seen_at < ?');
+  // Device nonces older than the ±300 s window can never be replayed (their ts is refused first).
+  const purgeDevice = db.prepare('DELETE FROM device_nonces WHERE seen_at < ?');
   return {
     verify(req, rawBody) {
       const h = parseOr400(signedHeadersSchema, req.headers, 'header');
@@ -40,6 +42,6 @@ export function createStationAuth(db: Database, accounts: Accounts, clock: () =>
       if (rememberNonce.run(h.client_id, h.nonce, now).changes === 0) throw new AuthorityError(401, 'NONCE_REUSED', 'this nonce was used before');
       return account;
     },
-    purgeNonces: (now) => purge.run(now - NONCE_MEMORY_MS).changes,
+    purgeNonces: (now) => purge.run(now - NONCE_MEMORY_MS).changes + purgeDevice.run(now - NONCE_MEMORY_MS).changes,
   };
 }
