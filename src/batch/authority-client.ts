@@ -119,11 +119,16 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
           try {
             json = JSON.parse(data);
           } catch {
-            continue; // a garbled event is skipped; the next reconnect replays from the last good seq
+            json = undefined;
           }
           if (event === 'result') {
             const r = deviceResultSchema.safeParse(json);
-            if (r.success && r.data.seq > last) {
+            if (!r.success) {
+              // Skipping it would lose it for good (the next good seq moves past it): reconnect from the last good one.
+              await reader.cancel().catch(() => undefined);
+              return null;
+            }
+            if (r.data.seq > last) {
               last = r.data.seq;
               onResult(r.data);
             }

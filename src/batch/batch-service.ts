@@ -7,10 +7,11 @@ import {
   type HistoryRow,
   type StartQrBatchRequest,
   type StationEvent,
+  type TokenView,
   type UnbindResult,
   type WifiCredentials,
 } from '../protocol/index.js';
-import type { AuthorityClient, TokenWatch } from './authority-client.js';
+import { AuthorityRequestError, type AuthorityClient, type TokenWatch } from './authority-client.js';
 import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-store.js';
 import { batchView, codeViews, summaryOf, toResultView } from './batch-views.js';
 import { planBatch } from './planner.js';
@@ -73,7 +74,7 @@ export interface BatchService {
   /** Whether a device of the batch already has a result. */
   hasResult(batchId: string, devId: string): boolean;
   /** Every token was handed out and every device answered: the batch ends now, not at expiry. */
-  closeCodes(batchId: string): void;
+  closeCodes(batchId: string, opts?: { devicesMayStillReport?: boolean }): Promise<void>;
   close(): void;
 }
 
@@ -183,26 +184,45 @@ export function createBatchService(deps: {
       }
       store.finish(id, 'completed', clock());
     }
-    live.get(id)?.watches.clear();
+    // A finished batch shows no code again: its Wi-Fi password leaves memory with it.
+    live.delete(id);
     announce(id);
     log('batch finished', { batchId: id });
   }
 
-  /** Reads what the authority already has for each open code, then follows its stream from there. */
+  /** Records what the authority holds for a code; answers its status, or null when it could not be read. */
+  async function reconcileCode(batchId: string, code: BatchCodeRecord, client: AuthorityClient): Promise<{ status: TokenView['status']; last: number } | null> {
+    let t: TokenView;
+    try {
+      t = await client.token(code.tokenId);
+    } catch (err) {
+      // A token the authority no longer knows (its store was reset) will never report again.
+      if (err instanceof AuthorityRequestError && err.status === 404) return { status: 'expired', last: 0 };
+      log('token not reconciled', { batchId, tokenId: code.tokenId, error: (err as Error).message });
+      return null;
+    }
+    let last = 0;
+    for (const r of t.results) {
+      recordResult(store.get(batchId)!, code, r);
+      last = Math.max(last, r.seq);
+    }
+    return { status: t.status, last };
+  }
+
+  /**
+   * Reads what the authority already has for each open code, then follows its stream from there. A code
+   * that cannot be read now (the authority unreachable) is left open: the next sign-in tries again.
+   */
   async function follow(b: BatchRecord, lb: LiveBatch): Promise<void> {
     for (const code of store.codes(b.id)) {
       if (code.ended !== null || lb.watches.has(code.index)) continue;
-      const t = await lb.session.client.token(code.tokenId);
-      let last = 0;
-      for (const r of t.results) {
-        recordResult(store.get(b.id)!, code, r);
-        last = Math.max(last, r.seq);
-      }
-      if (t.status !== 'active') {
-        store.endCode(b.id, code.index, t.status);
+      const known = await reconcileCode(b.id, code, lb.session.client);
+      if (!known) continue;
+      if (known.status !== 'active') {
+        store.endCode(b.id, code.index, known.status);
         continue;
       }
-      const watch = lb.session.client.watchToken(code.tokenId, last, (r) => recordResult(store.get(b.id)!, code, r));
+      const watch = lb.session.client.watchToken(code.tokenId, known.last, (r) => recordResult(store.get(b.id)!, code, r));
       lb.watches.set(code.index, watch);
       watch.done.then(
         ({ status }) => {
@@ -211,7 +231,13 @@ export function createBatchService(deps: {
           lb.watches.delete(code.index);
           finishIfDone(b.id);
         },
-        (err: Error) => log('token watch failed', { batchId: b.id, tokenId: code.tokenId, error: err.message }),
+        (err: Error) => {
+          lb.watches.delete(code.index);
+          if (err instanceof AuthorityRequestError && err.status === 404) {
+            store.endCode(b.id, code.index, 'expired');
+            finishIfDone(b.id);
+          } else log('token watch failed', { batchId: b.id, tokenId: code.tokenId, error: err.message });
+        },
       );
     }
     finishIfDone(b.id);
@@ -314,9 +340,13 @@ export function createBatchService(deps: {
 
     hasResult: (batchId, devId) => history.batchAttempts(batchId).some((r) => r.devId === devId),
 
-    closeCodes(batchId) {
+    async closeCodes(batchId, opts = {}) {
       const lb = live.get(batchId);
+      // A device that may still reach the authority (its token was sent, its end unknown) keeps the
+      // codes followed until they expire; otherwise read what the authority holds, then end now.
+      if (opts.devicesMayStillReport) return;
       for (const code of store.codes(batchId)) {
+        if (lb) await reconcileCode(batchId, code, lb.session.client);
         lb?.watches.get(code.index)?.close();
         store.endCode(batchId, code.index, 'closed');
       }

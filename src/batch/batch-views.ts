@@ -6,10 +6,19 @@ export function toResultView(r: HistoryRow): DeviceResultView {
   return { devId: r.devId, serial: r.serial, pid: r.pid, result: r.result, code: r.code, hint: r.code ? FAILURE_HINTS[r.code] : null, at: r.at, tokenId: r.tokenId ?? null };
 }
 
-/** Devices that reported, counted once each (a device may report more than once, e.g. TOKEN_REUSED). */
+const RANK: Record<HistoryRow['result'], number> = { UNBOUND: 2, NOT_BOUND: 1, FAILED: 0 };
+
+/**
+ * Devices that reported, counted once each, by their best result: a device may report more than once
+ * (TOKEN_REUSED after scanning the code again, a station-side TIMEOUT after the authority's UNBOUND),
+ * and an unbind that happened stays an unbind. Among failures the latest counts.
+ */
 export function tallyOf(b: BatchRecord, rows: HistoryRow[]): BatchTally {
   const last = new Map<string, HistoryRow>();
-  for (const r of [...rows].sort((x, y) => x.id - y.id)) last.set(r.devId, r);
+  for (const r of [...rows].sort((x, y) => x.id - y.id)) {
+    const prev = last.get(r.devId);
+    if (!prev || RANK[r.result] >= RANK[prev.result]) last.set(r.devId, r);
+  }
   let unbound = 0;
   let notBound = 0;
   let failed = 0;
@@ -23,7 +32,8 @@ export function tallyOf(b: BatchRecord, rows: HistoryRow[]): BatchTally {
 
 export function codeViews(codes: BatchCodeRecord[], rows: HistoryRow[], now: number): BatchCodeView[] {
   return codes.map((c) => {
-    const used = rows.filter((r) => r.tokenId === c.tokenId && r.result !== 'FAILED').length;
+    // Places are taken by devices, not by rows (the station and the authority may both report one).
+    const used = new Set(rows.filter((r) => r.tokenId === c.tokenId && r.result !== 'FAILED').map((r) => r.devId)).size;
     const status: BatchCodeView['status'] =
       c.ended === 'exhausted' || used >= c.capacity ? 'exhausted' : c.ended === 'closed' ? 'closed' : c.ended === 'expired' || now >= c.expiresAt ? 'expired' : 'active';
     return { index: c.index, tokenId: c.tokenId, capacity: c.capacity, used, expiresAt: new Date(c.expiresAt).toISOString(), status };

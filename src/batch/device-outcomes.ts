@@ -18,6 +18,12 @@ export const STATION_SIDE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>
 
 const AUTHORITY_GRACE_MS = 5_000;
 
+/** Ends after which a device that holds its token may still reach the authority later. */
+const MAY_STILL_REPORT: ReadonlySet<FailureCode> = new Set<FailureCode>(['TIMEOUT', 'NETWORK_CHANGED', 'CLOUD_UNREACHABLE']);
+export function mayStillReport(code: FailureCode | null | undefined, tokenSent: boolean): boolean {
+  return tokenSent && !!code && MAY_STILL_REPORT.has(code);
+}
+
 /**
  * Records a device's end in its batch: a station-side failure at once; anything else is the
  * authority's to report (through the token stream), and the device's own word is kept only if that

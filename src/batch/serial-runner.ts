@@ -1,7 +1,7 @@
 import type { BatchView, DeviceInfo, StartSerialBatchRequest, StationEvent } from '../protocol/index.js';
 import { openUartDevice, type UartDeviceClient } from '../wired/serial-uart-client.js';
 import type { BatchService, OperatorSession } from './batch-service.js';
-import { settleDevice } from './device-outcomes.js';
+import { mayStillReport, settleDevice } from './device-outcomes.js';
 import { planDevices } from './planner.js';
 import { StationError } from './station-error.js';
 
@@ -59,6 +59,7 @@ export async function startSerialBatch(
   });
 
   void (async () => {
+    let stillOut = false;
     await Promise.all(
       found.map(async ({ client, info }, i) => {
         const token = tokens[Math.floor(i / 30)]!;
@@ -73,10 +74,11 @@ export async function startSerialBatch(
           onState: (st) => st === 'unbinding' && emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'unbinding' } }),
         });
         emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'done' } });
+        stillOut ||= mayStillReport(o.code, o.tokenSent);
         await settleDevice(batches, batchId, { ...base, result: o.result, code: o.code, tokenId: o.tokenSent ? token.tokenId : null });
       }),
     );
-    batches.closeCodes(batchId);
+    await batches.closeCodes(batchId, { devicesMayStillReport: stillOut });
   })()
     .catch((err: Error) => deps.log?.('serial batch failed', { batchId, error: err.message }))
     .finally(() => void closeAll());

@@ -1,7 +1,7 @@
 import type { BatchView, StartWiredBatchRequest, StationEvent } from '../protocol/index.js';
 import { unbindOverLan, type LanSweep, type LanUnbindTarget, type MdnsLanDevice } from '../wired/index.js';
 import type { BatchService, OperatorSession } from './batch-service.js';
-import { settleDevice } from './device-outcomes.js';
+import { mayStillReport, settleDevice } from './device-outcomes.js';
 import { planDevices } from './planner.js';
 import { StationError } from './station-error.js';
 
@@ -45,9 +45,13 @@ export async function startWiredBatch(
     const outside = manifest ? devices.filter((d) => !manifest.includes(d.sn)) : [];
     for (const d of outside) batches.recordLocal(batchId, { devId: d.devId, serial: d.sn, pid: d.pid, result: 'FAILED', code: 'SERIAL_MISMATCH', tokenId: null });
     const targets: LanUnbindTarget[] = devices.filter((d) => !outside.includes(d)).map((d) => ({ devId: d.devId, address: d.address, port: d.port, expectedSerial: d.sn }));
+    const accepted = new Set<string>(); // devices that took their token (reached `unbinding`)
     const outcomes = await unbindOverLan(targets, (t) => tokenOf.get(t.devId)!.token, {
       sweep,
-      onProgress: (p) => emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } }),
+      onProgress: (p) => {
+        if (p.stage === 'unbinding') accepted.add(p.devId);
+        emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } });
+      },
     });
     const byId = new Map(devices.map((d) => [d.devId, d]));
     await Promise.all(
@@ -56,7 +60,7 @@ export async function startWiredBatch(
         return settleDevice(batches, batchId, { devId: o.devId, serial: d.sn, pid: d.pid, result: o.result ?? 'FAILED', code: o.code ?? null, tokenId: tokenOf.get(o.devId)!.tokenId });
       }),
     );
-    batches.closeCodes(batchId);
+    await batches.closeCodes(batchId, { devicesMayStillReport: outcomes.some((o) => mayStillReport(o.code, accepted.has(o.devId))) });
   })().catch((err: Error) => deps.log?.('wired batch failed', { batchId, error: err.message }));
 
   return batches.get(batchId);

@@ -44,7 +44,7 @@ export interface UnbindService {
    * in order, but the commit, the costly part, is paid once. Should one throw, the batch is rolled back
    * and each request is decided alone, so no request is lost or decided twice.
    */
-  unbindMany(reqs: readonly DeviceUnbindRequest[]): UnbindOutcome[];
+  unbindMany(reqs: readonly DeviceUnbindRequest[]): Array<UnbindOutcome | Error>;
 }
 
 export function createUnbindService(deps: {
@@ -82,7 +82,8 @@ export function createUnbindService(deps: {
     return k;
   };
 
-  const decide = db.transaction((req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): LogRow => {
+  // Runs inside the caller's write transaction (one request alone, or a group).
+  const decide = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): LogRow => {
     const base: NewLog = {
       at: now,
       dev_id: req.devId,
@@ -104,7 +105,8 @@ export function createUnbindService(deps: {
         ...(token ? { operator_id: token.account_id, token_id: token.id, channel: token.channel, batch_ref: token.batch_ref } : {}),
       });
 
-    if (!dev) return done('FAILED', 'DEVICE_UNKNOWN');
+    // Nobody may read a row about a device no product owns, and anyone can send these: answer, keep nothing.
+    if (!dev) return { id: 0, ...base, result: 'FAILED', reason: 'DEVICE_UNKNOWN' };
     if (!signaturesEqual(signDeviceRequest(keyOf(dev), req.devId, req.token, req.ts, req.nonce), req.sig)) return done('FAILED', 'DEVICE_AUTH');
     // Only a correctly signed request burns its nonce: a forger cannot block a device's future nonces.
     if (Math.abs(now - req.ts) > CLOCK_SKEW_MS) return done('FAILED', 'REPLAY');
@@ -134,33 +136,48 @@ export function createUnbindService(deps: {
     q.useToken.run(token.id, dev.dev_id);
     q.bumpToken.run(token.id);
     return done('UNBOUND', null, token);
-  });
+  };
 
-  const decideMany = db.transaction((reqs: readonly DeviceUnbindRequest[]): LogRow[] =>
-    reqs.map((req) => decide(req, q.device.get(req.devId), clock())),
-  );
+  /** The decision, and whether the token was used up by it: judged per request, not after the group. */
+  interface Decided {
+    log: LogRow;
+    exhausted: boolean;
+  }
+  const decideOne = (req: DeviceUnbindRequest, now: number): Decided => {
+    const log = decide(req, q.device.get(req.devId), now);
+    const t = log.token_id ? q.token.get(log.token_id) : undefined;
+    return { log, exhausted: !!t && t.used >= t.capacity };
+  };
+  const decideAlone = db.transaction((req: DeviceUnbindRequest): Decided => decideOne(req, clock()));
+  const decideMany = db.transaction((reqs: readonly DeviceUnbindRequest[]): Decided[] => reqs.map((req) => decideOne(req, clock())));
 
   // Results go out only after the commit: a watcher never sees an unbind that could still roll back.
-  function announce(log: LogRow): UnbindOutcome {
-    if (log.token_id) {
-      const t = q.token.get(log.token_id);
-      events.publish(log.token_id, toDeviceResult(log), !!t && t.used >= t.capacity);
-    }
+  function announce({ log, exhausted }: Decided): UnbindOutcome {
+    if (log.token_id) events.publish(log.token_id, toDeviceResult(log), exhausted);
     return { result: log.result, ...(log.reason ? { reason: log.reason } : {}), log };
   }
-  const unbindOne = (req: DeviceUnbindRequest): UnbindOutcome => announce(decide.immediate(req, q.device.get(req.devId), clock()));
+  const unbindOne = (req: DeviceUnbindRequest): UnbindOutcome => announce(decideAlone.immediate(req));
+  /** One request alone; a throw is that request's own answer, not its neighbours'. */
+  const tryOne = (req: DeviceUnbindRequest): UnbindOutcome | Error => {
+    try {
+      return unbindOne(req);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  };
 
   return {
     unbind: unbindOne,
     unbindMany(reqs) {
-      if (reqs.length === 1) return [unbindOne(reqs[0]!)];
-      let logs: LogRow[];
+      if (reqs.length === 1) return [tryOne(reqs[0]!)];
+      let decided: Decided[];
       try {
-        logs = decideMany.immediate(reqs);
+        decided = decideMany.immediate(reqs);
       } catch {
-        return reqs.map(unbindOne);
+        // The whole group rolled back: each request is decided again alone.
+        return reqs.map(tryOne);
       }
-      return logs.map(announce);
+      return decided.map(announce);
     },
   };
 }

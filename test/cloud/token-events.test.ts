@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUrlSafe, stationRequestHeaders } from '../../src/protocol/index.js';
+import { randomUrlSafe, signDeviceRequest, stationRequestHeaders } from '../../src/protocol/index.js';
 import { eligible, startHarness, type Harness, type StationClient } from '../support/authority-harness.js';
 
 interface SseEvent {
@@ -92,5 +92,45 @@ describe('token event stream (server-sent events)', () => {
     const token = await h.station('owner').issueToken(1);
     expect((await h.station('partner').call('GET', `/api/v1/unbind-tokens/${token.id}/events`)).status).toBe(404);
     expect((await h.station('partner').call('GET', `/api/v1/unbind-tokens/${token.id}`)).status).toBe(404);
+  });
+});
+
+describe('token events under group commit', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('when the last two places of a token are taken in one group, both results go out before `end`', async () => {
+    const owner = h.station('owner');
+    const token = await owner.issueToken(2);
+    const devices = eligible(h, 'pdvr4ch').slice(0, 2);
+    const events = await readEvents(h, owner, token.id, {
+      until: (e) => e.some((x) => x.event === 'end'),
+      // Sent together, so they arrive in the same event-loop turn and share one transaction.
+      onOpen: async () => void (await Promise.all(devices.map((d) => h.unbind(d, token.token)))),
+    });
+    expect(events.filter((e) => e.event === 'result').map((e) => e.data.devId).sort()).toEqual(devices.map((d) => d.devId).sort());
+    expect(events.at(-1)).toMatchObject({ event: 'end', data: { status: 'exhausted', used: 2 } });
+  });
+
+  it('in one group, only the request that uses the last place says the token is exhausted', async () => {
+    const token = await h.station('owner').issueToken(2);
+    const seen: Array<[string, boolean]> = [];
+    const off = h.authority.services.events.subscribe(token.id, (r, exhausted) => seen.push([r.devId, exhausted]));
+    const [a, b] = eligible(h, 'pdvr4ch').slice(2, 4);
+    const req = (d: typeof a) => {
+      const ts = h.now();
+      const nonce = randomUrlSafe(20);
+      return { devId: d!.devId, token: token.token, ts, nonce, sig: signDeviceRequest(d!.deviceKey, d!.devId, token.token, ts, nonce) };
+    };
+    const out = h.authority.services.unbind.unbindMany([req(a), req(b)]);
+    off();
+    expect(out.map((o) => (o instanceof Error ? o.message : o.result))).toEqual(['UNBOUND', 'UNBOUND']);
+    expect(seen).toEqual([
+      [a!.devId, false],
+      [b!.devId, true],
+    ]);
   });
 });

@@ -40,6 +40,8 @@ export function streamTokenEvents(
   };
   const finish = (status: 'expired' | 'exhausted'): void => {
     if (closed) return;
+    // Whatever the log holds past the last result sent goes out before the end: nothing is left behind.
+    for (const row of s.logs.forToken(tokenId, sent)) writeResult(toDeviceResult(row));
     const used = s.tokens.row(tokenId)?.used ?? 0;
     res.write(`event: end\ndata: ${JSON.stringify({ status, used })}\n\n`);
     cleanup();

@@ -18,7 +18,11 @@ export function createUnbindBatcher(service: UnbindService): UnbindBatcher {
     if (pending.length) setImmediate(flush);
     try {
       const outcomes = service.unbindMany(group.map((p) => p.req));
-      group.forEach((p, i) => p.resolve(outcomes[i]!));
+      group.forEach((p, i) => {
+        const o = outcomes[i]!;
+        if (o instanceof Error) p.reject(o);
+        else p.resolve(o);
+      });
     } catch (err) {
       for (const p of group) p.reject(err);
     }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import type { HistoryRow } from '../../src/protocol/index.js';
+import { codeViews, tallyOf } from '../../src/batch/batch-views.js';
+import type { BatchCodeRecord, BatchRecord } from '../../src/batch/batch-store.js';
+
+const batch: BatchRecord = { id: 'b-1', createdAt: 0, method: 'qr', pid: 'pqr1cam', accountId: 'acc', operator: 'Ana', status: 'running', ssid: 'lab', expected: 3, manifest: null, endedAt: null };
+let nextId = 1;
+const row = (devId: string, result: HistoryRow['result'], code: HistoryRow['code'] = null, tokenId: string | null = 'tok00001'): HistoryRow => ({
+  id: nextId++,
+  at: new Date(0).toISOString(),
+  stationId: 's',
+  operator: 'Ana',
+  accountId: 'acc',
+  method: 'qr',
+  batchId: 'b-1',
+  pid: 'pqr1cam',
+  devId,
+  serial: null,
+  result,
+  code,
+  tokenId,
+});
+
+describe('batch tally and code usage', () => {
+  it('a device unbound, then refused TOKEN_REUSED when it scans the code again, counts as unbound', () => {
+    expect(tallyOf(batch, [row('d1', 'UNBOUND'), row('d1', 'FAILED', 'TOKEN_REUSED')])).toEqual({ unbound: 1, notBound: 0, failed: 0, pending: 2 });
+  });
+
+  it('the authority’s UNBOUND wins over a later station-side TIMEOUT; among failures the latest counts', () => {
+    const t = tallyOf(batch, [row('d1', 'UNBOUND'), row('d1', 'FAILED', 'TIMEOUT', null), row('d2', 'FAILED', 'TIMEOUT'), row('d2', 'FAILED', 'NETWORK_CHANGED')]);
+    expect(t).toEqual({ unbound: 1, notBound: 0, failed: 1, pending: 1 });
+  });
+
+  it('a device reported by both the station and the authority takes one place on its code', () => {
+    const code: BatchCodeRecord = { batchId: 'b-1', index: 0, tokenId: 'tok00001', token: 'EUtok00001secret', capacity: 2, expiresAt: Date.now() + 60_000, ended: null };
+    const [view] = codeViews([code], [row('d1', 'UNBOUND'), row('d1', 'UNBOUND'), row('d2', 'FAILED', 'UNAUTHORIZED')], Date.now());
+    expect(view).toMatchObject({ used: 1, status: 'active' });
+  });
+});
