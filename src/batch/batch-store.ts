@@ -81,6 +81,7 @@ export interface BatchStore {
   get(id: string): BatchRecord | undefined;
   codes(batchId: string): BatchCodeRecord[];
   list(limit?: number): BatchRecord[];
+  /** Batches of the account whose tokens may still bring results: running, or cancelled with open codes. */
   running(accountId: string): BatchRecord[];
   endCode(batchId: string, index: number, ended: BatchCodeRecord['ended']): void;
   finish(id: string, status: Exclude<BatchStatus, 'running'>, at: number): void;
@@ -148,7 +149,12 @@ export function openBatchStore(path: string): BatchStore {
       'SELECT * FROM batch_codes WHERE batch_id = ? ORDER BY idx',
     ),
     list: db.prepare<[number], BatchRow>('SELECT * FROM batches ORDER BY created_at DESC, id LIMIT ?'),
-    running: db.prepare<[string], BatchRow>("SELECT * FROM batches WHERE status = 'running' AND account_id = ? ORDER BY created_at"),
+    // A cancelled batch's tokens stay valid until they end: results that still come are collected too.
+    running: db.prepare<[string], BatchRow>(
+      `SELECT * FROM batches b WHERE account_id = ?
+         AND (status = 'running' OR (status = 'cancelled' AND EXISTS (SELECT 1 FROM batch_codes c WHERE c.batch_id = b.id AND c.ended IS NULL)))
+       ORDER BY created_at`,
+    ),
     endCode: db.prepare('UPDATE batch_codes SET ended = ? WHERE batch_id = ? AND idx = ? AND ended IS NULL'),
     finish: db.prepare("UPDATE batches SET status = ?, ended_at = ? WHERE id = ? AND status = 'running'"),
     addLabel: db.prepare('INSERT INTO batch_labels (batch_id, seq, label, at) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM batch_labels WHERE batch_id = ?), ?, ?)'),

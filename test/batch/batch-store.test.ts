@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openBatchStore, type BatchStore } from '../../src/batch/batch-store.js';
+
+describe('batch store', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batch-store-'));
+  let store: BatchStore | undefined;
+  afterEach(() => {
+    store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('follows after a restart the running batches and the cancelled ones whose codes are still open, nothing else', () => {
+    store = openBatchStore(join(dir, 'batches.db'));
+    const make = (id: string, tokenId: string) =>
+      store!.create({ id, createdAt: Date.parse('2026-11-22T10:00:00Z') + Number(id.slice(-1)), method: 'qr', pid: 'pqr1cam', accountId: 'acc', operator: 'Ana', ssid: 'lab', expected: 3, manifest: null }, [
+        { index: 0, tokenId, token: `EU${tokenId}secret`, capacity: 3, expiresAt: Date.now() + 60_000 },
+      ]);
+    make('b-1', 'tok00001');
+    make('b-2', 'tok00002');
+    make('b-3', 'tok00003');
+    make('b-4', 'tok00004');
+    store.finish('b-2', 'cancelled', Date.now()); // cancelled, code still open: late results may come
+    store.finish('b-3', 'cancelled', Date.now());
+    store.endCode('b-3', 0, 'expired'); // cancelled and over
+    store.endCode('b-4', 0, 'exhausted');
+    store.finish('b-4', 'completed', Date.now());
+    expect(store.running('acc').map((b) => b.id)).toEqual(['b-1', 'b-2']);
+    expect(store.running('someone-else')).toEqual([]);
+  });
+});
