@@ -49,6 +49,8 @@ export interface AuthorityClient {
   me(): Promise<Me>;
   products(): Promise<ProductView[]>;
   quota(): Promise<QuotaView>;
+  /** Both at once: what every plan needs. */
+  productsAndQuota(): Promise<{ products: ProductView[]; quota: QuotaView }>;
   issueToken(req: IssueTokenRequest): Promise<IssuedToken>;
   token(id: string): Promise<TokenView>;
   /** Follows a token's result stream from `afterSeq`, reconnecting (with Last-Event-ID) until it ends. */
@@ -159,11 +161,17 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     return { close: () => ac.abort(), done };
   }
 
+  const products = async (): Promise<ProductView[]> => (await call(pageSchema(productViewSchema), 'GET', '/api/v1/products')).items;
+  const quota = (): Promise<QuotaView> => call(quotaViewSchema, 'GET', '/api/v1/quota');
   return {
     url: c.url,
     me: () => call(meSchema, 'GET', '/api/v1/me'),
-    products: async () => (await call(pageSchema(productViewSchema), 'GET', '/api/v1/products')).items,
-    quota: () => call(quotaViewSchema, 'GET', '/api/v1/quota'),
+    products,
+    quota,
+    async productsAndQuota() {
+      const [p, q] = await Promise.all([products(), quota()]);
+      return { products: p, quota: q };
+    },
     issueToken: (req) => call(issuedTokenSchema, 'POST', '/api/v1/unbind-tokens', req),
     token: (id) => call(tokenViewSchema, 'GET', `/api/v1/unbind-tokens/${encodeURIComponent(id)}`),
     watchToken,

@@ -14,7 +14,7 @@ import {
 import { AuthorityRequestError, type AuthorityClient, type TokenWatch } from './authority-client.js';
 import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-store.js';
 import { batchView, codeViews, summaryOf, toResultView } from './batch-views.js';
-import { planBatch } from './planner.js';
+import { planBatch, planDevices } from './planner.js';
 import { StationError } from './station-error.js';
 
 /** What the batch service needs of the history store (src/history). */
@@ -65,8 +65,9 @@ export interface BatchService {
   /** After a restart the password is gone; the operator gives it again to show the codes. */
   unlockCodes(batchId: string, wifi: WifiCredentials): BatchView;
   /**
-   * A batch whose tokens the station hands to the devices itself (wired, serial): the tokens are
-   * issued and followed as for QR; the caller delivers them, then records what only it saw.
+   * A batch whose tokens the station hands to the devices itself (wired, serial): planned against
+   * authorization and quota per product, then the tokens are issued and followed as for QR; the caller
+   * delivers them, then records what only it saw.
    */
   startDeviceBatch(session: OperatorSession, meta: DeviceBatchMeta): Promise<{ batchId: string; tokens: IssuedCode[] }>;
   /** What the station saw of a device that the authority never did (NOT_WAITING, TIMEOUT, ...). */
@@ -80,10 +81,9 @@ export interface BatchService {
 
 export interface DeviceBatchMeta {
   method: 'wired' | 'serial';
-  pid: string;
-  expected: number;
+  /** The product of each device, in the order the tokens are handed out (device i takes code ⌊i/30⌋). */
+  pids: string[];
   manifest: string[] | null;
-  capacities: number[];
 }
 
 export interface IssuedCode {
@@ -243,25 +243,38 @@ export function createBatchService(deps: {
     finishIfDone(b.id);
   }
 
+  /** Issues the batch's tokens, stores it, and follows it: what every method does once planned. */
+  async function openBatch(
+    session: OperatorSession,
+    b: { method: BatchRecord['method']; pid: string; expected: number; manifest: string[] | null; wifi: WifiCredentials | null; ttlSeconds?: number },
+    capacities: number[],
+  ): Promise<{ id: string; codes: IssuedCode[] }> {
+    const now = clock();
+    const id = batchIdAt(now);
+    const codes: Array<IssuedCode & { expiresAt: number }> = [];
+    for (const [index, capacity] of capacities.entries()) {
+      const t = await session.client.issueToken({ capacity, channel: b.method, batchRef: id, ...(b.ttlSeconds ? { ttlSeconds: b.ttlSeconds } : {}) });
+      codes.push({ index, tokenId: t.id, token: t.token, capacity, expiresAt: Date.parse(t.expiresAt) });
+    }
+    store.create(
+      { id, createdAt: now, method: b.method, pid: b.pid, accountId: session.accountId, operator: session.operator, ssid: b.wifi?.ssid ?? null, expected: b.expected, manifest: b.manifest },
+      codes,
+    );
+    const lb: LiveBatch = { session, watches: new Map(), wifi: b.wifi };
+    live.set(id, lb);
+    log('batch started', { batchId: id, method: b.method, pid: b.pid, devices: b.expected, codes: codes.length });
+    await follow(store.get(id)!, lb);
+    announce(id);
+    return { id, codes: codes.map(({ expiresAt: _e, ...c }) => c) };
+  }
+
   return {
     async startQr(session, req) {
       const manifest = req.manifest ?? null;
-      const [products, quota] = await Promise.all([session.client.products(), session.client.quota()]);
+      const { products, quota } = await session.client.productsAndQuota();
       const plan = planBatch({ method: 'qr', pid: req.pid, ...(manifest ? { manifest } : { deviceCount: req.deviceCount ?? 0 }) }, products, quota);
       if (!plan.ok) throw new StationError(409, plan.refusal!.code, plan.refusal!.message);
-      const now = clock();
-      const id = batchIdAt(now);
-      const codes: Array<Omit<BatchCodeRecord, 'batchId' | 'ended'>> = [];
-      for (const [index, capacity] of plan.codes.entries()) {
-        const t = await session.client.issueToken({ capacity, channel: 'qr', batchRef: id, ttlSeconds: req.ttlSeconds ?? DEFAULT_QR_TTL_SECONDS });
-        codes.push({ index, tokenId: t.id, token: t.token, capacity, expiresAt: Date.parse(t.expiresAt) });
-      }
-      store.create({ id, createdAt: now, method: 'qr', pid: req.pid, accountId: session.accountId, operator: session.operator, ssid: req.wifi.ssid, expected: plan.devices, manifest }, codes);
-      const lb: LiveBatch = { session, watches: new Map(), wifi: req.wifi };
-      live.set(id, lb);
-      log('batch started', { batchId: id, pid: req.pid, devices: plan.devices, codes: codes.length });
-      await follow(store.get(id)!, lb);
-      announce(id);
+      const { id } = await openBatch(session, { method: 'qr', pid: req.pid, expected: plan.devices, manifest, wifi: req.wifi, ttlSeconds: req.ttlSeconds ?? DEFAULT_QR_TTL_SECONDS }, plan.codes);
       return view(store.get(id)!);
     },
 
@@ -312,23 +325,16 @@ export function createBatchService(deps: {
     },
 
     async startDeviceBatch(session, meta) {
-      const now = clock();
-      const id = batchIdAt(now);
-      const codes: Array<IssuedCode & { expiresAt: number }> = [];
-      for (const [index, capacity] of meta.capacities.entries()) {
-        const t = await session.client.issueToken({ capacity, channel: meta.method, batchRef: id });
-        codes.push({ index, tokenId: t.id, token: t.token, capacity, expiresAt: Date.parse(t.expiresAt) });
-      }
-      store.create(
-        { id, createdAt: now, method: meta.method, pid: meta.pid, accountId: session.accountId, operator: session.operator, ssid: null, expected: meta.expected, manifest: meta.manifest },
-        codes,
+      const { products, quota } = await session.client.productsAndQuota();
+      const plan = planDevices(meta.pids, products, quota);
+      if (!plan.ok) throw new StationError(409, plan.refusal!.code, plan.refusal!.message);
+      const pids = new Set(meta.pids);
+      const { id, codes } = await openBatch(
+        session,
+        { method: meta.method, pid: pids.size === 1 ? [...pids][0]! : 'mixed', expected: meta.pids.length, manifest: meta.manifest, wifi: null },
+        plan.codes,
       );
-      const lb: LiveBatch = { session, watches: new Map(), wifi: null };
-      live.set(id, lb);
-      log('batch started', { batchId: id, method: meta.method, devices: meta.expected, tokens: codes.length });
-      await follow(store.get(id)!, lb);
-      announce(id);
-      return { batchId: id, tokens: codes.map(({ expiresAt: _e, ...c }) => c) };
+      return { batchId: id, tokens: codes };
     },
 
     recordLocal(batchId, o) {

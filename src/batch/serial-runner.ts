@@ -2,7 +2,7 @@ import type { BatchView, DeviceInfo, StartSerialBatchRequest, StationEvent } fro
 import { openUartDevice, type UartDeviceClient } from '../wired/serial-uart-client.js';
 import type { BatchService, OperatorSession } from './batch-service.js';
 import { mayStillReport, settleDevice } from './device-outcomes.js';
-import { planDevices } from './planner.js';
+import { codeIndexForDevice } from '../qr/index.js';
 import { StationError } from './station-error.js';
 
 /**
@@ -42,27 +42,21 @@ export async function startSerialBatch(
     throw err;
   }
 
-  const [products, quota] = await Promise.all([session.client.products(), session.client.quota()]);
-  const plan = planDevices(found.map((f) => f.info.pid), products, quota);
-  if (!plan.ok) {
-    await closeAll();
-    throw new StationError(409, plan.refusal!.code, plan.refusal!.message);
-  }
-  const pids = new Set(found.map((f) => f.info.pid));
   const manifest = req.manifest ?? null;
-  const { batchId, tokens } = await batches.startDeviceBatch(session, {
-    method: 'serial',
-    pid: pids.size === 1 ? [...pids][0]! : 'mixed',
-    expected: found.length,
-    manifest,
-    capacities: plan.codes,
-  });
+  let started: Awaited<ReturnType<BatchService['startDeviceBatch']>>;
+  try {
+    started = await batches.startDeviceBatch(session, { method: 'serial', pids: found.map((f) => f.info.pid), manifest });
+  } catch (err) {
+    await closeAll(); // refused by the plan, or no token: the ports are not ours to keep
+    throw err;
+  }
+  const { batchId, tokens } = started;
 
   void (async () => {
     let stillOut = false;
     await Promise.all(
       found.map(async ({ client, info }, i) => {
-        const token = tokens[Math.floor(i / 30)]!;
+        const token = tokens[codeIndexForDevice(i)]!;
         const base = { devId: info.devId, serial: info.sn, pid: info.pid };
         if (manifest && !manifest.includes(info.sn)) {
           batches.recordLocal(batchId, { ...base, result: 'FAILED', code: 'SERIAL_MISMATCH', tokenId: null });

@@ -2,7 +2,7 @@ import type { BatchView, StartWiredBatchRequest, StationEvent } from '../protoco
 import { unbindOverLan, type LanSweep, type LanUnbindTarget, type MdnsLanDevice } from '../wired/index.js';
 import type { BatchService, OperatorSession } from './batch-service.js';
 import { mayStillReport, settleDevice } from './device-outcomes.js';
-import { planDevices } from './planner.js';
+import { codeIndexForDevice } from '../qr/index.js';
 import { StationError } from './station-error.js';
 
 /**
@@ -25,20 +25,9 @@ export async function startWiredBatch(
     }
     devices.push(d);
   }
-  const [products, quota] = await Promise.all([session.client.products(), session.client.quota()]);
-  const plan = planDevices(devices.map((d) => d.pid), products, quota);
-  if (!plan.ok) throw new StationError(409, plan.refusal!.code, plan.refusal!.message);
-
-  const pids = new Set(devices.map((d) => d.pid));
   const manifest = req.manifest ?? null;
-  const { batchId, tokens } = await batches.startDeviceBatch(session, {
-    method: 'wired',
-    pid: pids.size === 1 ? [...pids][0]! : 'mixed',
-    expected: devices.length,
-    manifest,
-    capacities: plan.codes,
-  });
-  const tokenOf = new Map(devices.map((d, i) => [d.devId, tokens[Math.floor(i / 30)]!]));
+  const { batchId, tokens } = await batches.startDeviceBatch(session, { method: 'wired', pids: devices.map((d) => d.pid), manifest });
+  const tokenOf = new Map(devices.map((d, i) => [d.devId, tokens[codeIndexForDevice(i)]!]));
 
   void (async () => {
     // A device whose advertised serial is not on the manifest is refused before it gets a token.

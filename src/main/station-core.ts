@@ -117,14 +117,9 @@ export function createStationCore(deps: {
       hub.emit({ type: 'session', session: view });
       return view;
     },
-    async getDashboard() {
-      const c = sessions.current().client;
-      const [products, quota] = await Promise.all([c.products(), c.quota()]);
-      return { products, quota };
-    },
+    getDashboard: () => sessions.current().client.productsAndQuota(),
     async planBatch(req) {
-      const c = sessions.current().client;
-      const [products, quota] = await Promise.all([c.products(), c.quota()]);
+      const { products, quota } = await sessions.current().client.productsAndQuota();
       return planBatch(req, products, quota);
     },
     async startBatch(req) {
