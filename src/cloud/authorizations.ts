@@ -25,7 +25,6 @@ export function createAuthorizations(db: Database): Authorizations {
     space: db.prepare<[string], { id: string }>('SELECT id FROM spaces WHERE owner_id = ?'),
     insertSpace: db.prepare('INSERT INTO spaces (id, owner_id) VALUES (?, ?)'),
     insertRole: db.prepare('INSERT INTO roles (id, space_id, name, kind, can_unbind, all_products) VALUES (?, ?, ?, ?, ?, ?)'),
-    insertRoleProduct: db.prepare('INSERT OR IGNORE INTO role_products (role_id, pid) VALUES (?, ?)'),
     productOwner: db.prepare<[string], { owner_id: string }>('SELECT owner_id FROM products WHERE pid = ?'),
     accountExists: db.prepare<[string], { id: string }>('SELECT id FROM accounts WHERE id = ?'),
     activeGrant: db.prepare<[string, string], { id: number }>(
@@ -113,7 +112,7 @@ export function createAuthorizations(db: Database): Authorizations {
         for (const pid of role.pids) requireOwnProduct(ownerId, pid);
         const roleId = id ?? `${spaceId}-r${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
         q.insertRole.run(roleId, spaceId, role.name, kind, role.canUnbind ? 1 : 0, role.allProducts ? 1 : 0);
-        for (const pid of role.pids) q.insertRoleProduct.run(roleId, pid);
+        addRoleProducts(db, roleId, role.pids);
         return roleViews(spaceId).find((r) => r.roleId === roleId)!;
       })();
     },

@@ -1,4 +1,4 @@
-import { fleetStatusSchema, type FleetDeviceStatus } from '../protocol/index.js';
+import type { FleetDeviceStatus } from '../protocol/index.js';
 import { StationError } from '../batch/station-error.js';
 
 /**
@@ -15,25 +15,6 @@ export interface BenchLink {
   status(): Promise<FleetDeviceStatus[]>;
   reset(devId: string): Promise<void>;
   watch(onChange: (devices: FleetDeviceStatus[]) => void, intervalMs?: number): () => void;
-}
-
-/** A fleet run elsewhere (`unbind fleet --status-port`), through its status port. */
-export function httpBenchSource(statusUrl: string): BenchSource {
-  return {
-    async status() {
-      const res = await fetch(`${statusUrl}/status`, { signal: AbortSignal.timeout(3000) });
-      if (!res.ok) throw new StationError(502, 'BENCH_UNREACHABLE', `virtual bench answered ${res.status}`);
-      const parsed = fleetStatusSchema.safeParse(await res.json());
-      if (!parsed.success) throw new StationError(502, 'BENCH_BAD_ANSWER', 'virtual bench status did not match its contract');
-      return parsed.data;
-    },
-    async resetDevice(devId) {
-      const res = await fetch(`${statusUrl}/devices/${encodeURIComponent(devId)}/reset`, { method: 'POST', signal: AbortSignal.timeout(3000) });
-      if (res.status === 404) return false;
-      if (!res.ok) throw new StationError(502, 'BENCH_UNREACHABLE', `virtual bench answered ${res.status}`);
-      return true;
-    },
-  };
 }
 
 export function createBenchLink(sources: BenchSource[]): BenchLink {
