@@ -19,7 +19,7 @@ import type { FrameRejection } from '../qr-camera/qr-frame-decoder.js';
  * What every virtual device of src/device shares, whatever way a token reaches it (QR image, local
  * API, serial line): its identity, the DESIGN §6 state machine with its light, a bounded history,
  * the reset epoch that makes an older attempt stop speaking for the device, and the signed unbind
- * request of DESIGN §4.3 through authority-client.ts. Each device class keeps only how it receives a
+ * request of DESIGN §4.3 through signed-unbind-client.ts. Each device class keeps only how it receives a
  * token and its faults.
  */
 

@@ -5,7 +5,7 @@ import { FaultSpecError, type FaultSpec } from '../bench/fault-spec.js';
 import { DEFAULT_BENCH_LAN, resolveBenchLan } from '../lan/wired-multicast-socket.js';
 import { assignWiredFaults, parseWiredFaultSpec } from '../lan/wired-fault-spec.js';
 
-/** The `unbind fleet` options of the wired bench (see wired-bench.ts), apart from the QR fleet's. */
+/** The `unbind fleet` options of the wired bench (see lan/wired-bench.ts), apart from the QR fleet's. */
 export const WIRED_FLEET_USAGE = `Wired bench (NVRs, DVRs, gateways on the LAN: mDNS, SADP, local API):
   --wired N             run N wired devices of the export (products of category nvr, dvr, gateway)
   --wired-pid P         only wired devices of product P (repeatable)

@@ -9,7 +9,7 @@ import type { DeviceIdentity } from '../core/device-identity.js';
 /**
  * A wired device (NVR, DVR, gateway) of the wired method (DESIGN §3, §4.5, §6): once reset it is
  * `waiting` on the bench LAN and takes a token over its local API; it then makes the same signed
- * request to the authority as a QR camera (authority-client.ts) and shows the result on its light.
+ * request to the authority as a QR camera (core/signed-unbind-client.ts) and shows the result on its light.
  * A device never reset (`operating`) refuses every token: unbinding always needs physical access.
  *
  * The network around it (its HTTP server, its mDNS and SADP answers) is the bench's (wired-bench.ts);

@@ -2,7 +2,7 @@ import { assignFaults, FaultSpecError, parseFaultSpec, type FaultSpec } from '..
 import type { WiredFaults } from './wired-device.js';
 
 /**
- * Faults for the wired bench, in the fleet's grammar (fault-spec.ts): `ipchange=2,notreset=1,dhcp=3,
+ * Faults for the wired bench, in the fleet's grammar (bench/fault-spec.ts): `ipchange=2,notreset=1,dhcp=3,
  * unreachable=1,latency=200ms`, counts taken in fleet order, or `KIND=devA+devB`.
  *   ipchange    the device's IP changes while its request is in flight: NETWORK_CHANGED
  *   notreset    never reset: not advertised, refuses tokens (NOT_WAITING) until reset

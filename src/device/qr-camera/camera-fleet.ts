@@ -3,7 +3,7 @@ import { redactToken } from '../../protocol/index.js';
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
 import type { BenchNetworks } from '../bench/bench-network.js';
 import { assignCamerasToCodes, type Overflow } from './camera-view.js';
-import { DeviceAgent, type StateChange } from './qr-camera.js';
+import { QrCamera, type StateChange } from './qr-camera.js';
 import { deviceIdentitySchema, type DeviceIdentity } from '../core/device-identity.js';
 import { assignFaults, type FaultSpec } from '../bench/fault-spec.js';
 import { startStatusServer, type StatusServer } from '../bench/fleet-status-server.js';
@@ -11,7 +11,7 @@ import { createSharedDecoder } from './qr-frame-decoder.js';
 import { describeSource, readScreen, type QrSourceSpec, type ShownCode } from './qr-source.js';
 
 /**
- * The virtual bench: N devices with cameras pointed at the station's screens (see qr-source.ts for
+ * The fleet of QR cameras: N devices with cameras pointed at the station's screens (see qr-source.ts for
  * what a screen serves and camera-view.ts for which camera sees which code).
  *
  * Every poll, each camera whose code changed is shown the new picture: a `waiting` device decodes
@@ -44,11 +44,11 @@ export interface FleetOptions {
 }
 
 export interface Fleet {
-  devices: DeviceAgent[];
+  devices: QrCamera[];
   /** Base URL of the status port, when one was asked for. */
   statusUrl: string | null;
   status(): FleetDeviceStatus[];
-  device(devId: string): DeviceAgent | undefined;
+  device(devId: string): QrCamera | undefined;
   resetDevice(devId: string): boolean;
   resetAll(): number;
   /** Looks at every screen now, instead of waiting for the next poll. */
@@ -79,7 +79,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
   const devices = identities.map((identity) => {
     const a = assigned.get(identity.devId);
-    return new DeviceAgent({
+    return new QrCamera({
       identity,
       networks: options.bench.networks,
       regionUrls,

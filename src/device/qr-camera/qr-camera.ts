@@ -11,7 +11,7 @@ import { decodeCameraImage, type FrameDecode } from './qr-frame-decoder.js';
 export type { DeviceEvent, RejectedInput, StateChange } from '../core/device-core.js';
 
 /**
- * The reference device agent of the QR method (DESIGN §3, §4.3, §6): a camera that, once reset,
+ * The virtual QR camera of the QR method (DESIGN §3, §4.3, §6): a camera that, once reset,
  * decodes a pairing code, joins the bench Wi-Fi and asks the authority of the token's region to
  * unbind it, showing every step on its light. It imports only src/protocol, as firmware would.
  *
@@ -19,7 +19,7 @@ export type { DeviceEvent, RejectedInput, StateChange } from '../core/device-cor
  * not `waiting` acts on no code. Nothing in the public API throws on bad input.
  */
 
-export interface DeviceAgentOptions {
+export interface QrCameraOptions {
   identity: DeviceIdentity;
   /** The bench's Wi-Fi networks by SSID. */
   networks: BenchNetworks;
@@ -57,14 +57,14 @@ export interface DeviceDetails extends FleetDeviceStatus {
 
 const DEFAULT_RESTART_MS = 1_000;
 
-export class DeviceAgent extends ReportingDeviceCore {
-  readonly #opts: DeviceAgentOptions;
+export class QrCamera extends ReportingDeviceCore {
+  readonly #opts: QrCameraOptions;
   readonly #decode: (image: CameraImage) => FrameDecode;
   #ip: string | null = null;
   #pendingNetworkChange: boolean;
   #pendingPowerLoss: boolean;
 
-  constructor(opts: DeviceAgentOptions) {
+  constructor(opts: QrCameraOptions) {
     super(opts);
     this.#opts = opts;
     this.#decode = opts.decode ?? decodeCameraImage;

@@ -8,7 +8,7 @@ export interface UartBenchOptions {
   devices: DeviceIdentity[];
   regionUrls: Record<string, string>;
   ptyDir: string;
-  /** The fleet's fault spec (fault-spec.ts): dhcp, unreachable, notreset and latency apply; netchange and powerloss are refused. */
+  /** The fleet's fault spec (bench/fault-spec.ts): dhcp, unreachable, notreset and latency apply; netchange and powerloss are refused. */
   faults?: FaultSpec;
   /** Devices whose UART answers nothing (a dead transmit line). */
   silent?: readonly string[];

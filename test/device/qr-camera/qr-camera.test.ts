@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceAgent, type DeviceAgentOptions, type StateChange } from '../../../src/device/index.js';
+import { QrCamera, type QrCameraOptions, type StateChange } from '../../../src/device/index.js';
 import { canTransition, generateToken, LIGHTS, type QrPayload } from '../../../src/protocol/index.js';
 import { renderQrPng } from '../../../src/qr/index.js';
 import { BENCH, benchPayload, makeIdentity } from '../support/identities.js';
@@ -10,8 +10,8 @@ let authority: StrictAuthority;
 const identity = makeIdentity(1);
 const code = async (p: QrPayload): Promise<Buffer> => (await renderQrPng(p, { scale: 4 })).png;
 
-function device(over: Partial<DeviceAgentOptions> = {}): { agent: DeviceAgent; changes: StateChange[] } {
-  const agent = new DeviceAgent({ identity, networks: BENCH, regionUrls: { EU: authority.url }, restartMs: 20, ...over });
+function device(over: Partial<QrCameraOptions> = {}): { agent: QrCamera; changes: StateChange[] } {
+  const agent = new QrCamera({ identity, networks: BENCH, regionUrls: { EU: authority.url }, restartMs: 20, ...over });
   const changes: StateChange[] = [];
   agent.onStateChange((c) => changes.push(c));
   return { agent, changes };
@@ -251,7 +251,7 @@ describe('hostile images leave the device waiting and record why', () => {
     const { agent } = device({ rejectedLimit: 4 });
     const utf8 = new TextEncoder();
     const two = compose(pngToRgba(await code(benchPayload())), pngToRgba(await code(benchPayload({ s: 'other-lab' }))), 'h');
-    const inputs: Array<[Parameters<DeviceAgent['scanImage']>[0], string]> = [
+    const inputs: Array<[Parameters<QrCamera['scanImage']>[0], string]> = [
       [{ data: new Uint8Array(90 * 90 * 4).fill(255), width: 90, height: 90 }, 'NO_CODE'],
       [(await renderQrPng(utf8.encode('{"s":"bench-lab-01","p":'), { scale: 4 })).png, 'BAD_PAYLOAD'],
       [(await renderQrPng(new Uint8Array(2048).fill(0x7b), { scale: 2 })).png, 'BAD_PAYLOAD'],
@@ -293,6 +293,6 @@ describe('hostile images leave the device waiting and record why', () => {
   });
 
   it('refuses a malformed identity at construction', () => {
-    expect(() => new DeviceAgent({ identity: { ...identity, devId: 'a b' }, networks: BENCH, regionUrls: {} })).toThrow(/devId/);
+    expect(() => new QrCamera({ identity: { ...identity, devId: 'a b' }, networks: BENCH, regionUrls: {} })).toThrow(/devId/);
   });
 });
