@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { devIdSchema } from '../../protocol/index.js';
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
-import type { DeviceDetails } from '../qr-camera/qr-camera.js';
+import type { ReportingDeviceDetails } from '../core/device-core.js';
 
 /**
  * The fleet's status port, on 127.0.0.1 only (it resets devices: nothing off this machine may):
@@ -14,7 +14,7 @@ import type { DeviceDetails } from '../qr-camera/qr-camera.js';
  */
 export interface FleetControl {
   statuses(): FleetDeviceStatus[];
-  details(devId: string): DeviceDetails | undefined;
+  details(devId: string): ReportingDeviceDetails | undefined;
   resetDevice(devId: string): boolean;
   resetAll(): number;
 }

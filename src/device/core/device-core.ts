@@ -13,7 +13,6 @@ import { isPairingState, type AgentState, type FleetDeviceStatus } from '../../p
 import { exchangeUnbind, type AuthorityExchange, type ExchangeOptions } from './signed-unbind-client.js';
 import { BoundedLog } from './bounded-log.js';
 import { deviceIdentitySchema, type DeviceIdentity } from './device-identity.js';
-import type { FrameRejection } from '../qr-camera/qr-frame-decoder.js';
 
 /**
  * What every virtual device of src/device shares, whatever way a token reaches it (QR image, local
@@ -30,9 +29,13 @@ export interface DeviceEvent {
   code?: FailureCode | null;
 }
 
-export interface RejectedInput {
+/**
+ * An input the device refused: NOT_WAITING (it is not waiting for a token), or a reason of the device's own
+ * kind of input (a camera's frame that does not decode): the device class names those, the core does not.
+ */
+export interface RejectedInput<Reason extends string = string> {
   at: string;
-  reason: FrameRejection | 'NOT_WAITING';
+  reason: Reason | 'NOT_WAITING';
   detail: string;
 }
 
@@ -63,6 +66,13 @@ export interface DeviceCoreDetails extends FleetDeviceStatus {
   region: string;
   firmware: string;
   bound: boolean;
+}
+
+/** What `details()` gives for a device that reports on its own (see ReportingDeviceCore). */
+export interface ReportingDeviceDetails<Reason extends string = string> extends DeviceCoreDetails {
+  ip: string | null;
+  history: DeviceEvent[];
+  rejected: RejectedInput<Reason>[];
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -314,10 +324,11 @@ export abstract class DeviceCore {
 /**
  * A device that also reports its outcome on its own (`light`, `lastCode`, `lastResult`) and keeps a
  * log of what it refused: the QR camera and the LAN device. (The UART gateway reports only through
- * its serial line and status row.)
+ * its serial line and status row.) `Reason`: what else than NOT_WAITING its kind of input can be
+ * refused for (the QR camera's frame rejections; `never` for a device that only takes tokens).
  */
-export abstract class ReportingDeviceCore extends DeviceCore {
-  readonly #rejected: BoundedLog<RejectedInput>;
+export abstract class ReportingDeviceCore<Reason extends string> extends DeviceCore {
+  readonly #rejected: BoundedLog<RejectedInput<Reason>>;
 
   protected constructor(opts: DeviceCoreOptions & { rejectedLimit?: number }) {
     super(opts);
@@ -335,12 +346,12 @@ export abstract class ReportingDeviceCore extends DeviceCore {
     return this.lastResultValue;
   }
 
-  protected rejectedList(): RejectedInput[] {
+  protected rejectedList(): RejectedInput<Reason>[] {
     return this.#rejected.list();
   }
 
   /** Refuses an input; a device never reset has no other way to say why nothing happens. */
-  protected reject(reason: RejectedInput['reason'], detail: string): void {
+  protected reject(reason: RejectedInput<Reason>['reason'], detail: string): void {
     this.#rejected.push({ at: new Date().toISOString(), reason, detail });
     this.record('rejected', `${reason}: ${detail}`);
     if (reason === 'NOT_WAITING' && this.state === 'operating') this.setLastCode('NOT_WAITING');

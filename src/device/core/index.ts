@@ -5,5 +5,5 @@
  */
 export * from './device-identity.js';
 export * from './device-faults.js';
-export type { DeviceCoreDetails, DeviceCoreOptions, DeviceEvent, RejectedInput, StateChange } from './device-core.js';
+export type { DeviceCoreDetails, DeviceCoreOptions, DeviceEvent, RejectedInput, ReportingDeviceDetails, StateChange } from './device-core.js';
 export * from './signed-unbind-client.js';

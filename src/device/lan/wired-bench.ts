@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
-import type { StateChange } from '../qr-camera/qr-camera.js';
+import type { StateChange } from '../core/device-core.js';
 import { deviceIdentitySchema, type DeviceIdentity } from '../core/device-identity.js';
 import type { FaultSpec } from '../bench/fault-spec.js';
 import { startStatusServer, type FleetControl, type StatusServer } from '../bench/fleet-status-server.js';

@@ -2,8 +2,7 @@ import { parseToken, redactToken, type DeviceInfo, type DeviceStatus, type Failu
 import { isPairingState } from '../../protocol/virtual-bench.js';
 import { abortableSleep as sleep } from '../core/abortable-sleep.js';
 import { NO_ADDRESS } from '../bench/bench-network.js';
-import { ReportingDeviceCore } from '../core/device-core.js';
-import type { DeviceDetails } from '../qr-camera/qr-camera.js';
+import { ReportingDeviceCore, type ReportingDeviceDetails } from '../core/device-core.js';
 import type { DeviceIdentity } from '../core/device-identity.js';
 
 /**
@@ -40,12 +39,13 @@ export interface WiredDeviceOptions {
   historyLimit?: number;
 }
 
-export interface WiredDeviceDetails extends DeviceDetails {
+/** A LAN device takes only tokens: it refuses nothing but NOT_WAITING. */
+export interface WiredDeviceDetails extends ReportingDeviceDetails<never> {
   model: string | null;
   faults: WiredFaults;
 }
 
-export class WiredDevice extends ReportingDeviceCore {
+export class WiredDevice extends ReportingDeviceCore<never> {
   readonly model: string | null;
   readonly faults: WiredFaults;
   readonly #opts: WiredDeviceOptions;

@@ -1,14 +1,12 @@
 import { parseToken, redactToken, type FailureCode, type QrPayload, type UnbindResult } from '../../protocol/index.js';
-import type { AgentState, FleetDeviceStatus } from '../../protocol/virtual-bench.js';
+import type { AgentState } from '../../protocol/virtual-bench.js';
 import { abortableSleep as sleep } from '../core/abortable-sleep.js';
 import { joinBenchWifi, nextLease, type BenchNetworks } from '../bench/bench-network.js';
 import type { CameraImage } from './camera-frame.js';
-import { ReportingDeviceCore, type DeviceEvent, type RejectedInput } from '../core/device-core.js';
+import { ReportingDeviceCore, type RejectedInput, type ReportingDeviceDetails } from '../core/device-core.js';
 import type { DeviceFaults } from '../core/device-faults.js';
 import type { DeviceIdentity } from '../core/device-identity.js';
-import { decodeCameraImage, type FrameDecode } from './qr-frame-decoder.js';
-
-export type { DeviceEvent, RejectedInput, StateChange } from '../core/device-core.js';
+import { decodeCameraImage, type FrameDecode, type FrameRejection } from './qr-frame-decoder.js';
 
 /**
  * The virtual QR camera of the QR method (DESIGN §3, §4.3, §6): a camera that, once reset,
@@ -42,22 +40,16 @@ export interface QrCameraOptions {
 export type ScanOutcome =
   /** The device is working on a code: the frame is not even decoded. */
   | { kind: 'busy' }
-  | { kind: 'rejected'; reason: RejectedInput['reason']; detail: string }
+  | { kind: 'rejected'; reason: RejectedInput<FrameRejection>['reason']; detail: string }
   /** The attempt ran to its end (or was cut short by a reset: `state` says where the device is). */
   | { kind: 'finished'; state: AgentState; result: UnbindResult | null; code: FailureCode | null };
 
-export interface DeviceDetails extends FleetDeviceStatus {
-  region: string;
-  firmware: string;
-  bound: boolean;
-  ip: string | null;
-  history: DeviceEvent[];
-  rejected: RejectedInput[];
-}
+/** The camera refuses frames for the decoder's reasons, and codes while not reset (NOT_WAITING). */
+export type QrCameraDetails = ReportingDeviceDetails<FrameRejection>;
 
 const DEFAULT_RESTART_MS = 1_000;
 
-export class QrCamera extends ReportingDeviceCore {
+export class QrCamera extends ReportingDeviceCore<FrameRejection> {
   readonly #opts: QrCameraOptions;
   readonly #decode: (image: CameraImage) => FrameDecode;
   #ip: string | null = null;
@@ -76,7 +68,7 @@ export class QrCamera extends ReportingDeviceCore {
     return this.#ip;
   }
 
-  details(): DeviceDetails {
+  details(): QrCameraDetails {
     return { ...this.coreDetails(), ip: this.#ip, history: this.historyList(), rejected: this.rejectedList() };
   }
 
@@ -105,7 +97,7 @@ export class QrCamera extends ReportingDeviceCore {
     }
   }
 
-  #reject(reason: RejectedInput['reason'], detail: string): ScanOutcome {
+  #reject(reason: RejectedInput<FrameRejection>['reason'], detail: string): ScanOutcome {
     this.reject(reason, detail);
     return { kind: 'rejected', reason, detail };
   }

@@ -2,7 +2,7 @@ import { parseToken, redactToken, type DeviceInfo, type FailureCode } from '../.
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
 import { abortableSleep as sleep } from '../core/abortable-sleep.js';
 import { DeviceCore } from '../core/device-core.js';
-import type { DeviceEvent } from '../qr-camera/qr-camera.js';
+import type { DeviceEvent } from '../core/device-core.js';
 import type { DeviceFaults } from '../core/device-faults.js';
 import type { DeviceIdentity } from '../core/device-identity.js';
 

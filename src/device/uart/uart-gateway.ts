@@ -1,7 +1,7 @@
 import { SerialPort } from 'serialport';
 import { formatDeviceLine, parseStationLine, SERIAL_BAUD_RATE, type DeviceLine } from '../../protocol/index.js';
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
-import type { StateChange } from '../qr-camera/qr-camera.js';
+import type { StateChange } from '../core/device-core.js';
 import type { DeviceIdentity } from '../core/device-identity.js';
 import { UartGatewayAgent, type UartGatewayDetails, type UartGatewayFaults } from './uart-gateway-agent.js';
 import { UartLineReader } from './uart-line-reader.js';
