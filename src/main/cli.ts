@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { startAuthority } from '../cloud/authority.js';
-import { runFleetCommand } from '../device/fleet-command.js';
+import { runFleetCommand } from '../device/fleet-cli/index.js';
 import { START_USAGE, StartUsageError, startStation } from './start-command.js';
 
 /** The `unbind` command line: one program, one subcommand per job. */

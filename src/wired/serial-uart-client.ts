@@ -65,7 +65,7 @@ export interface UartClientOptions {
 export interface UartDeviceClient {
   readonly path: string;
   readonly state: SerialLinkState;
-  /** AT+INFO?; a device that was never reset answers ERROR:NOT_WAITING (see src/device/uart-gateway.ts). */
+  /** AT+INFO?; a device that was never reset answers ERROR:NOT_WAITING (see src/device/uart/uart-gateway.ts). */
   info(): Promise<UartInfoOutcome>;
   /** +INFO (and the label check), then AT+UNBIND=<token> and its answers up to +RESULT. Never throws. */
   unbind(token: string, options?: UartUnbindOptions): Promise<UartUnbindOutcome>;

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * DESIGN §2 layering, enforced by reading every import in src/ (VS Code's idea, as a test):
  * protocol is pure, device speaks protocol only, the renderer sees only the protocol contract,
- * and only src/main/electron* touches electron.
+ * and only src/main/electron* touches electron. Inside src/device, the rooms import one way and the
+ * shared device core reaches nothing of the QR camera (real firmware of a LAN device has no QR decoder).
  */
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -150,6 +151,71 @@ function directionViolations(files: SourceFile[]): string[] {
   return out;
 }
 
+/**
+ * The rooms of src/device, and the other rooms each may import. The shared core (identity, faults, the
+ * state machine and its light, the signed unbind request) imports no other room, so it cannot reach
+ * the QR decoder; each kind of device stands on the core and the bench; the fleet CLI puts them together.
+ */
+const DEVICE_ROOM_MAY_IMPORT = {
+  core: [],
+  bench: ['core'],
+  'qr-camera': ['core', 'bench'],
+  lan: ['core', 'bench'],
+  uart: ['core', 'bench'],
+  'fleet-cli': ['core', 'bench', 'qr-camera', 'lan', 'uart'],
+} as const satisfies Record<string, readonly string[]>;
+type DeviceRoom = keyof typeof DEVICE_ROOM_MAY_IMPORT;
+const DEVICE_ROOMS = Object.keys(DEVICE_ROOM_MAY_IMPORT) as DeviceRoom[];
+/** A package of one kind of device stays in its room: the QR decoder's (jsQR, PNG frames) in the camera's. */
+const DEVICE_ROOM_PACKAGES: Readonly<Record<string, DeviceRoom>> = {
+  jsqr: 'qr-camera',
+  pngjs: 'qr-camera',
+  'bonjour-service': 'lan',
+  'fast-xml-parser': 'lan',
+  serialport: 'uart',
+};
+/** The public surface: it re-exports every room, and sits alone at the top of src/device. */
+const DEVICE_INDEX = 'src/device/index.ts';
+
+function deviceRoomOf(path: string): DeviceRoom | 'top' | 'unknown' | null {
+  if (!path.startsWith('src/device/')) return null;
+  const rest = path.slice('src/device/'.length).split('/');
+  if (rest.length === 1) return 'top';
+  return Object.hasOwn(DEVICE_ROOM_MAY_IMPORT, rest[0]!) ? (rest[0] as DeviceRoom) : 'unknown';
+}
+
+/** Within src/device: every file in a room, rooms importing one way, each device kind's packages at home. */
+function deviceRoomViolations(files: SourceFile[]): string[] {
+  const out: string[] = [];
+  for (const file of files) {
+    const room = deviceRoomOf(file.path);
+    if (room === null || file.path === DEVICE_INDEX) continue;
+    if (room === 'top' || room === 'unknown') {
+      out.push(`${file.path}: every file of src/device lives in one of its rooms (${DEVICE_ROOMS.join(', ')}); a new room needs its line in DEVICE_ROOM_MAY_IMPORT`);
+      continue;
+    }
+    const allowed: readonly DeviceRoom[] = DEVICE_ROOM_MAY_IMPORT[room];
+    for (const ref of importsOf(file)) {
+      const where = `${ref.file}:${ref.line} imports '${ref.specifier}'`;
+      const t = ref.target;
+      if (t.kind === 'package') {
+        const home = DEVICE_ROOM_PACKAGES[t.name];
+        if (home && home !== room) out.push(`${where}: ${t.name} belongs to src/device/${home}, not src/device/${room}`);
+        continue;
+      }
+      if (t.kind !== 'src') continue;
+      const target = deviceRoomOf(t.path);
+      if (target === null || target === room) continue;
+      if (target === 'top') out.push(`${where}: inside src/device, import the file of a room, not the public index`);
+      else if (target === 'unknown' || !allowed.includes(target)) {
+        const may = allowed.length ? `only ${allowed.map((r) => `src/device/${r}`).join(', ')}` : 'no other room';
+        out.push(`${where}: src/device/${room} may import ${may}`);
+      }
+    }
+  }
+  return out;
+}
+
 function readSources(): SourceFile[] {
   const files: SourceFile[] = [];
   const walk = (dir: string): void => {
@@ -265,6 +331,58 @@ describe('architecture: layering of src/ (DESIGN §2)', () => {
         file('src/cloud/z.ts', "import { createQuotaLedger } from '../quota/quota-ledger.js';"),
       ]);
       expect(v.map((x) => x.split(':')[0])).toEqual(['src/quota/x.ts', 'src/wired/y.ts']);
+    });
+  });
+
+  describe('src/device by room: core ← bench ← qr-camera, lan, uart ← fleet-cli', () => {
+    const file = (path: string, text: string): SourceFile => ({ path, text });
+
+    it('given the repository, then every room has its files and src/device holds nothing but the rooms and index.ts', () => {
+      for (const room of DEVICE_ROOMS) expect(sources.some((f) => f.path.startsWith(`src/device/${room}/`)), room).toBe(true);
+      expect(sources.filter((f) => deviceRoomOf(f.path) === 'top').map((f) => f.path)).toEqual([DEVICE_INDEX]);
+      const coreSpecifiers = sources.filter((f) => deviceRoomOf(f.path) === 'core').flatMap(importsOf).map((r) => r.specifier);
+      expect(coreSpecifiers).toContain('../../protocol/index.js');
+      expect(coreSpecifiers).toContain('./signed-unbind-client.js');
+    });
+
+    it('given src/device, then the rooms import one way, the core nothing from the QR camera, and jsQR stays in the QR camera', () => {
+      expect(deviceRoomViolations(sources)).toEqual([]);
+    });
+
+    it('self-check: flags the core importing the QR decoder, directly or through jsQR or the public index', () => {
+      const v = deviceRoomViolations([
+        file('src/device/core/device-core.ts', "import type { FrameRejection } from '../qr-camera/qr-frame-decoder.js';"),
+        file('src/device/core/b.ts', "import jsqrModule from 'jsqr';\nimport { PNG } from 'pngjs';"),
+        file('src/device/core/c.ts', "import { QrCamera } from '../index.js';"),
+        file('src/device/core/d.ts', "import { z } from 'zod';\nimport { parseToken } from '../../protocol/index.js';\nimport { BoundedLog } from './bounded-log.js';"),
+      ]);
+      expect(v).toEqual([
+        "src/device/core/device-core.ts:1 imports '../qr-camera/qr-frame-decoder.js': src/device/core may import no other room",
+        "src/device/core/b.ts:1 imports 'jsqr': jsqr belongs to src/device/qr-camera, not src/device/core",
+        "src/device/core/b.ts:2 imports 'pngjs': pngjs belongs to src/device/qr-camera, not src/device/core",
+        "src/device/core/c.ts:1 imports '../index.js': inside src/device, import the file of a room, not the public index",
+      ]);
+    });
+
+    it('self-check: flags a device kind importing another, the bench importing a device kind, and a file outside any room', () => {
+      const v = deviceRoomViolations([
+        file('src/device/lan/wired-device.ts', "import type { QrCameraDetails } from '../qr-camera/qr-camera.js';"),
+        file('src/device/uart/u.ts', "import { Bonjour } from 'bonjour-service';"),
+        file('src/device/bench/fleet-status-server.ts', "import type { WiredDevice } from '../lan/wired-device.js';"),
+        file('src/device/fleet-cli/f.ts', "import { startFleet } from '../qr-camera/camera-fleet.js';\nimport { startWiredBench } from '../lan/wired-bench.js';"),
+        file('src/device/qr-camera/q.ts', "import { jsQR } from './jsqr.js';\nimport jsqrModule from 'jsqr';\nimport { DeviceCore } from '../core/device-core.js';\nimport { nextLease } from '../bench/bench-network.js';"),
+        file('src/device/loose.ts', "export const x = 1;"),
+        file('src/device/kitchen/sink.ts', "export const y = 2;"),
+        file(DEVICE_INDEX, "export * from './core/index.js';"),
+      ]);
+      expect(v.map((x) => x.split(':')[0])).toEqual([
+        'src/device/lan/wired-device.ts',
+        'src/device/uart/u.ts',
+        'src/device/bench/fleet-status-server.ts',
+        'src/device/loose.ts',
+        'src/device/kitchen/sink.ts',
+      ]);
+      expect(v[0]).toBe("src/device/lan/wired-device.ts:1 imports '../qr-camera/qr-camera.js': src/device/lan may import only src/device/core, src/device/bench");
     });
   });
 });

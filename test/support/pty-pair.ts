@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPortStream } from '@serialport/stream';
-import { startPtyPair, type PtyPair } from '../../src/device/uart-pty-pair.js';
+import { startPtyPair, type PtyPair } from '../../src/device/uart/index.js';
 import { hangupAwareBinding } from '../../src/wired/serial-binding.js';
 
 /**

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PtyPair } from '../../src/device/uart-pty-pair.js';
+import type { PtyPair } from '../../src/device/uart/index.js';
 import { listSerialPorts } from '../../src/wired/serial-ports.js';
 import { makePtyDir, startTestPair, type PtyDir } from '../support/pty-pair.js';
 

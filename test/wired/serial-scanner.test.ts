@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SERIAL_LINE } from '../../src/protocol/index.js';
-import { startVirtualScanner } from '../../src/device/virtual-scanner.js';
+import { startVirtualScanner } from '../../src/device/uart/index.js';
 import type { SerialLinkEvent } from '../../src/wired/serial-link.js';
 import { SerialOpenError } from '../../src/wired/serial-link.js';
 import { SerialSettingsError } from '../../src/wired/serial-port-settings.js';

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatDeviceLine, MAX_SERIAL_LINE, type DeviceInfo } from '../../src/protocol/index.js';
 import { openUartDevice, type UartClientEvent, type UartClientOptions, type UartDeviceClient } from '../../src/wired/serial-uart-client.js';
 import { makePtyDir, openScriptedPeer, startTestPair, type PtyDir, type ScriptedPeer } from '../support/pty-pair.js';
-import type { PtyPair } from '../../src/device/uart-pty-pair.js';
+import type { PtyPair } from '../../src/device/uart/index.js';
 
 /**
  * The station's UART client against a scripted device on a real pty pair: the device's answers are

@@ -1,0 +1,126 @@
+import { apiErrorSchema, deviceUnbindResponseSchema, type DeviceUnbindRequest, type DeviceUnbindResponse } from '../../protocol/index.js';
+
+/** How one device → authority exchange (DESIGN §4.3) ended, as the device can tell. */
+export type AuthorityExchange =
+  | { kind: 'answer'; response: DeviceUnbindResponse }
+  /** The answer arrived but the device did not read it (it lost power, or its address changed). */
+  | { kind: 'abandoned' }
+  | { kind: 'timeout'; detail: string }
+  | { kind: 'unreachable'; detail: string }
+  /** Reached, but the answer is not a checked unbind answer: wrong status, not JSON, wrong shape. */
+  | { kind: 'bad-answer'; detail: string }
+  /** The caller cancelled (the device was reset mid-request). */
+  | { kind: 'cancelled' };
+
+export interface ExchangeOptions {
+  timeoutMs: number;
+  /** Aborts the request when the device is reset. */
+  signal?: AbortSignal;
+  /** Called once the request is on its way. */
+  onSent?: () => void;
+  /** Called when the answer's headers arrive: 'abandon' drops the answer unread. */
+  onAnswerArriving?: () => 'read' | 'abandon';
+}
+
+export const UNBIND_PATH = '/device/v1/unbind';
+/** An unbind answer is a few dozen bytes; anything far larger is not one. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+async function readCapped(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_ANSWER_BYTES) {
+      await reader.cancel();
+      throw new Error(`answer is longer than ${MAX_ANSWER_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as Error & { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as Error & { code?: string }).code;
+    return code ? `${code}: ${cause.message}` : cause.message;
+  }
+  return err.message;
+}
+
+/** POSTs one signed unbind request to `${baseUrl}/device/v1/unbind`; never throws. */
+export async function exchangeUnbind(baseUrl: string, request: DeviceUnbindRequest, opts: ExchangeOptions): Promise<AuthorityExchange> {
+  let url: URL;
+  try {
+    url = new URL(UNBIND_PATH, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  } catch {
+    return { kind: 'unreachable', detail: `authority address "${baseUrl}" is not a URL` };
+  }
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, opts.timeoutMs);
+  const onCancel = (): void => controller.abort();
+  opts.signal?.addEventListener('abort', onCancel, { once: true });
+  const interrupted = (): AuthorityExchange | null =>
+    timedOut ? { kind: 'timeout', detail: `no answer within ${opts.timeoutMs} ms` } : opts.signal?.aborted ? { kind: 'cancelled' } : null;
+  try {
+    if (opts.signal?.aborted) return { kind: 'cancelled' };
+    const pending = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+      signal: controller.signal,
+    });
+    opts.onSent?.();
+    let response: Response;
+    try {
+      response = await pending;
+    } catch (err) {
+      return interrupted() ?? { kind: 'unreachable', detail: describe(err) };
+    }
+    if (opts.onAnswerArriving?.() === 'abandon') {
+      await response.body?.cancel().catch(() => undefined);
+      return { kind: 'abandoned' };
+    }
+    let text: string;
+    try {
+      text = await readCapped(response);
+    } catch (err) {
+      return interrupted() ?? { kind: 'bad-answer', detail: describe(err) };
+    }
+    if (response.status !== 200) {
+      let detail = `HTTP ${response.status}`;
+      try {
+        const e = apiErrorSchema.safeParse(JSON.parse(text));
+        if (e.success) detail += ` ${e.data.code}: ${e.data.message}`;
+      } catch {
+        // a non-JSON error page: the status alone says enough
+      }
+      return { kind: 'bad-answer', detail };
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return { kind: 'bad-answer', detail: 'answer is not JSON' };
+    }
+    const parsed = deviceUnbindResponseSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return { kind: 'bad-answer', detail: `answer ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}` };
+    }
+    return { kind: 'answer', response: parsed.data };
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onCancel);
+  }
+}

@@ -1,0 +1,95 @@
+import { XMLParser } from 'fast-xml-parser';
+import { SADP_MULTICAST_ADDRESS, SADP_PORT } from '../../protocol/index.js';
+import { sadpProbeMatchXml, type SadpIdentity } from './sadp-probe-match-xml.js';
+import { createBenchMulticastSocket, type BenchLan, type BenchMulticastRecord } from './wired-multicast-socket.js';
+
+/**
+ * The bench's Hikvision-style devices answering SADP (DESIGN §4.7): on a `<Probe>` with
+ * `<Types>inquiry</Types>`, each device multicasts its `<ProbeMatch>` to 239.255.255.250 after a
+ * random moment (separate devices do not answer in the same microsecond). Anything else on the
+ * group (answers, other stations' garbage) is ignored.
+ */
+export interface SadpResponderOptions {
+  lan: BenchLan;
+  port?: number;
+  /** The devices that answer, as they are at the moment of the probe. */
+  devices(): SadpIdentity[];
+  /** Answers spread over 0..jitterMs (default 100). */
+  jitterMs?: number;
+  onWarning?: (why: string) => void;
+}
+
+export interface SadpResponder {
+  multicast: BenchMulticastRecord;
+  /** Probes answered so far. */
+  readonly probes: number;
+  close(): Promise<void>;
+}
+
+const parser = new XMLParser({ parseTagValue: false, ignoreDeclaration: true, ignoreAttributes: true });
+
+function probeUuid(text: string): string | null {
+  try {
+    const doc = parser.parse(text) as { Probe?: { Uuid?: unknown; Types?: unknown } };
+    if (typeof doc.Probe !== 'object' || doc.Probe === null) return null;
+    const { Uuid, Types } = doc.Probe;
+    return typeof Uuid === 'string' && typeof Types === 'string' && Types.trim().toLowerCase() === 'inquiry' ? Uuid.trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function startSadpResponder(opts: SadpResponderOptions): Promise<SadpResponder> {
+  const port = opts.port ?? SADP_PORT;
+  const warn = opts.onWarning ?? (() => undefined);
+  const { socket, record } = createBenchMulticastSocket(opts.lan, 1024 * 1024);
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+  let probes = 0;
+  socket.on('message', (msg) => {
+    const uuid = probeUuid(msg.toString('utf8'));
+    if (uuid === null || closed) return;
+    probes++;
+    for (const device of opts.devices()) {
+      const xml = sadpProbeMatchXml(device, uuid);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        if (closed) return;
+        socket.send(xml, port, SADP_MULTICAST_ADDRESS, (err) => {
+          if (err) warn(`SADP answer of ${device.serial} not sent: ${err.message}`);
+        });
+      }, Math.random() * (opts.jitterMs ?? 100));
+      timers.add(t);
+    }
+  });
+  socket.on('error', (err) => warn(`SADP socket: ${err.message}`));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, '0.0.0.0', () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  try {
+    socket.setMulticastInterface(opts.lan.address);
+    socket.addMembership(SADP_MULTICAST_ADDRESS, opts.lan.address);
+    socket.setMulticastLoopback(true);
+    socket.setMulticastTTL(1);
+  } catch (err) {
+    socket.close();
+    throw err;
+  }
+  return {
+    multicast: record,
+    get probes() {
+      return probes;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (closed) return resolve();
+        closed = true;
+        for (const t of timers) clearTimeout(t);
+        socket.close(() => resolve());
+      }),
+  };
+}

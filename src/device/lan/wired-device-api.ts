@@ -1,0 +1,121 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { localUnbindRequestSchema } from '../../protocol/index.js';
+import type { WiredDevice } from './wired-device.js';
+
+/**
+ * A wired device's local API (DESIGN §4.5), served on the device's own address:
+ *   GET  /info    → DeviceInfo
+ *   POST /unbind  → {accepted, code?} for every token it checked (200, refusals included);
+ *                   400 {code, message} only for a body that is not JSON
+ *   GET  /status  → DeviceStatus {st, code?, result?, ip}
+ * A device in normal operation (never reset) has no pairing state to show: /info and /status
+ * answer 409 {code: NOT_WAITING}. When the device's IP changes, the server moves with it: the old
+ * address stops answering, as a device's old lease does.
+ */
+export interface DeviceApiServer {
+  readonly address: string;
+  readonly port: number;
+  /** Closes the server on the old address and listens on the new one (same port if it is free there). */
+  moveTo(address: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 4096;
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const notWaiting = { code: 'NOT_WAITING', message: 'the device is in normal operation: reset it to unbind' };
+
+async function route(device: WiredDevice, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  const method = req.method ?? 'GET';
+  if (path === '/info' || path === '/status') {
+    if (method !== 'GET') return send(res, 405, { code: 'METHOD_NOT_ALLOWED', message: 'use GET' }, { allow: 'GET' });
+    const body = path === '/info' ? device.info() : device.statusBody();
+    return body ? send(res, 200, body) : send(res, 409, notWaiting);
+  }
+  if (path === '/unbind') {
+    if (method !== 'POST') return send(res, 405, { code: 'METHOD_NOT_ALLOWED', message: 'use POST' }, { allow: 'POST' });
+    const text = await readBody(req);
+    if (text === null) return send(res, 413, { code: 'BODY_TOO_LARGE', message: `body is larger than ${MAX_BODY_BYTES} bytes` });
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return send(res, 400, { code: 'BAD_REQUEST', message: 'body is not JSON' });
+    }
+    const parsed = localUnbindRequestSchema.safeParse(json);
+    if (!parsed.success) return send(res, 200, { accepted: false, code: 'TOKEN_INVALID' });
+    return send(res, 200, device.acceptToken(parsed.data.token));
+  }
+  return send(res, 404, { code: 'NOT_FOUND', message: `no route ${path}` });
+}
+
+function listen(server: Server, address: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function shut(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+export async function startDeviceApiServer(device: WiredDevice, address: string, port = 0): Promise<DeviceApiServer> {
+  const make = (): Server => {
+    const s = createServer((req, res) => {
+      route(device, req, res).catch(() => {
+        if (res.headersSent) return res.destroy();
+        send(res, 500, { code: 'INTERNAL', message: 'the device could not answer' });
+      });
+    });
+    s.on('clientError', (_err, socket) => socket.destroy());
+    return s;
+  };
+  let server = make();
+  let current = { address, port: await listen(server, address, port) };
+  return {
+    get address() {
+      return current.address;
+    },
+    get port() {
+      return current.port;
+    },
+    async moveTo(next) {
+      await shut(server);
+      server = make();
+      let bound: number;
+      try {
+        bound = await listen(server, next, current.port);
+      } catch {
+        server = make();
+        bound = await listen(server, next, 0); // the port is taken on the new address: take another
+      }
+      current = { address: next, port: bound };
+    },
+    close: () => shut(server),
+  };
+}

@@ -1,0 +1,158 @@
+import { parseToken, redactToken, type DeviceInfo, type DeviceStatus, type FailureCode } from '../../protocol/index.js';
+import { isPairingState } from '../../protocol/virtual-bench.js';
+import { abortableSleep as sleep } from '../core/abortable-sleep.js';
+import { NO_ADDRESS } from '../bench/bench-network.js';
+import { ReportingDeviceCore, type ReportingDeviceDetails } from '../core/device-core.js';
+import type { DeviceIdentity } from '../core/device-identity.js';
+
+/**
+ * A wired device (NVR, DVR, gateway) of the wired method (DESIGN §3, §4.5, §6): once reset it is
+ * `waiting` on the bench LAN and takes a token over its local API; it then makes the same signed
+ * request to the authority as a QR camera (core/signed-unbind-client.ts) and shows the result on its light.
+ * A device never reset (`operating`) refuses every token: unbinding always needs physical access.
+ *
+ * The network around it (its HTTP server, its mDNS and SADP answers) is the bench's (wired-bench.ts);
+ * the device only knows its address, and asks the bench for a new one when its IP changes.
+ */
+export interface WiredFaults {
+  /** No DHCP lease: address 0.0.0.0, no local API, no mDNS; SADP shows 0.0.0.0. */
+  dhcp?: boolean;
+  /** No route to the authority: CLOUD_UNREACHABLE, no request sent. */
+  unreachable?: boolean;
+  /** The IP changes while the request is in flight (first attempt only): the answer is lost, NETWORK_CHANGED. */
+  ipChange?: boolean;
+  /** Delay before each request to the authority, ms. */
+  latencyMs?: number;
+}
+
+export interface WiredDeviceOptions {
+  identity: DeviceIdentity;
+  regionUrls: Readonly<Record<string, string>>;
+  faults?: WiredFaults;
+  /** `waiting` (reset, the default) or `operating` (never reset). */
+  initialState?: 'waiting' | 'operating';
+  /** Model name, reported in /info and by SADP. */
+  model?: string;
+  requestTimeoutMs?: number;
+  /** A new lease from the bench's DHCP, for the IP-change fault. */
+  renewLease?: () => string;
+  historyLimit?: number;
+}
+
+/** A LAN device takes only tokens: it refuses nothing but NOT_WAITING. */
+export interface WiredDeviceDetails extends ReportingDeviceDetails<never> {
+  model: string | null;
+  faults: WiredFaults;
+}
+
+export class WiredDevice extends ReportingDeviceCore<never> {
+  readonly model: string | null;
+  readonly faults: WiredFaults;
+  readonly #opts: WiredDeviceOptions;
+  readonly #addressListeners = new Set<(from: string | null, to: string) => void>();
+  #ip: string | null = null;
+  #pendingIpChange: boolean;
+
+  constructor(opts: WiredDeviceOptions) {
+    super(opts);
+    this.model = opts.model ?? null;
+    this.faults = { ...opts.faults };
+    this.#opts = opts;
+    this.#pendingIpChange = this.faults.ipChange ?? false;
+    // A failed DHCP client is visible on the status port: the device cannot be reached at all.
+    if (this.faults.dhcp) {
+      this.#ip = NO_ADDRESS;
+      this.setLastCode('DHCP_FAILED');
+    }
+  }
+
+  /** The device's IPv4 address; 0.0.0.0 when its DHCP failed; null before the bench gave it one. */
+  get ip(): string | null {
+    return this.#ip;
+  }
+  get reachable(): boolean {
+    return this.#ip !== null && this.#ip !== NO_ADDRESS;
+  }
+
+  /** The bench's DHCP gave the device an address (at start, or a new lease). */
+  assignAddress(ip: string): void {
+    const from = this.#ip;
+    if (from === ip) return;
+    this.#ip = ip;
+    if (from !== null) this.record('fault', `address changed from ${from} to ${ip}`);
+    for (const l of this.#addressListeners) l(from, ip);
+  }
+
+  onAddressChange(listener: (from: string | null, to: string) => void): () => void {
+    this.#addressListeners.add(listener);
+    return () => this.#addressListeners.delete(listener);
+  }
+
+  /** `GET /info`; null while in normal operation (no pairing state to report: DESIGN §6). */
+  info(): DeviceInfo | null {
+    return this.pairingInfo(this.model);
+  }
+
+  /** `GET /status`; null while in normal operation. */
+  statusBody(): DeviceStatus | null {
+    const state = this.state;
+    if (!isPairingState(state)) return null;
+    return {
+      st: state,
+      ...(this.lastCode ? { code: this.lastCode } : {}),
+      ...(this.lastResult ? { result: this.lastResult } : {}),
+      ...(this.#ip ? { ip: this.#ip } : {}),
+    };
+  }
+
+  details(): WiredDeviceDetails {
+    return {
+      ...this.coreDetails(),
+      ip: this.#ip,
+      model: this.model,
+      faults: { ...this.faults },
+      history: this.historyList(),
+      rejected: this.rejectedList(),
+    };
+  }
+
+  /** After a reset a device without a DHCP lease still says so. */
+  protected override codeAfterReset(): FailureCode | null {
+    return this.faults.dhcp ? 'DHCP_FAILED' : null;
+  }
+
+  /**
+   * `POST /unbind {token}` (the token is already checked for shape). Accepted only in `waiting`;
+   * the move to `unbinding` happens before any await, so a second token finds the device busy.
+   */
+  acceptToken(token: string): { accepted: true } | { accepted: false; code: FailureCode } {
+    if (this.state !== 'waiting') {
+      this.reject('NOT_WAITING', `token ${redactToken(token)} while ${this.state}`);
+      return { accepted: false, code: 'NOT_WAITING' };
+    }
+    void this.startAttempt(`token ${redactToken(token)} over the local API`, (epoch, signal) => this.#run(token, epoch, signal));
+    return { accepted: true };
+  }
+
+  async #run(token: string, epoch: number, signal: AbortSignal): Promise<void> {
+    await sleep(this.faults.latencyMs ?? 0, signal);
+    if (this.isStale(epoch)) return;
+    if (this.faults.unreachable) return this.fail('CLOUD_UNREACHABLE', 'no route to the authority (fault)');
+    const parsed = parseToken(token);
+    const baseUrl = this.authorityFor(parsed.ok ? parsed.value.region : '');
+    if (!baseUrl) return;
+
+    const ipChange = this.#pendingIpChange && this.#opts.renewLease !== undefined;
+    this.#pendingIpChange = false;
+    const ipAtSend = this.#ip;
+    const exchange = await this.sendUnbind(baseUrl, token, signal, {
+      onSent: () => {
+        if (ipChange) this.assignAddress(this.#opts.renewLease!());
+      },
+      // The connection was opened from the old address: its answer cannot reach the new one.
+      onAnswerArriving: () => (this.#ip !== ipAtSend ? 'abandon' : 'read'),
+    });
+    if (this.isStale(epoch)) return;
+    void this.conclude(exchange, () => this.fail('NETWORK_CHANGED', 'answer lost: the address changed while the request was in flight'));
+  }
+}
