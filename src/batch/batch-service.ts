@@ -6,7 +6,7 @@ import {
   type FailureCode,
   type HistoryRow,
   type StartQrBatchRequest,
-  type StationEvent,
+  type StationEventDraft as StationEvent,
   type TokenView,
   type UnbindResult,
   type WifiCredentials,
@@ -15,7 +15,7 @@ import { AuthorityRequestError, type AuthorityClient, type TokenWatch } from './
 import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-store.js';
 import { batchView, codeViews, summaryOf, toResultView } from './batch-views.js';
 import { planBatch, planDevices } from './planner.js';
-import { StationError } from './station-error.js';
+import { StationError } from '../protocol/station-api/refusals.js';
 
 /** What the batch service needs of the history store (src/history). */
 export interface NewAttempt {

@@ -1,9 +1,9 @@
-import type { BatchView, DeviceInfo, StartSerialBatchRequest, StationEvent } from '../protocol/index.js';
+import type { BatchView, DeviceInfo, StartSerialBatchRequest, StationEventDraft as StationEvent } from '../protocol/index.js';
 import { openUartDevice, type UartDeviceClient } from '../wired/serial-uart-client.js';
 import type { BatchService, OperatorSession } from './batch-service.js';
 import { mayStillReport, settleDevice } from './device-outcomes.js';
 import { codeIndexForDevice } from '../qr/index.js';
-import { StationError } from './station-error.js';
+import { StationError } from '../protocol/station-api/refusals.js';
 
 /**
  * The serial method (DESIGN §3, §4.6): each UART port carries one device. The station asks each for

@@ -1,9 +1,9 @@
-import type { BatchView, StartWiredBatchRequest, StationEvent } from '../protocol/index.js';
+import type { BatchView, StartWiredBatchRequest, StationEventDraft as StationEvent } from '../protocol/index.js';
 import { unbindOverLan, type LanSweep, type LanUnbindTarget, type MdnsLanDevice } from '../wired/index.js';
 import type { BatchService, OperatorSession } from './batch-service.js';
 import { mayStillReport, settleDevice } from './device-outcomes.js';
 import { codeIndexForDevice } from '../qr/index.js';
-import { StationError } from './station-error.js';
+import { StationError } from '../protocol/station-api/refusals.js';
 
 /**
  * The wired method (DESIGN §3): the operator selected reset devices from the LAN sweep; the station

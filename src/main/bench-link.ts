@@ -1,5 +1,5 @@
 import type { FleetDeviceStatus } from '../protocol/index.js';
-import { StationError } from '../batch/station-error.js';
+import { StationError } from '../protocol/station-api/refusals.js';
 
 /**
  * The station's view of the virtual bench (demo only): QR cameras, wired devices, UART gateways, each

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { serialSettingsSchema, type SerialSettings, type SerialStatusView } from '../protocol/index.js';
 import { listSerialPorts } from '../wired/serial-ports.js';
 import { openBarcodeScanner, type BarcodeScanner } from '../wired/serial-scanner.js';
-import { StationError } from '../batch/station-error.js';
+import { StationError } from '../protocol/station-api/refusals.js';
 
 /**
  * The station's serial settings (which port is the barcode scanner, which carry UART devices), kept in

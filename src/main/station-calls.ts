@@ -1,60 +1,64 @@
-import { z } from 'zod';
+import type { Readable } from 'node:stream';
 import {
-  historyQuerySchema,
-  planRequestSchema,
-  serialSettingsSchema,
-  showCodesRequestSchema,
-  signInRequestSchema,
-  startBatchRequestSchema,
-  wifiCredentialsSchema,
+  STATION_CALLS,
+  STATION_REFUSALS,
+  StationError,
+  type StationCallAnswer,
+  type StationCallArgs,
+  type StationCallName,
+  type StationCalls,
 } from '../protocol/index.js';
-import { StationError } from '../batch/station-error.js';
-import type { StationCore } from './station-core.js';
-import type { StationCallName } from '../protocol/station-bridge.js';
+import { HistoryInputError } from '../history/index.js';
 
 /**
- * Every station call with its arguments validated at the boundary, for both transports: the HTTP
- * server turns a request into these arguments, the Electron main process receives them over IPC.
- * (The CSV export differs per transport and is not here.)
+ * The station's side of the API table: every call's arguments checked against the table's tuple at the
+ * boundary (for both transports: the HTTP server turns a request into these arguments, the Electron main
+ * process receives them over IPC), then handed to its handler.
  */
-export function parseArg<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const i = r.error.issues[0];
-  throw new StationError(400, 'BAD_REQUEST', `${i?.path.length ? `${what}.${i.path.join('.')}` : what}: ${i?.message ?? 'invalid'}`);
+
+/** A handler answers what the table says; the CSV export answers the CSV itself, each transport delivers it. */
+type HandlerAnswer<K extends StationCallName> = StationCalls[K]['answer'] extends { kind: 'download' } ? Readable : StationCallAnswer<K>;
+
+export type StationHandlers = {
+  [K in StationCallName]: (...args: StationCallArgs<K>) => HandlerAnswer<K> | Promise<HandlerAnswer<K>>;
+};
+
+/** The names of a call's arguments as an operator reads them in a refusal (from where HTTP carries them). */
+function argName(name: StationCallName, index: number): string {
+  const a = STATION_CALLS[name].http.args[index];
+  if (!a) return `argument ${index}`;
+  return a.in === 'param' ? a.name : a.in === 'query' ? 'query' : 'key' in a ? a.key : 'body';
 }
 
-const batchId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'batch id is malformed');
-const codeIndex = z.coerce.number().int().min(0).max(1000);
-const devId = z.string().regex(/^[A-Za-z0-9_-]{4,64}$/, 'device id is malformed');
-const label = z.string().min(1).max(128);
+export function parseCallArgs<K extends StationCallName>(name: K, raw: readonly unknown[]): StationCallArgs<K> {
+  const spec = STATION_CALLS[name];
+  // Absent trailing arguments are undefined, so a default (the history query's `{}`) applies.
+  const padded = Array.from({ length: spec.args.def.items.length }, (_, i) => raw[i]);
+  const r = spec.args.safeParse(padded);
+  if (r.success) return r.data as StationCallArgs<K>;
+  const issue = r.error.issues[0];
+  const [index, ...path] = issue?.path ?? [];
+  const what = typeof index === 'number' ? argName(name, index) : 'arguments';
+  throw new StationError(400, 'BAD_REQUEST', `${path.length ? `${what}.${path.join('.')}` : what}: ${issue?.message ?? 'invalid'}`);
+}
 
-type Call = (core: StationCore, args: unknown[]) => unknown;
+export async function invokeCall<K extends StationCallName>(handlers: StationHandlers, name: K, raw: readonly unknown[]): Promise<HandlerAnswer<K>> {
+  const args = parseCallArgs(name, raw);
+  return (handlers[name] as (...a: unknown[]) => HandlerAnswer<K> | Promise<HandlerAnswer<K>>)(...args);
+}
 
-export const STATION_CALLS: Record<Exclude<StationCallName, 'exportHistoryCsv'>, Call> = {
-  getSession: (c) => c.getSession(),
-  signIn: (c, [req]) => c.signIn(parseArg(signInRequestSchema, req, 'body')),
-  signOut: (c) => c.signOut(),
-  getDashboard: (c) => c.getDashboard(),
-  planBatch: (c, [req]) => c.planBatch(parseArg(planRequestSchema, req, 'body')),
-  startBatch: (c, [req]) => c.startBatch(parseArg(startBatchRequestSchema, req, 'body')),
-  listBatches: (c) => c.listBatches(),
-  getBatch: (c, [id]) => c.getBatch(parseArg(batchId, id, 'batchId')),
-  cancelBatch: (c, [id]) => c.cancelBatch(parseArg(batchId, id, 'batchId')),
-  scanLabel: (c, [id, l]) => c.scanLabel(parseArg(batchId, id, 'batchId'), parseArg(label, l, 'label')),
-  unlockCodes: (c, [id, wifi]) => c.unlockCodes(parseArg(batchId, id, 'batchId'), parseArg(wifiCredentialsSchema, wifi, 'wifi')),
-  getCodeSvg: (c, [id, n]) => c.getCodeSvg(parseArg(batchId, id, 'batchId'), parseArg(codeIndex, n, 'codeIndex')),
-  getPrintSheet: (c, [id]) => c.getPrintSheet(parseArg(batchId, id, 'batchId')),
-  showCodes: (c, [id, indexes]) => {
-    const r = parseArg(showCodesRequestSchema, { batchId: id, codeIndexes: indexes }, 'body');
-    c.showCodes(r.batchId, r.codeIndexes);
-  },
-  queryHistory: (c, [q]) => c.queryHistory(parseArg(historyQuerySchema, q ?? {}, 'query')),
-  historyStats: (c, [q]) => c.historyStats(parseArg(historyQuerySchema, q ?? {}, 'query')),
-  getLanDevices: (c) => c.getLanDevices(),
-  refreshLan: (c) => c.refreshLan(),
-  getSerialStatus: (c) => c.getSerialStatus(),
-  setSerialSettings: (c, [settings]) => c.setSerialSettings(parseArg(serialSettingsSchema, settings, 'body')),
-  getBench: (c) => c.getBench(),
-  resetBenchDevice: (c, [id]) => c.resetBenchDevice(parseArg(devId, id, 'devId')),
-};
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+}
+
+/** Any error of a call as the `{code, message}` and status both transports answer; null for a crash. */
+export function toRefusal(err: unknown): Refusal | null {
+  if (err instanceof StationError) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof HistoryInputError) return { status: STATION_REFUSALS.BAD_REQUEST.status, code: 'BAD_REQUEST', message: err.message };
+  // The authority's own refusal, passed on with its code (an upstream failure for this station: 502).
+  const upstream = err as { name?: string; code?: unknown; message?: unknown };
+  if (upstream?.name === 'AuthorityRequestError') return { status: STATION_REFUSALS.CLOUD_UNREACHABLE.status, code: typeof upstream.code === 'string' ? upstream.code : 'CLOUD_UNREACHABLE', message: String(upstream.message) };
+  return null;
+}

@@ -1,81 +1,49 @@
-import type { Readable } from 'node:stream';
-import {
-  type BatchPlan,
-  type BatchSummary,
-  type BatchView,
-  type DashboardView,
-  type FleetDeviceStatus,
-  type HistoryQuery,
-  type HistoryRow,
-  type HistoryStats,
-  type Page,
-  type PlanRequest,
-  type Screen,
-  type SessionView,
-  type SignInRequest,
-  type StartBatchRequest,
-  type WifiCredentials,
-  type LanDeviceView,
-  type SerialSettings,
-  type SerialStatusView,
-} from '../protocol/index.js';
+import type { BatchView } from '../protocol/index.js';
 import type { LanSweep } from '../wired/index.js';
 import { startWiredBatch } from '../batch/wired-runner.js';
 import { openUartAt, startSerialBatch, type OpenUart } from '../batch/serial-runner.js';
 import type { SerialService } from './serial-service.js';
 import { toLanDeviceView } from './lan-views.js';
-import { renderPrintSheet, renderQrPng, renderQrSvg } from '../qr/index.js';
+import { renderPrintSheet, renderQrSvg } from '../qr/index.js';
 import type { BatchService } from '../batch/batch-service.js';
 import { planBatch } from '../batch/planner.js';
-import { StationError } from '../batch/station-error.js';
+import { StationError } from '../protocol/station-api/refusals.js';
+import type { benchCalls } from '../protocol/station-api/bench.js';
+import type { StationHandlers } from './station-calls.js';
 import type { HistoryScope, HistoryStore } from '../history/index.js';
-import type { BenchLink } from './bench-link.js';
 import type { EventHub } from './event-hub.js';
 import type { SessionManager } from './station-session.js';
 
+/** The calls of the bench domain: answered by the demo bench when there is one (src/main/demo-bench.ts). */
+export type BenchCallName = keyof typeof benchCalls;
+export type BenchHandlers = Pick<StationHandlers, BenchCallName>;
+
 /**
  * The station's operations, whatever the transport: the HTTP server and the Electron main process
- * both call these. Everything here checks the session; nothing here knows about HTTP or IPC.
+ * both call these, through the API table. Everything here checks the session; nothing here knows about
+ * HTTP or IPC, nor about a virtual bench.
  */
-export interface StationCore {
-  getSession(): SessionView;
-  signIn(req: SignInRequest): Promise<SessionView>;
-  signOut(): SessionView;
-  getDashboard(): Promise<DashboardView>;
-  planBatch(req: PlanRequest): Promise<BatchPlan>;
-  startBatch(req: StartBatchRequest): Promise<BatchView>;
-  listBatches(): BatchSummary[];
-  getBatch(id: string): BatchView;
-  cancelBatch(id: string): BatchView;
-  scanLabel(id: string, label: string): BatchView;
-  unlockCodes(id: string, wifi: WifiCredentials): BatchView;
-  getCodeSvg(id: string, index: number): Promise<string>;
-  getPrintSheet(id: string): Promise<string>;
-  showCodes(batchId: string | null, indexes: number[]): void;
-  /** What the station's screen shows, as the virtual bench's cameras see it. */
-  screen(): Promise<Screen>;
-  queryHistory(q: HistoryQuery): Promise<Page<HistoryRow>>;
-  historyStats(q: HistoryQuery): Promise<HistoryStats>;
-  exportHistoryCsv(q: HistoryQuery): Promise<Readable>;
-  getLanDevices(): LanDeviceView[];
-  refreshLan(): Promise<LanDeviceView[]>;
-  getSerialStatus(): Promise<SerialStatusView>;
-  setSerialSettings(settings: SerialSettings): Promise<SerialStatusView>;
+export type StationCore = Omit<StationHandlers, BenchCallName> & {
   /** A label from the barcode scanner: it joins the running batch's labels, or goes to the UI's form. */
   routeLabel(label: string): void;
-  getBench(): Promise<FleetDeviceStatus[] | null>;
-  resetBenchDevice(devId: string): Promise<void>;
-  /** The virtual bench starts after the server (its cameras look at the server's screen). */
-  attachBench(link: BenchLink): void;
-  hub: EventHub;
-}
+  /** The batch of this account, or BATCH_UNKNOWN. */
+  ownBatch(id: string): BatchView;
+};
+
+/** A station without a bench: nobody looks at its screen, so showing codes changes nothing. */
+export const NO_BENCH: BenchHandlers = {
+  showCodes: () => undefined,
+  getBench: async () => null,
+  async resetBenchDevice() {
+    throw new StationError(404, 'NO_BENCH', 'this station runs without a virtual bench');
+  },
+};
 
 export function createStationCore(deps: {
   sessions: SessionManager;
   batches: BatchService;
   history: HistoryStore;
   hub: EventHub;
-  bench: BenchLink | null;
   lan?: LanSweep | null;
   serial?: SerialService | null;
   openUart?: OpenUart;
@@ -83,8 +51,6 @@ export function createStationCore(deps: {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }): StationCore {
   const { sessions, batches, history, hub } = deps;
-  let bench = deps.bench;
-  let shown: { batchId: string; indexes: number[] } | null = null;
 
   async function scope(): Promise<HistoryScope> {
     const s = sessions.current();
@@ -100,11 +66,10 @@ export function createStationCore(deps: {
   };
 
   return {
-    hub,
+    ownBatch,
     getSession: () => sessions.view(),
     async signIn(req) {
       const s = await sessions.signIn(req);
-      shown = null; // the bench screen never keeps showing the previous account's codes
       await batches.resume({ client: s.client, accountId: s.account.accountId, operator: s.operator });
       const view = sessions.view();
       hub.emit({ type: 'session', session: view });
@@ -112,7 +77,6 @@ export function createStationCore(deps: {
     },
     signOut() {
       sessions.signOut();
-      shown = null;
       const view = sessions.view();
       hub.emit({ type: 'session', session: view });
       return view;
@@ -147,7 +111,6 @@ export function createStationCore(deps: {
     getBatch: (id) => ownBatch(id),
     cancelBatch(id) {
       ownBatch(id);
-      if (shown?.batchId === id) shown = null;
       return batches.cancel(id);
     },
     scanLabel(id, label) {
@@ -168,33 +131,6 @@ export function createStationCore(deps: {
       const codes = b.codes.map((c) => batches.codePayload(id, c.index));
       if (!codes.length) throw new StationError(409, 'NO_CODES', 'this batch has no codes');
       return renderPrintSheet({ wifi: codes[0]!.wifi, codes: codes.map((c) => ({ token: c.token, capacity: c.capacity, expiresAt: new Date(c.expiresAt) })), title: `Batch ${id} — ${b.pid}`, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
-    },
-    showCodes(batchId, indexes) {
-      if (batchId === null) {
-        shown = null;
-        return;
-      }
-      ownBatch(batchId);
-      shown = { batchId, indexes: [...new Set(indexes)].sort((a, b) => a - b) };
-    },
-    async screen() {
-      if (!shown) return { codes: [] };
-      const b = batches.get(shown.batchId);
-      if (b.status !== 'running') return { codes: [] };
-      const codes = [];
-      for (const index of shown.indexes) {
-        const code = b.codes.find((c) => c.index === index);
-        if (!code || code.status !== 'active') continue;
-        let p;
-        try {
-          p = batches.codePayload(b.id, index);
-        } catch {
-          continue; // codes locked after a restart: the screen shows nothing to scan
-        }
-        const png = await renderQrPng({ s: p.wifi.ssid, p: p.wifi.password, t: p.token }, { scale: 4 });
-        codes.push({ id: `${b.id}:${index}`, png: png.png.toString('base64'), capacity: code.capacity });
-      }
-      return { codes };
     },
     queryHistory: async (q) => history.query(await scope(), q),
     historyStats: async (q) => history.stats(await scope(), q),
@@ -227,16 +163,6 @@ export function createStationCore(deps: {
         // nobody signed in: the label only goes to the screen
       }
       hub.emit({ type: 'label', batchId, label });
-    },
-    attachBench(link) {
-      bench = link;
-    },
-    async getBench() {
-      return bench ? bench.status() : null;
-    },
-    async resetBenchDevice(devId) {
-      if (!bench) throw new StationError(404, 'NO_BENCH', 'this station runs without a virtual bench');
-      await bench.reset(devId);
     },
   };
 }

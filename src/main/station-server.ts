@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { historyQuerySchema, STATION_HTTP } from '../protocol/index.js';
-import { StationError } from '../batch/station-error.js';
-import { HistoryInputError } from '../history/index.js';
-import type { StationCore } from './station-core.js';
-import { parseArg, STATION_CALLS } from './station-calls.js';
+import { openSseStream, STATION_CALL_NAMES, STATION_CALLS, STATION_EVENTS_PATH, StationError, type CallSpec, type SseStream } from '../protocol/index.js';
+import type { EventHub } from './event-hub.js';
+import { invokeCall, toRefusal, type StationHandlers } from './station-calls.js';
 
 /**
  * The station's web face: the renderer's files and the station API (HTTP + server-sent events).
@@ -17,15 +15,36 @@ import { parseArg, STATION_CALLS } from './station-calls.js';
 export const SESSION_COOKIE = 'unbind_station';
 
 export interface StationServerOptions {
-  core: StationCore;
+  handlers: StationHandlers;
+  hub: EventHub;
   secret: string;
+  /** Routes beside the API (the demo bench's `/bench/screen`); they pass the same key check. */
+  routes?: (app: FastifyInstance) => void;
   rendererDir: string;
   logLevel?: string;
 }
 
-function route(name: keyof typeof STATION_HTTP): { method: string; url: string } {
-  const [method, path] = STATION_HTTP[name];
-  return { method, url: path.replace(':n.svg', ':n') };
+/** A table route as Fastify matches it: a parameter with a suffix (`:n.svg`) is matched whole, the suffix cut off in httpArgs. */
+function fastifyPath(path: string): string {
+  return path.replace(/:([A-Za-z]+)\.[A-Za-z]+/g, ':$1');
+}
+
+function httpArgs(spec: CallSpec, req: FastifyRequest): unknown[] {
+  const params = (req.params ?? {}) as Record<string, string>;
+  const body = req.body as Record<string, unknown> | undefined;
+  return spec.http.args.map((a) => {
+    switch (a.in) {
+      case 'param': {
+        const suffix = new RegExp(`:${a.name}(\\.[A-Za-z]+)`).exec(spec.http.path)?.[1];
+        const v = params[a.name];
+        return suffix && v?.endsWith(suffix) ? v.slice(0, -suffix.length) : v;
+      }
+      case 'query':
+        return req.query;
+      case 'body':
+        return 'key' in a ? (typeof body === 'object' && body !== null ? body[a.key] : undefined) : req.body;
+    }
+  });
 }
 
 function secretsEqual(a: string, b: string): boolean {
@@ -48,20 +67,17 @@ function cookieValue(header: string | undefined, name: string): string | null {
 }
 
 export function buildStationServer(o: StationServerOptions): FastifyInstance {
-  const { core } = o;
   const app = Fastify({
     logger: { level: o.logLevel ?? 'info', serializers: { req: (r: FastifyRequest) => ({ method: r.method, url: r.url.split('?')[0] }) } },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
   });
-  const streams = new Set<FastifyReply>();
+  const streams = new Set<SseStream>();
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (err instanceof StationError) return reply.status(err.status).send({ code: err.code, message: err.message });
-    if (err instanceof HistoryInputError) return reply.status(400).send({ code: 'BAD_REQUEST', message: err.message });
-    const upstream = err as { status?: number; code?: string };
-    if (err.name === 'AuthorityRequestError') return reply.status(502).send({ code: upstream.code ?? 'CLOUD_UNREACHABLE', message: err.message });
+    const refusal = toRefusal(err);
+    if (refusal) return reply.status(refusal.status).send({ code: refusal.code, message: refusal.message });
     const status = err.statusCode ?? 500;
     if (status >= 500) {
       req.log.error({ err: { message: err.message, stack: err.stack } }, 'unhandled error');
@@ -109,78 +125,46 @@ export function buildStationServer(o: StationServerOptions): FastifyInstance {
     reply.header('referrer-policy', 'no-referrer');
   });
 
-  app.get('/bench/screen', async () => core.screen());
+  o.routes?.(app);
 
-  const r = route;
-  const call = (name: keyof typeof STATION_CALLS, args: (req: FastifyRequest) => unknown[], status = 200) =>
+  // Every call of the API table, as its entry says: arguments from params/query/body, answer by kind.
+  for (const name of STATION_CALL_NAMES) {
+    const spec: CallSpec = STATION_CALLS[name];
     app.route({
-      ...r(name),
+      method: spec.http.method,
+      url: fastifyPath(spec.http.path),
       handler: async (req, reply) => {
-        const out = await STATION_CALLS[name](core, args(req));
-        return out === undefined ? reply.status(204).send() : reply.status(status).send(out);
+        const out: unknown = await invokeCall(o.handlers, name, httpArgs(spec, req));
+        const answer = spec.answer;
+        switch (answer.kind) {
+          case 'none':
+            return reply.status(204).send();
+          case 'text':
+            if (answer.noStore) reply.header('cache-control', 'no-store');
+            return reply.type(answer.contentType).send(out);
+          case 'download': {
+            const day = new Date().toISOString().slice(0, 10);
+            return reply.type(answer.contentType).header('content-disposition', `attachment; filename="${answer.fileName}-${day}.csv"`).send(out);
+          }
+          case 'json':
+            return reply.status(spec.http.status ?? 200).send(out);
+        }
       },
     });
-  const body = (req: FastifyRequest): unknown => req.body;
-  const id = (req: FastifyRequest): unknown => (req.params as { id?: string }).id;
-  call('getSession', () => []);
-  call('signIn', (req) => [body(req)]);
-  call('signOut', () => []);
-  call('getDashboard', () => []);
-  call('planBatch', (req) => [body(req)]);
-  call('startBatch', (req) => [body(req)], 201);
-  call('listBatches', () => []);
-  call('getBatch', (req) => [id(req)]);
-  call('cancelBatch', (req) => [id(req)]);
-  call('scanLabel', (req) => [id(req), (req.body as { label?: unknown } | undefined)?.label]);
-  call('unlockCodes', (req) => [id(req), (req.body as { wifi?: unknown } | undefined)?.wifi]);
-  call('showCodes', (req) => [(req.body as { batchId?: unknown } | undefined)?.batchId, (req.body as { codeIndexes?: unknown } | undefined)?.codeIndexes]);
-  call('queryHistory', (req) => [req.query]);
-  call('historyStats', (req) => [req.query]);
-  call('getLanDevices', () => []);
-  call('refreshLan', () => []);
-  call('getSerialStatus', () => []);
-  call('setSerialSettings', (req) => [body(req)]);
-  call('getBench', () => []);
-  call('resetBenchDevice', (req) => [id(req)]);
+  }
   app.route({
-    ...r('getCodeSvg'),
-    handler: async (req, reply) => {
-      const p = req.params as { id: string; n: string };
-      const svg = await STATION_CALLS.getCodeSvg(core, [p.id, String(p.n).replace(/\.svg$/, '')]);
-      return reply.type('image/svg+xml').header('cache-control', 'no-store').send(svg);
-    },
-  });
-  app.route({
-    ...r('getPrintSheet'),
-    handler: async (req, reply) => reply.type('text/html; charset=utf-8').send(await STATION_CALLS.getPrintSheet(core, [id(req)])),
-  });
-  app.route({
-    ...r('exportHistoryCsv'),
-    handler: async (req, reply) => {
-      const stream = await core.exportHistoryCsv(parseArg(historyQuerySchema, req.query, 'query'));
-      const day = new Date().toISOString().slice(0, 10);
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="unbind-history-${day}.csv"`).send(stream);
-    },
-  });
-  app.route({
-    ...r('subscribe'),
-    handler: async (req, reply) => {
+    method: 'GET',
+    url: STATION_EVENTS_PATH,
+    handler: async (_req, reply) => {
       reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      res.write(': connected\n\n');
-      streams.add(reply);
-      const unsubscribe = core.hub.subscribe((e) => res.write(`data: ${JSON.stringify(e)}\n\n`));
-      const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
-      res.on('close', () => {
-        unsubscribe();
-        clearInterval(heartbeat);
-        streams.delete(reply);
-      });
+      const stream = openSseStream(reply.raw, { greeting: 'connected', onClose: () => unsubscribe() });
+      const unsubscribe = o.hub.subscribe((e) => stream.send({ data: JSON.stringify(e) }));
+      streams.add(stream);
+      reply.raw.once('close', () => streams.delete(stream));
     },
   });
   app.addHook('onClose', async () => {
-    for (const s of streams) s.raw.end();
+    for (const s of streams) s.close();
   });
 
   if (existsSync(o.rendererDir)) {

@@ -1,6 +1,6 @@
 import type { DemoAccountView, Me, ProductView, SessionView, SignInRequest } from '../protocol/index.js';
 import { createAuthorityClient, AuthorityRequestError, type AuthorityClient } from '../batch/authority-client.js';
-import { StationError } from '../batch/station-error.js';
+import { StationError } from '../protocol/station-api/refusals.js';
 
 /**
  * The operator's session at this station: one signed-in account at a time, its credentials only in
@@ -58,7 +58,7 @@ export function createSessionManager(opts: { authorityUrl: string; stationId: st
         account = await client.me();
       } catch (err) {
         if (err instanceof AuthorityRequestError && err.status === 401) throw new StationError(401, 'SIGN_IN_REFUSED', 'the authority refused these credentials');
-        if (err instanceof AuthorityRequestError) throw new StationError(502, err.code, err.message);
+        // Any other refusal of the authority is passed on with its own code (502, see toRefusal).
         throw err;
       }
       active = { account, operator: req.operator, client };

@@ -10,3 +10,6 @@ export * from './cloud-api.js';
 export * from './station-api.js';
 export * from './virtual-bench.js';
 export * from './station-bridge.js';
+// The class, not the wire type of the same name that station-api.ts gives the renderer.
+export { StationError } from './station-api/refusals.js';
+export * from './sse.js';

@@ -21,7 +21,7 @@ describe('Electron entry points', () => {
   it('the main process bundles with the station services it wires', async () => {
     const r = await build({ entryPoints: [`${REPO}src/main/electron-main.ts`], bundle: true, platform: 'node', format: 'esm', packages: 'external', write: false, metafile: true, logLevel: 'silent' });
     const inputs = Object.keys(r.metafile.inputs);
-    expect(inputs).toContain('src/main/start-command.ts');
+    expect(inputs).toContain('src/main/compose-station.ts');
     expect(inputs).toContain('src/main/station-calls.ts');
     const code = r.outputFiles[0]!.text;
     expect(code).toMatch(/contextIsolation: true/);

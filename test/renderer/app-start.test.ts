@@ -31,7 +31,7 @@ describe('the app start and its event dispatch', () => {
     expect(useNavigationStore().view).toBe('codes');
 
     // Then results pushed by the station reach the batch store.
-    api.emit({ type: 'result', batchId: 'b-20250301-abc123', result: result('dev-a') });
+    api.emit({ type: 'result', batchId: 'b-20250301-abc123', result: result('dev-a'), tally: { unbound: 1, notBound: 0, failed: 0, pending: 44 }, code: null });
     expect(useBatchStore().progressText).toBe('1 / 45');
 
     // And a sign-out (in the other window) forgets the account's data.

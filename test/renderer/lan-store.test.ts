@@ -193,8 +193,8 @@ describe('the wired screen (lan store)', () => {
       expect(lan.stageOf(lan.devices[5]!)).toBeNull();
 
       routeEvent({ type: 'progress', progress: { batchId: WIRED_BATCH, devId: 'nvr-0001', stage: 'unbinding' } }, to);
-      routeEvent({ type: 'result', batchId: WIRED_BATCH, result: result('nvr-0001', { pid: 'pnvr8ch', tokenId: null }) }, to);
-      routeEvent({ type: 'result', batchId: WIRED_BATCH, result: result('nvr-0002', { pid: 'pnvr8ch', tokenId: null, result: 'FAILED', code: 'SERIAL_MISMATCH' }) }, to);
+      routeEvent({ type: 'result', batchId: WIRED_BATCH, result: result('nvr-0001', { pid: 'pnvr8ch', tokenId: null }), tally: { unbound: 1, notBound: 0, failed: 0, pending: 1 }, code: null }, to);
+      routeEvent({ type: 'result', batchId: WIRED_BATCH, result: result('nvr-0002', { pid: 'pnvr8ch', tokenId: null, result: 'FAILED', code: 'SERIAL_MISMATCH' }), tally: { unbound: 1, notBound: 0, failed: 1, pending: 0 }, code: null }, to);
       expect(batch.deviceRows.map((d) => [d.devId, d.stage, d.result?.result])).toEqual([
         ['nvr-0001', 'done', 'UNBOUND'],
         ['nvr-0002', 'done', 'FAILED'],

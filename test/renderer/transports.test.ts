@@ -50,7 +50,7 @@ function fakeEventStream() {
 }
 
 describe('web transport (HTTP + server-sent events)', () => {
-  it('fills route parameters from the STATION_HTTP table, encoded', () => {
+  it('fills route parameters from the API table, encoded', () => {
     expect(routePath('getCodeSvg', { id: 'b-1', n: 0 })).toBe('/api/batches/b-1/codes/0.svg');
     expect(routePath('resetBenchDevice', { id: 'a/b' })).toBe('/api/bench/a%2Fb/reset');
     expect(() => routePath('getBatch')).toThrow(/needs the parameter id/);
@@ -143,7 +143,7 @@ describe('web transport (HTTP + server-sent events)', () => {
     const stop = api.subscribe((e) => got.push(e));
     expect(stream.opened).toEqual(['/api/events']);
 
-    stream.push(JSON.stringify({ type: 'result', batchId: 'b1', result: result('dev-a') }));
+    stream.push(JSON.stringify({ type: 'result', batchId: 'b1', result: result('dev-a'), tally: { unbound: 1, notBound: 0, failed: 0, pending: 0 }, code: null }));
     stream.push('not json');
     stream.push(JSON.stringify({ type: 'mystery' }));
     stream.push(JSON.stringify({ type: 'result', batchId: 'b1', result: { devId: 'dev-b' } }));
@@ -157,7 +157,7 @@ describe('web transport (HTTP + server-sent events)', () => {
 });
 
 describe('web transport: LAN sweep, serial line, new events', () => {
-  it('calls the LAN and serial routes of STATION_HTTP with their methods and bodies', async () => {
+  it('calls the LAN and serial routes of the API table with their methods and bodies', async () => {
     const lan = [lanDevice('nvr-0001'), sadpDevice('DS-1')];
     const settings = { scannerPort: '/dev/ttyUSB0', uartPorts: ['/dev/ttyUSB1'] };
     const { fetchImpl, sent } = fakeFetch({

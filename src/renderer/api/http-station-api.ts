@@ -1,28 +1,25 @@
-import type { z } from 'zod';
-import { STATION_HTTP, type HistoryQuery, type StationApi, type StationEvent } from '../../protocol/station-api.js';
-import { StationApiError } from './station-api-error.js';
 import {
-  batchPlanSchema,
-  batchSummariesSchema,
-  batchViewSchema,
-  benchSchema,
-  dashboardViewSchema,
-  historyPageSchema,
-  historyStatsSchema,
-  lanDevicesSchema,
-  parseStationEvent,
-  parseView,
-  serialStatusViewSchema,
-  sessionViewSchema,
-} from './station-views.js';
+  STATION_CALL_NAMES,
+  STATION_CALLS,
+  STATION_EVENTS_PATH,
+  TRANSPORT_FAILURES,
+  historyQuerySchema,
+  httpFailureCode,
+  type CallSpec,
+  type HistoryQuery,
+  type StationApi,
+  type StationCallName,
+  type StationEvent,
+} from '../../protocol/station-api.js';
+import { StationApiError } from './station-api-error.js';
+import { checkAnswer, parseStationEvent, parseView } from './station-views.js';
 
 /**
- * The web transport: StationApi over the STATION_HTTP route table, JSON bodies, and server-sent events
- * on /api/events. Same-origin only: the station authenticates the page with an HttpOnly cookie, so
- * requests carry `credentials: 'same-origin'` and nothing else.
+ * The web transport: StationApi derived from the API table — each call's route, method and where its
+ * arguments travel (path, query, JSON body) — and server-sent events on STATION_EVENTS_PATH. Same-origin
+ * only: the station authenticates the page with an HttpOnly cookie, so requests carry
+ * `credentials: 'same-origin'` and nothing else.
  */
-
-type RouteName = keyof typeof STATION_HTTP;
 
 /** Opens an event stream and hands each message's data to `onData`; returns the function that closes it. */
 export type OpenEventStream = (url: string, onData: (data: string) => void) => () => void;
@@ -37,23 +34,28 @@ export interface HttpStationApiOptions {
   warn?: (message: string) => void;
 }
 
-/** Fixed key order, so that the same filters always give the same URL. */
-const HISTORY_QUERY_KEYS = ['from', 'to', 'pid', 'result', 'code', 'operator', 'method', 'batchId', 'text', 'cursor', 'limit'] as const satisfies ReadonlyArray<keyof HistoryQuery>;
-
-/** A HistoryQuery as a query string without the `?`; empty values are left out. */
-export function historyQueryString(q: HistoryQuery): string {
+/** An object as a query string without the `?`, keys in the given order; empty values are left out. */
+function queryString(q: Record<string, unknown>, keys: readonly string[]): string {
   const params = new URLSearchParams();
-  for (const key of HISTORY_QUERY_KEYS) {
+  for (const key of keys) {
     const v = q[key];
-    if (v === undefined || v === '') continue;
+    if (v === undefined || v === '' || v === null) continue;
     params.set(key, String(v));
   }
   return params.toString();
 }
 
-/** Fills `:id` and `:n` of a route pattern; each value is URL-encoded. */
-export function routePath(route: RouteName, params: Record<string, string | number> = {}): string {
-  const [, pattern] = STATION_HTTP[route];
+/** A HistoryQuery as a query string without the `?`, in the schema's key order; empty values are left out. */
+export function historyQueryString(q: HistoryQuery): string {
+  return queryString(q, Object.keys(historyQuerySchema.shape));
+}
+
+/** Fills the `:name` parameters of a call's route; each value is URL-encoded. */
+export function routePath(route: StationCallName, params: Record<string, string | number> = {}): string {
+  return fillPath(route, STATION_CALLS[route].http.path, params);
+}
+
+function fillPath(route: string, pattern: string, params: Record<string, unknown>): string {
   return pattern.replace(/:([A-Za-z]+)/g, (_, name: string) => {
     const v = params[name];
     if (v === undefined) throw new Error(`route ${route} needs the parameter ${name}`);
@@ -61,85 +63,71 @@ export function routePath(route: RouteName, params: Record<string, string | numb
   });
 }
 
+/** A call's arguments laid out as its table entry says: path parameters, query string, JSON body. */
+function requestOf(name: StationCallName, spec: CallSpec, args: readonly unknown[]): { path: string; query: string; body: unknown } {
+  const params: Record<string, unknown> = {};
+  let query = '';
+  let body: unknown;
+  spec.http.args.forEach((a, i) => {
+    const v = args[i];
+    if (a.in === 'param') params[a.name] = v;
+    else if (a.in === 'query') query = queryString((v ?? {}) as Record<string, unknown>, a.keys);
+    else if ('key' in a) body = { ...(body as object | undefined), [a.key]: v };
+    else body = v;
+  });
+  return { path: fillPath(name, spec.http.path, params), query, body };
+}
+
 export function createHttpStationApi(opts: HttpStationApiOptions): StationApi {
   const base = opts.baseUrl ?? '';
   const warn = opts.warn ?? ((m: string) => console.warn(m));
 
-  async function send(route: RouteName, init: { params?: Record<string, string | number>; query?: string; body?: unknown } = {}): Promise<Response> {
-    const [method] = STATION_HTTP[route];
-    const url = `${base}${routePath(route, init.params)}${init.query ? `?${init.query}` : ''}`;
+  async function send(name: StationCallName, spec: CallSpec, args: readonly unknown[]): Promise<Response> {
+    const { path, query, body } = requestOf(name, spec, args);
+    const url = `${base}${path}${query ? `?${query}` : ''}`;
     const headers: Record<string, string> = { accept: 'application/json' };
-    let body: string | undefined;
-    if (init.body !== undefined) {
+    let text: string | undefined;
+    if (body !== undefined) {
       headers['content-type'] = 'application/json';
-      body = JSON.stringify(init.body);
+      text = JSON.stringify(body);
     }
     let res: Response;
     try {
-      res = await opts.fetch(url, { method, headers, body, credentials: 'same-origin' });
+      res = await opts.fetch(url, { method: spec.http.method, headers, body: text, credentials: 'same-origin' });
     } catch (err) {
-      throw new StationApiError('STATION_UNREACHABLE', `The station did not answer (${err instanceof Error ? err.message : String(err)}).`);
+      throw new StationApiError('STATION_UNREACHABLE', `${TRANSPORT_FAILURES.STATION_UNREACHABLE} (${err instanceof Error ? err.message : String(err)})`);
     }
     if (!res.ok) throw await errorOf(res);
     return res;
   }
 
-  async function call<T>(route: RouteName, schema: z.ZodType<T>, init?: Parameters<typeof send>[1]): Promise<T> {
-    const res = await send(route, init);
+  async function invoke(name: StationCallName, args: readonly unknown[]): Promise<unknown> {
+    const spec: CallSpec = STATION_CALLS[name];
+    const answer = spec.answer;
+    if (answer.kind === 'download') {
+      // The browser downloads it through a link: nothing to request here.
+      const { path, query } = requestOf(name, spec, args);
+      return parseView(answer.schema, { url: `${base}${path}${query ? `?${query}` : ''}`, savedTo: null }, name);
+    }
+    const res = await send(name, spec, args);
     const text = await res.text();
+    if (answer.kind !== 'json') return checkAnswer(answer, text, name);
     let data: unknown = null;
     if (text.length > 0) {
       try {
         data = JSON.parse(text);
       } catch {
-        throw new StationApiError('BAD_ANSWER', `The station's answer to ${route} is not JSON.`, res.status);
+        throw new StationApiError('BAD_ANSWER', `The station's answer to ${name} is not JSON.`, res.status);
       }
     }
-    return parseView(schema, data, route);
+    return parseView(answer.schema, data, name);
   }
 
-  async function callVoid(route: RouteName, init?: Parameters<typeof send>[1]): Promise<void> {
-    const res = await send(route, init);
-    await res.text();
-  }
-
+  const calls = Object.fromEntries(STATION_CALL_NAMES.map((name) => [name, (...args: unknown[]) => invoke(name, args)]));
   return {
-    getSession: () => call('getSession', sessionViewSchema),
-    signIn: (req) => call('signIn', sessionViewSchema, { body: req }),
-    signOut: () => call('signOut', sessionViewSchema),
-    getDashboard: () => call('getDashboard', dashboardViewSchema),
-    planBatch: (req) => call('planBatch', batchPlanSchema, { body: req }),
-    startBatch: (req) => call('startBatch', batchViewSchema, { body: req }),
-    listBatches: () => call('listBatches', batchSummariesSchema),
-    getBatch: (id) => call('getBatch', batchViewSchema, { params: { id } }),
-    cancelBatch: (id) => call('cancelBatch', batchViewSchema, { params: { id } }),
-    scanLabel: (id, label) => call('scanLabel', batchViewSchema, { params: { id }, body: { label } }),
-    unlockCodes: (id, wifi) => call('unlockCodes', batchViewSchema, { params: { id }, body: { wifi } }),
-    async getCodeSvg(id, n) {
-      const res = await send('getCodeSvg', { params: { id, n } });
-      return res.text();
-    },
-    async getPrintSheet(id) {
-      const res = await send('getPrintSheet', { params: { id } });
-      return res.text();
-    },
-    showCodes: (batchId, codeIndexes) => callVoid('showCodes', { body: { batchId, codeIndexes } }),
-    queryHistory: (q) => call('queryHistory', historyPageSchema, { query: historyQueryString(q) }),
-    historyStats: (q) => call('historyStats', historyStatsSchema, { query: historyQueryString(q) }),
-    async exportHistoryCsv(q) {
-      // The browser downloads it through a link: nothing to request here. Paging does not apply to an export.
-      const { cursor: _cursor, limit: _limit, ...filters } = q;
-      const query = historyQueryString(filters);
-      return { url: `${base}${routePath('exportHistoryCsv')}${query ? `?${query}` : ''}`, savedTo: null };
-    },
-    getLanDevices: () => call('getLanDevices', lanDevicesSchema),
-    refreshLan: () => call('refreshLan', lanDevicesSchema),
-    getSerialStatus: () => call('getSerialStatus', serialStatusViewSchema),
-    setSerialSettings: (settings) => call('setSerialSettings', serialStatusViewSchema, { body: settings }),
-    getBench: () => call('getBench', benchSchema),
-    resetBenchDevice: (id) => callVoid('resetBenchDevice', { params: { id } }),
+    ...(calls as Omit<StationApi, 'subscribe'>),
     subscribe(onEvent: (e: StationEvent) => void) {
-      return opts.openEventStream(`${base}${routePath('subscribe')}`, (data) => {
+      return opts.openEventStream(`${base}${STATION_EVENTS_PATH}`, (data) => {
         let json: unknown;
         try {
           json = JSON.parse(data);
@@ -165,5 +153,5 @@ async function errorOf(res: Response): Promise<StationApiError> {
   } catch {
     // Not JSON: fall through to a generic error that keeps the status.
   }
-  return new StationApiError(`HTTP_${res.status}`, text.trim().slice(0, 200) || `The station answered ${res.status} ${res.statusText}.`, res.status);
+  return new StationApiError(httpFailureCode(res.status), text.trim().slice(0, 200) || `The station answered ${res.status} ${res.statusText}.`, res.status);
 }

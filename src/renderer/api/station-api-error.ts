@@ -1,4 +1,4 @@
-import type { StationError } from '../../protocol/station-api.js';
+import { isSignedOutRefusal, type StationError } from '../../protocol/station-api.js';
 
 /** A refusal or failure of a station call, carrying the `{code, message}` both transports send. */
 export class StationApiError extends Error implements StationError {
@@ -22,5 +22,5 @@ export function toStationError(err: unknown): StationError {
 
 /** The station answers 401 SIGNED_OUT (or another 401) when the session is gone. */
 export function isSignedOutError(err: unknown): boolean {
-  return err instanceof StationApiError && (err.status === 401 || err.code === 'SIGNED_OUT');
+  return err instanceof StationApiError && isSignedOutRefusal(err);
 }

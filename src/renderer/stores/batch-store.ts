@@ -14,6 +14,7 @@ import {
   type StartSerialBatchRequest,
   type StartWiredBatchRequest,
   type StationError,
+  StationRefusal,
 } from '../../protocol/station-api.js';
 import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
@@ -75,7 +76,7 @@ export const useBatchStore = defineStore('batch', () => {
   const codes = computed<BatchCodeView[]>(() => (current.value ? current.value.codes.map((c) => ({ ...c, used: codeUsed(c, results.value) })) : []));
   const running = computed(() => current.value?.status === 'running');
   /** After a station restart the codes cannot be drawn until the operator types the Wi-Fi password again. */
-  const codesLocked = computed(() => Object.values(codeImages.value).some((i) => i.state === 'error' && i.error.code === 'CODES_LOCKED'));
+  const codesLocked = computed(() => Object.values(codeImages.value).some((i) => i.state === 'error' && i.error.code === StationRefusal.CODES_LOCKED));
   /** QR batches show codes; wired and serial batches hand tokens to devices directly and have none. */
   const hasCodes = computed(() => current.value?.method === 'qr');
   /** Every device of a wired or serial batch the station told of: stage, then result. */

@@ -1,0 +1,170 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { StationEvent, StationEventDraft } from '../protocol/index.js';
+import { toLanDeviceView } from './lan-views.js';
+import { startAuthority } from '../cloud/authority.js';
+import { demoExportSchema, type DemoExport } from '../cloud/demo.js';
+import { openBatchStore } from '../batch/batch-store.js';
+import { createBatchService, type BatchService } from '../batch/batch-service.js';
+import { openHistoryStore } from '../history/index.js';
+import { DEFAULT_BENCH_PASSWORD, DEFAULT_BENCH_SSID } from '../device/bench/index.js';
+import { startLanSweep } from '../wired/index.js';
+import { BENCH_SCREEN_PATH } from './bench-screen.js';
+import { createDemoBench } from './demo-bench.js';
+import { createEventHub, type EventHub } from './event-hub.js';
+import { startSerialService } from './serial-service.js';
+import { createServiceStack } from './service-stack.js';
+import type { StationHandlers } from './station-calls.js';
+import type { StationConfig } from './station-config.js';
+import { createStationCore, NO_BENCH, type StationCore } from './station-core.js';
+import { buildStationServer } from './station-server.js';
+import { createSessionManager } from './station-session.js';
+
+/**
+ * The station's composition root, for both faces (`unbind start` and the Electron main process): builds
+ * the services in dependency order — authority, stores, LAN sweep, serial line, core, server, demo bench —
+ * each with its stop, and stops them in reverse (also when a start fails midway).
+ */
+export interface RunningStation {
+  handlers: StationHandlers;
+  hub: EventHub;
+  url: string;
+  port: number;
+  authorityUrl: string;
+  close(): Promise<void>;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * A result event as the UI receives it: with the batch's tally and the code the result used. Until
+ * src/batch sends them itself, they are read back here (the batch view already counts this result).
+ */
+function completeEvent(e: StationEventDraft, batches: BatchService | null): StationEvent {
+  if (e.type !== 'result' || (e.tally !== undefined && e.code !== undefined)) return e as StationEvent;
+  const b = batches?.get(e.batchId);
+  const tally = e.tally ?? b?.tally ?? { unbound: 0, notBound: 0, failed: 0, pending: 0 };
+  const code = e.code !== undefined ? e.code : (b?.codes.find((c) => c.tokenId === e.result.tokenId) ?? null);
+  return { ...e, tally, code };
+}
+
+export async function composeStation(config: StationConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningStation> {
+  const stack = createServiceStack((name, err) => process.stderr.write(`stopping ${name} failed: ${(err as Error).message}\n`));
+  try {
+    return await compose(config, stack, out);
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+async function compose(config: StationConfig, stack: ReturnType<typeof createServiceStack>, out: (line: string) => void): Promise<RunningStation> {
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+
+  let authorityUrl: string;
+  let demo: DemoExport | null = null;
+  let embedded = false;
+  if (config.authorityUrl) {
+    authorityUrl = config.authorityUrl;
+    if (config.demoExport) demo = demoExportSchema.parse(JSON.parse(readFileSync(config.demoExport, 'utf8')));
+  } else {
+    const authority = await stack.start(
+      'embedded authority',
+      () => startAuthority({ dbPath: join(dataDir, 'authority.db'), port: config.authorityPort, demo: true, timeZone: config.timeZone, logLevel: config.logLevel }),
+      (a) => a.close(),
+    );
+    embedded = true;
+    authorityUrl = authority.url;
+    demo = authority.exportDemo();
+    // For `unbind fleet` and scripts run beside the demo; it holds demo secrets, so owner-only.
+    writeFileSync(join(dataDir, 'demo-export.json'), JSON.stringify(demo, null, 2), { mode: 0o600 });
+  }
+
+  const stationId = `${hostname()}-station`;
+  let batchesForEvents: BatchService | null = null;
+  const hub = createEventHub((e) => completeEvent(e, batchesForEvents));
+  // History days follow the same zone as the quota day, so the charts and the quota agree.
+  const history = await stack.start('history', () => openHistoryStore(join(dataDir, 'history.db'), { timeZone: config.timeZone }), (h) => h.close());
+  const store = await stack.start('batch store', () => openBatchStore(join(dataDir, 'batches.db')), (s) => s.close());
+  const batches = await stack.start('batches', () => createBatchService({ store, history, stationId, emit: hub.emit }), (b) => b.close());
+  batchesForEvents = batches;
+  const bench = demo ? createDemoBench({ ...config, dataDir }, demo, authorityUrl) : null;
+  const sessions = createSessionManager({
+    authorityUrl,
+    stationId,
+    demoAccounts: demo ? demo.accounts.map((a) => ({ accountId: a.accountId, name: a.name, role: a.role, region: a.region, clientId: a.clientId, secret: a.secret })) : [],
+    demoWifi: bench && config.bench ? { ssid: DEFAULT_BENCH_SSID, password: DEFAULT_BENCH_PASSWORD } : null,
+  });
+
+  const lan = config.lan
+    ? await stack.start('LAN sweep', () => startLanSweep({ interface: config.lanInterface, mdnsPort: config.mdnsPort, sadpPort: config.sadpPort }), (l) => l.close())
+    : null;
+
+  // The demo bench's UART gateways exist before the serial settings that name their ports.
+  const benchPorts = bench ? await bench.startSerialDevices(stack, out) : { uartPorts: [], scannerPort: null };
+  let core: StationCore | null = null;
+  const serial = await stack.start(
+    'serial line',
+    () =>
+      startSerialService({
+        file: join(dataDir, 'serial-settings.json'),
+        defaults: benchPorts,
+        onLabel: (label) => core?.routeLabel(label),
+        onStatus: (status) => hub.emit({ type: 'serial', status }),
+      }),
+    (s) => s.close(),
+  );
+
+  core = createStationCore({ sessions, batches, history, hub, lan, serial, timeZone: config.timeZone, log: (msg, f) => process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`) });
+  if (lan) {
+    await stack.start(
+      'LAN events',
+      () => {
+        let pending: NodeJS.Timeout | null = null;
+        // A sweep changes in bursts (a bench powering up): one list per burst is enough for the screen.
+        const onChange = (): void => {
+          pending ??= setTimeout(() => {
+            pending = null;
+            hub.emit({ type: 'lan', devices: lan.devices().map(toLanDeviceView) });
+          }, 100);
+        };
+        const off = lan.on('change', onChange);
+        return () => {
+          off();
+          if (pending) clearTimeout(pending);
+        };
+      },
+      (stop) => stop(),
+    );
+  }
+  const attached = bench ? await bench.attach({ core, batches, hub, stack }) : null;
+  const handlers: StationHandlers = { ...core, ...(attached?.handlers ?? NO_BENCH) };
+
+  const secret = randomBytes(24).toString('base64url');
+  const app = await stack.start(
+    'station server',
+    async () => {
+      const server = buildStationServer({ handlers, hub, secret, rendererDir: join(ROOT, 'dist/renderer'), logLevel: config.logLevel, ...(attached ? { routes: (a: FastifyInstance) => attached.screen.route(a) } : {}) });
+      await server.listen({ port: config.port, host: '127.0.0.1' });
+      return server;
+    },
+    (server) => server.close(),
+  );
+  const addr = app.server.address();
+  const stationPort = typeof addr === 'object' && addr ? addr.port : config.port;
+  const base = `http://127.0.0.1:${stationPort}`;
+  if (bench) await bench.startDevices(stack, `${base}${BENCH_SCREEN_PATH}?key=${secret}`);
+
+  const url = `${base}/?key=${secret}`;
+  out(`Unbind Station: ${url}`);
+  out(`  authority ${authorityUrl}${embedded ? ` (embedded, demo world; accounts and devices in ${join(dataDir, 'demo-export.json')})` : ''}; data in ${dataDir}`);
+  const benchLine = bench?.summary(DEFAULT_BENCH_SSID, DEFAULT_BENCH_PASSWORD);
+  if (benchLine) out(benchLine);
+  if (lan) out(`  LAN sweep on ${config.lanInterface} (mDNS ${config.mdnsPort}, SADP ${config.sadpPort})`);
+  return { handlers, hub, url, port: stationPort, authorityUrl, close: () => stack.stop() };
+}

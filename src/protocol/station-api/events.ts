@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { fleetStatusSchema, type FleetDeviceStatus } from '../virtual-bench.js';
+import {
+  batchCodeViewSchema,
+  batchSummarySchema,
+  batchTallySchema,
+  deviceProgressViewSchema,
+  deviceResultViewSchema,
+  type BatchCodeView,
+  type BatchSummary,
+  type BatchTally,
+  type DeviceProgressView,
+  type DeviceResultView,
+} from './batches.js';
+import { lanDevicesSchema, type LanDeviceView } from './lan.js';
+import { serialStatusViewSchema, type SerialStatusView } from './serial.js';
+import { sessionViewSchema, type SessionView } from './session.js';
+
+/**
+ * What the station pushes to its UI (server-sent events on `STATION_EVENTS_PATH`, `station:event` over
+ * IPC). `result`: one per device result, with the batch's tally as the station computes it and the code
+ * the result used, with its new `used`/`status` (null when it used none). `batch`: only when a batch
+ * starts, changes status, or one of its codes changes status — not on every result.
+ */
+export type StationEvent =
+  | { type: 'batch'; batch: BatchSummary & { codes: BatchCodeView[] } }
+  | { type: 'result'; batchId: string; result: DeviceResultView; tally: BatchTally; code: BatchCodeView | null }
+  | { type: 'bench'; devices: FleetDeviceStatus[] }
+  | { type: 'lan'; devices: LanDeviceView[] }
+  | { type: 'progress'; progress: DeviceProgressView }
+  | { type: 'serial'; status: SerialStatusView }
+  | { type: 'label'; batchId: string | null; label: string }
+  | { type: 'session'; session: SessionView };
+
+export const stationEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('batch'), batch: batchSummarySchema.extend({ codes: z.array(batchCodeViewSchema) }) }),
+  z.object({ type: z.literal('result'), batchId: z.string(), result: deviceResultViewSchema, tally: batchTallySchema, code: batchCodeViewSchema.nullable() }),
+  z.object({ type: z.literal('bench'), devices: fleetStatusSchema }),
+  z.object({ type: z.literal('lan'), devices: lanDevicesSchema }),
+  z.object({ type: z.literal('progress'), progress: deviceProgressViewSchema }),
+  z.object({ type: z.literal('serial'), status: serialStatusViewSchema }),
+  z.object({ type: z.literal('label'), batchId: z.string().nullable(), label: z.string() }),
+  z.object({ type: z.literal('session'), session: sessionViewSchema }),
+]) satisfies z.ZodType<StationEvent>;
+
+/** The event stream of the web transport (the `subscribe` face of the API). */
+export const STATION_EVENTS_PATH = '/api/events';
+
+/**
+ * What src/batch may emit while it does not yet compute a result's tally and code itself: the same
+ * events, a result's `tally` and `code` optional. The composition root fills them in before the event
+ * reaches a UI (see src/main/compose-station.ts), so a UI always receives a whole `StationEvent`.
+ */
+export type StationEventDraft =
+  | Exclude<StationEvent, { type: 'result' }>
+  | (Omit<Extract<StationEvent, { type: 'result' }>, 'tally' | 'code'> & Partial<Pick<Extract<StationEvent, { type: 'result' }>, 'tally' | 'code'>>);

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { failureCodeSchema, unbindResultSchema, type FailureCode, type UnbindResult } from '../failure-codes.js';
+import { pidSchema } from '../device-messages.js';
+import type { Page } from '../cloud-api.js';
+import { call, download, json } from './call-spec.js';
+import { batchMethodSchema, type BatchMethod } from './batches.js';
+
+/** History domain: the station's operation log, filtered, in cursor pages, as charts and as CSV. */
+
+export const historyQuerySchema = z.strictObject({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  pid: pidSchema.optional(),
+  result: unbindResultSchema.optional(),
+  code: failureCodeSchema.optional(),
+  operator: z.string().max(64).optional(),
+  method: batchMethodSchema.optional(),
+  batchId: z.string().max(64).optional(),
+  text: z.string().max(64).optional(),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+export type HistoryQuery = z.infer<typeof historyQuerySchema>;
+
+export interface HistoryRow {
+  id: number;
+  at: string;
+  stationId: string;
+  operator: string;
+  accountId: string;
+  method: BatchMethod;
+  batchId: string | null;
+  pid: string | null;
+  devId: string;
+  serial: string | null;
+  result: UnbindResult;
+  code: FailureCode | null;
+  /** The authority token the attempt used, when it went through one. */
+  tokenId: string | null;
+}
+
+export interface HistoryStats {
+  byCode: Array<{ code: FailureCode | 'UNBOUND' | 'NOT_BOUND'; count: number }>;
+  byDay: Array<{ day: string; unbound: number; notBound: number; failed: number }>;
+  total: number;
+}
+
+const count = z.number().int().nonnegative();
+
+const historyRowSchema = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  stationId: z.string(),
+  operator: z.string(),
+  accountId: z.string(),
+  method: batchMethodSchema,
+  batchId: z.string().nullable(),
+  pid: z.string().nullable(),
+  devId: z.string(),
+  serial: z.string().nullable(),
+  result: unbindResultSchema,
+  code: failureCodeSchema.nullable(),
+  tokenId: z.string().nullable().default(null),
+}) satisfies z.ZodType<HistoryRow>;
+export const historyPageSchema = z.object({
+  items: z.array(historyRowSchema),
+  nextCursor: z.string().nullable(),
+}) satisfies z.ZodType<Page<HistoryRow>>;
+
+export const historyStatsSchema = z.object({
+  byCode: z.array(z.object({ code: z.union([failureCodeSchema, z.enum(['UNBOUND', 'NOT_BOUND'])]), count })),
+  byDay: z.array(z.object({ day: z.string(), unbound: count, notBound: count, failed: count })),
+  total: count,
+}) satisfies z.ZodType<HistoryStats>;
+
+/** Where the CSV went: a link to download (browser), or the file the operator saved it to (Electron). */
+export interface CsvExport {
+  url: string | null;
+  savedTo: string | null;
+}
+export const csvExportSchema = z.object({ url: z.string().nullable(), savedTo: z.string().nullable() }) satisfies z.ZodType<CsvExport>;
+
+const QUERY_KEYS = Object.keys(historyQuerySchema.shape) as Array<keyof HistoryQuery>;
+/** An export is the whole filtered history: paging does not apply. */
+const FILTER_KEYS = QUERY_KEYS.filter((k) => k !== 'cursor' && k !== 'limit');
+const query = z.tuple([historyQuerySchema.default({})]);
+const csv = download<CsvExport>(csvExportSchema, { contentType: 'text/csv; charset=utf-8', fileName: 'unbind-history' });
+
+export const historyCalls = {
+  queryHistory: call({ args: query, answer: json<Page<HistoryRow>>(historyPageSchema), http: { method: 'GET', path: '/api/history', args: [{ in: 'query', keys: QUERY_KEYS }] } }),
+  historyStats: call({ args: query, answer: json<HistoryStats>(historyStatsSchema), http: { method: 'GET', path: '/api/history/stats', args: [{ in: 'query', keys: QUERY_KEYS }] } }),
+  /** Where the CSV of the filtered history can be downloaded (browser) or was saved (Electron). */
+  exportHistoryCsv: call({ args: query, answer: csv, http: { method: 'GET', path: '/api/history.csv', args: [{ in: 'query', keys: FILTER_KEYS }] } }),
+};
