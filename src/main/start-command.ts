@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startAuthority, type RunningAuthority } from '../cloud/authority.js';
 import { demoExportSchema, type DemoExport } from '../cloud/demo.js';
-import { openBatchStore } from '../batch/batch-store.js';
+import { openBatchStore } from '../batch/batch-records.js';
 import { createBatchService } from '../batch/batch-service.js';
 import { openHistoryStore } from '../history/index.js';
 import { DEFAULT_BENCH_PASSWORD, DEFAULT_BENCH_SSID, DEFAULT_BENCH_NETWORKS } from '../device/bench-network.js';

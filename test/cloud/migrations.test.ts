@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { latestVersion, migrate, openAuthorityDb } from '../../src/cloud/database.js';
+import { latestVersion, migrate, openAuthorityDb } from '../../src/cloud/authority-database.js';
 import { MIGRATIONS, type Migration } from '../../src/cloud/migrations/index.js';
 
 // Every table of migration 0001, listed by hand from the design's domain (§2 cloud, §8 quota).

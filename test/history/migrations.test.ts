@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { latestHistoryVersion, migrateHistoryDb, openHistoryDb } from '../../src/history/database.js';
+import { latestHistoryVersion, migrateHistoryDb, openHistoryDb } from '../../src/history/operation-log-database.js';
 import { MIGRATIONS, type Migration } from '../../src/history/migrations/index.js';
 import { openHistoryStore } from '../../src/history/index.js';
 import { OWNER } from './history-fixtures.js';
