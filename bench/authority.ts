@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUrlSafe, signDeviceRequest, type DeviceUnbindRequest } from '../src/protocol/index.js';
-import { openAuthorityDb } from '../src/cloud/database.js';
+import { openAuthorityDb } from '../src/cloud/authority-database.js';
 import { createSecretBox, loadOrCreateMasterKey } from '../src/cloud/secret-box.js';
 import { createAuthorityServices, type AuthorityServices } from '../src/cloud/services.js';
 

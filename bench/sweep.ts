@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAuthority } from '../src/cloud/authority.js';
 import { demoExportSchema, startWiredBench, type DeviceIdentity, type WiredBench } from '../src/device/index.js';
-import { MAX_TOKEN_CAPACITY, randomUrlSafe, stationRequestHeaders, type DeviceLogView, type IssuedToken, type Page } from '../src/protocol/index.js';
+import { createAuthorityClient, sendSignedRequest } from '../src/batch/station-authority-client.js';
+import { MAX_TOKEN_CAPACITY, randomUrlSafe, type DeviceLogView, type Page } from '../src/protocol/index.js';
 import { startLanSweep, unbindOverLan, type LanSweep, type MdnsLanDevice } from '../src/wired/index.js';
 
 const DEVICES = 250;
@@ -27,13 +28,8 @@ const authority = await startAuthority({ dbPath: join(dir, 'authority.db'), port
 const demo = demoExportSchema.parse(authority.exportDemo());
 const owner = demo.accounts.find((a) => a.role === 'owner' && a.region === 'EU')!;
 
-async function signed<T>(method: 'GET' | 'POST', pathWithQuery: string, body?: unknown): Promise<T> {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  const headers = stationRequestHeaders({ clientId: owner.clientId, secret: owner.secret, method, pathWithQuery, body: text, nonce: randomUrlSafe(24) });
-  const res = await fetch(`${authority.url}${pathWithQuery}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: text }) });
-  if (res.status >= 300) throw new Error(`${method} ${pathWithQuery}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+const ownerCredentials = { url: authority.url, clientId: owner.clientId, secret: owner.secret };
+const ownerClient = createAuthorityClient(ownerCredentials);
 
 // The demo world has 240 wired devices (NVR 120, DVR 40, gateway 80); 10 more NVRs unknown to the
 // authority make the 250 of the listing figure (they are never unbound).
@@ -114,7 +110,7 @@ const tokenOf = new Map<string, string>();
 const tokenIds: string[] = [];
 for (let i = 0; i < selected.length; i += MAX_TOKEN_CAPACITY) {
   const group = selected.slice(i, i + MAX_TOKEN_CAPACITY);
-  const issued = await signed<IssuedToken>('POST', '/api/v1/unbind-tokens', { capacity: group.length, channel: 'wired' });
+  const issued = await ownerClient.issueToken({ capacity: group.length, channel: 'wired' });
   tokenIds.push(issued.id);
   for (const d of group) tokenOf.set(d.devId, issued.token);
 }
@@ -128,7 +124,9 @@ const unbindMs = performance.now() - t2;
 const unbound = outcomes.filter((o) => o.result === 'UNBOUND').length;
 let logged = 0;
 for (const tokenId of tokenIds) {
-  const page = await signed<Page<DeviceLogView>>('GET', `/api/v1/device-logs?tokenId=${tokenId}&limit=1000`);
+  const res = await sendSignedRequest(ownerCredentials, 'GET', `/api/v1/device-logs?tokenId=${tokenId}&limit=1000`);
+  if (res.status >= 300) throw new Error(`device logs of ${tokenId}: HTTP ${res.status} ${await res.text()}`);
+  const page = (await res.json()) as Page<DeviceLogView>;
   logged += page.items.filter((l) => l.result === 'UNBOUND').length;
 }
 console.log(`\nunbind ${selected.length} selected devices (${tokenIds.length} tokens of ≤ ${MAX_TOKEN_CAPACITY}, 16 requests at once):`);

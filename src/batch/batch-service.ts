@@ -11,8 +11,8 @@ import {
   type UnbindResult,
   type WifiCredentials,
 } from '../protocol/index.js';
-import { AuthorityRequestError, type AuthorityClient, type TokenWatch } from './authority-client.js';
-import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-store.js';
+import { AuthorityRequestError, type AuthorityClient, type TokenWatch } from './station-authority-client.js';
+import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-records.js';
 import { batchView, codeViews, summaryOf, toResultView } from './batch-views.js';
 import { planBatch, planDevices } from './planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';

@@ -1,5 +1,5 @@
 import { FAILURE_HINTS, type BatchCodeView, type BatchSummary, type BatchTally, type BatchView, type DeviceResultView, type HistoryRow } from '../protocol/index.js';
-import type { BatchCodeRecord, BatchRecord } from './batch-store.js';
+import type { BatchCodeRecord, BatchRecord } from './batch-records.js';
 
 /** Batch views are derived from the batch record, its codes and its history rows: nothing is counted twice. */
 export function toResultView(r: HistoryRow): DeviceResultView {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { openAuthorityDb } from './database.js';
+import { openAuthorityDb } from './authority-database.js';
 import { createSecretBox, loadOrCreateMasterKey, type SecretBox } from './secret-box.js';
 import { createAuthorityServices, type AuthorityServices } from './services.js';
 import { buildAuthorityServer } from './http/server.js';

@@ -1,7 +1,7 @@
-export { openHistoryStore, type HistoryStore, type HistoryStoreOptions } from './history-store.js';
+export { openHistoryStore, type HistoryStore, type HistoryStoreOptions } from './operation-log.js';
 export { newAttemptSchema, type NewAttempt } from './new-attempt.js';
 export { historyScopeSchema, type HistoryScope } from './history-scope.js';
 export { HistoryInputError } from './errors.js';
 export { CSV_COLUMNS } from './csv-export.js';
 export { DEFAULT_PAGE_LIMIT } from './history-reader.js';
-export { latestHistoryVersion } from './database.js';
+export { latestHistoryVersion } from './operation-log-database.js';

@@ -8,7 +8,7 @@ import type { StationEvent, StationEventDraft } from '../protocol/index.js';
 import { toLanDeviceView } from './lan-views.js';
 import { startAuthority } from '../cloud/authority.js';
 import { demoExportSchema, type DemoExport } from '../cloud/demo.js';
-import { openBatchStore } from '../batch/batch-store.js';
+import { openBatchStore } from '../batch/batch-records.js';
 import { createBatchService, type BatchService } from '../batch/batch-service.js';
 import { openHistoryStore } from '../history/index.js';
 import { DEFAULT_BENCH_PASSWORD, DEFAULT_BENCH_SSID } from '../device/bench/index.js';

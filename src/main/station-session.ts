@@ -1,5 +1,5 @@
 import type { DemoAccountView, Me, ProductView, SessionView, SignInRequest } from '../protocol/index.js';
-import { createAuthorityClient, AuthorityRequestError, type AuthorityClient } from '../batch/authority-client.js';
+import { createAuthorityClient, AuthorityRequestError, type AuthorityClient } from '../batch/station-authority-client.js';
 import { StationError } from '../protocol/station-api/refusals.js';
 
 /**

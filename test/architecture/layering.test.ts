@@ -7,12 +7,13 @@ import { describe, expect, it } from 'vitest';
 /**
  * DESIGN §2 layering, enforced by reading every import in src/ (VS Code's idea, as a test):
  * protocol is pure, device speaks protocol only, the renderer sees only the protocol contract,
- * and only src/main/electron* touches electron. Inside src/device, the rooms import one way and the
- * shared device core reaches nothing of the QR camera (real firmware of a LAN device has no QR decoder).
+ * only src/main/electron* touches electron, and only src/sqlite opens a SQLite file or runs migrations.
+ * Inside src/device, the rooms import one way and the shared device core reaches nothing of the QR camera
+ * (real firmware of a LAN device has no QR decoder).
  */
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const PARTS = ['protocol', 'cloud', 'quota', 'qr', 'wired', 'batch', 'history', 'main', 'renderer', 'device'] as const;
+const PARTS = ['protocol', 'sqlite', 'cloud', 'quota', 'qr', 'wired', 'batch', 'history', 'main', 'renderer', 'device'] as const;
 type Part = (typeof PARTS)[number];
 
 interface SourceFile {
@@ -121,19 +122,27 @@ function layeringViolations(files: SourceFile[]): string[] {
       if (part === 'renderer' && (t.kind === 'outside-src' || (t.kind === 'src' && t.part !== 'protocol' && t.part !== 'renderer'))) {
         out.push(`${where}: src/renderer may import only src/protocol (the station API contract)`);
       }
+
+      if (t.kind === 'src' && t.part === 'sqlite' && part !== 'sqlite' && !SQLITE_USERS.includes(part as Part)) {
+        out.push(`${where}: src/sqlite is imported only by ${SQLITE_USERS.map((p) => `src/${p}`).join(', ')}`);
+      }
     }
   }
   return out;
 }
 
+/** The stores that open their SQLite files through src/sqlite (DESIGN §2: sqlite ← cloud, history, batch). */
+const SQLITE_USERS: readonly Part[] = ['cloud', 'history', 'batch'];
+
 /** DESIGN §2 "dependencies point one way", for the parts the brief rules above do not cover. */
 const MAY_IMPORT: Partial<Record<Part, readonly Part[]>> = {
+  sqlite: ['protocol'],
   quota: ['protocol'],
-  cloud: ['protocol', 'quota'],
+  cloud: ['protocol', 'sqlite', 'quota'],
   qr: ['protocol'],
   wired: ['protocol'],
-  history: ['protocol'],
-  batch: ['protocol', 'qr', 'wired', 'history', 'quota'],
+  history: ['protocol', 'sqlite'],
+  batch: ['protocol', 'sqlite', 'qr', 'wired', 'history', 'quota'],
 };
 function directionViolations(files: SourceFile[]): string[] {
   const out: string[] = [];
@@ -216,6 +225,25 @@ function deviceRoomViolations(files: SourceFile[]): string[] {
   return out;
 }
 
+/** A value import of the driver (a type import is fine) or a write of `user_version` is a second opener or runner. */
+const DRIVER_VALUE_IMPORT = /(?:^|[\n;{}])\s*import\s+(?!type\b)[^'"]*?from\s*['"]better-sqlite3['"]|\brequire\s*\(\s*['"`]better-sqlite3['"`]\s*\)|\bimport\s*\(\s*['"`]better-sqlite3['"`]\s*\)/g;
+const USER_VERSION_WRITE = /user_version\s*=/g;
+function sqliteViolations(files: SourceFile[]): string[] {
+  const out: string[] = [];
+  for (const file of files) {
+    if (partOf(file.path) === 'sqlite') continue;
+    const text = stripComments(file.text);
+    const lineAt = (at: number): number => text.slice(0, at).split('\n').length;
+    for (const m of text.matchAll(DRIVER_VALUE_IMPORT)) {
+      out.push(`${file.path}:${lineAt(m.index + m[0].search(/\S/))} opens better-sqlite3 itself: open SQLite files through src/sqlite (WAL, pragmas, one writer)`);
+    }
+    for (const m of text.matchAll(USER_VERSION_WRITE)) {
+      out.push(`${file.path}:${lineAt(m.index)} sets user_version: migrations run only through src/sqlite's runner`);
+    }
+  }
+  return out;
+}
+
 function readSources(): SourceFile[] {
   const files: SourceFile[] = [];
   const walk = (dir: string): void => {
@@ -247,8 +275,16 @@ describe('architecture: layering of src/ (DESIGN §2)', () => {
     expect(layeringViolations(sources)).toEqual([]);
   });
 
-  it('given src/, then dependencies point one way (quota ← cloud; qr, wired, history ← batch)', () => {
+  it('given src/, then dependencies point one way (sqlite ← cloud, history, batch; quota ← cloud; qr, wired, history ← batch)', () => {
     expect(directionViolations(sources)).toEqual([]);
+  });
+
+  it('given src/, then src/sqlite exists and is the one place that opens a SQLite file and runs migrations', () => {
+    expect(sources.filter((f) => f.path.startsWith('src/sqlite/')).length).toBeGreaterThanOrEqual(1);
+    const users = new Set(sources.flatMap(importsOf).filter((r) => r.target.kind === 'src' && r.target.part === 'sqlite').map((r) => partOf(r.file)));
+    users.delete('sqlite');
+    expect([...users].sort()).toEqual([...SQLITE_USERS].sort());
+    expect(sqliteViolations(sources)).toEqual([]);
   });
 
   describe('self-check: given in-memory sources with forbidden imports, then the checker flags each of them', () => {
@@ -331,6 +367,37 @@ describe('architecture: layering of src/ (DESIGN §2)', () => {
         file('src/cloud/z.ts', "import { createQuotaLedger } from '../quota/quota-ledger.js';"),
       ]);
       expect(v.map((x) => x.split(':')[0])).toEqual(['src/quota/x.ts', 'src/wired/y.ts']);
+    });
+
+    it('flags src/sqlite imported by any part but cloud, history and batch, and src/sqlite importing any part but protocol', () => {
+      const layering = layeringViolations([
+        file('src/main/a.ts', "import { openSqliteWriter } from '../sqlite/index.js';"),
+        file('src/quota/b.ts', "import type { Migration } from '../sqlite/migrations.js';"),
+        file('src/cloud/c.ts', "import { openSqliteWriter } from '../sqlite/index.js';"),
+        file('src/history/d.ts', "import { openSqliteReader } from '../sqlite/index.js';"),
+        file('src/batch/e.ts', "import { openSqliteWriter } from '../sqlite/index.js';"),
+        file('src/sqlite/f.ts', "import { migrateTo } from './migrations.js';"),
+      ]);
+      expect(layering).toEqual([
+        "src/main/a.ts:1 imports '../sqlite/index.js': src/sqlite is imported only by src/cloud, src/history, src/batch",
+        "src/quota/b.ts:1 imports '../sqlite/migrations.js': src/sqlite is imported only by src/cloud, src/history, src/batch",
+      ]);
+      const direction = directionViolations([
+        file('src/sqlite/g.ts', "import { openHistoryDb } from '../history/operation-log-database.js';\nimport { FAILURE_CODES } from '../protocol/index.js';"),
+        file('src/sqlite/h.ts', "import BetterSqlite3 from 'better-sqlite3';"),
+      ]);
+      expect(direction).toEqual(["src/sqlite/g.ts:1 imports '../history/operation-log-database.js': src/sqlite may import only src/protocol"]);
+    });
+
+    it('flags a second opener or migration runner outside src/sqlite, but not type imports of the driver', () => {
+      const v = sqliteViolations([
+        file('src/batch/a.ts', "import BetterSqlite3, { type Database } from 'better-sqlite3';"),
+        file('src/cloud/b.ts', "import type { Database } from 'better-sqlite3';\nconst D = require('better-sqlite3');"),
+        file('src/history/c.ts', "import type { Database } from 'better-sqlite3';\nexport const up = (db: Database) => db.pragma(`user_version = ${2}`);"),
+        file('src/sqlite/d.ts', "import BetterSqlite3 from 'better-sqlite3';\ndb.pragma('user_version = 1');"),
+        file('src/quota/e.ts', "import type { Database, Statement } from 'better-sqlite3';\n// db.pragma('user_version = 3')"),
+      ]);
+      expect(v.map((x) => x.split(' ')[0])).toEqual(['src/batch/a.ts:1', 'src/cloud/b.ts:2', 'src/history/c.ts:2']);
     });
   });
 

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { latestVersion, migrate, openAuthorityDb } from '../../src/cloud/database.js';
-import { MIGRATIONS, type Migration } from '../../src/cloud/migrations/index.js';
+import { openAuthorityDb } from '../../src/cloud/authority-database.js';
+import { AUTHORITY_SCHEMA, MIGRATIONS, type Migration } from '../../src/cloud/migrations/index.js';
+import { latestVersion, migrateTo } from '../../src/sqlite/index.js';
 
 // Every table of migration 0001, listed by hand from the design's domain (§2 cloud, §8 quota).
 const TABLES_0001 = [
@@ -39,7 +40,7 @@ describe('authority migrations', () => {
     try {
       expect(tablesOf(db)).toEqual(TABLES_0001);
       expect(db.pragma('user_version', { simple: true })).toBe(1);
-      expect(latestVersion()).toBe(1);
+      expect(latestVersion(AUTHORITY_SCHEMA)).toBe(1);
       expect(MIGRATIONS.map((m) => m.version)).toEqual([1]);
     } finally {
       db.close();
@@ -109,7 +110,7 @@ describe('authority migrations', () => {
           },
         },
       ];
-      expect(() => migrate(db, 2, broken)).toThrow('migration 2 failed');
+      expect(() => migrateTo(db, { ...AUTHORITY_SCHEMA, migrations: broken }, 2)).toThrow('migration 2 failed');
       expect(db.pragma('user_version', { simple: true })).toBe(1);
       expect(tablesOf(db)).toEqual(TABLES_0001);
     } finally {
@@ -121,10 +122,10 @@ describe('authority migrations', () => {
     const db = new BetterSqlite3(join(dir, 'stepwise.db'));
     try {
       const steps: Migration[] = [...MIGRATIONS, { version: 2, name: 'extra', up: (d) => d.exec('CREATE TABLE extra (x)') }];
-      migrate(db, 1, steps);
+      migrateTo(db, { ...AUTHORITY_SCHEMA, migrations: steps }, 1);
       expect(db.pragma('user_version', { simple: true })).toBe(1);
       expect(tablesOf(db)).not.toContain('extra');
-      migrate(db, 2, steps);
+      migrateTo(db, { ...AUTHORITY_SCHEMA, migrations: steps }, 2);
       expect(db.pragma('user_version', { simple: true })).toBe(2);
       expect(tablesOf(db)).toContain('extra');
     } finally {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUrlSafe, stationRequestHeaders } from '../../src/protocol/index.js';
+import { randomUrlSafe } from '../../src/protocol/index.js';
 import { startHarness, type Harness } from '../support/authority-harness.js';
+import { sendCraftedStationRequest } from '../support/crafted-station-request.js';
 
 describe('station API signing (DESIGN §4.4) over real HTTP', () => {
   let h: Harness;
@@ -25,19 +26,10 @@ describe('station API signing (DESIGN §4.4) over real HTTP', () => {
     const owner = h.station('owner');
     const tokens = () => (h.authority.services.db.prepare('SELECT COUNT(*) AS n FROM tokens').get() as { n: number }).n;
     const before = tokens();
-    const headers = stationRequestHeaders({
-      clientId: owner.account.clientId,
-      secret: owner.account.secret,
-      method: 'POST',
-      pathWithQuery: '/api/v1/unbind-tokens',
-      body: JSON.stringify({ capacity: 1, channel: 'qr' }),
-      nonce: randomUrlSafe(20),
-      now: h.now(),
-    });
-    const res = await fetch(`${h.url}/api/v1/unbind-tokens`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
+    const res = await sendCraftedStationRequest(h.url, owner.account, 'POST', '/api/v1/unbind-tokens', {
+      signedBody: JSON.stringify({ capacity: 1, channel: 'qr' }),
       body: JSON.stringify({ capacity: 30, channel: 'qr' }),
+      now: h.now,
     });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { code: string }).code).toBe('SIGN_INVALID');
@@ -46,8 +38,7 @@ describe('station API signing (DESIGN §4.4) over real HTTP', () => {
 
   it('given a path or query changed after signing, then 401 SIGN_INVALID', async () => {
     const owner = h.station('owner');
-    const headers = stationRequestHeaders({ clientId: owner.account.clientId, secret: owner.account.secret, method: 'GET', pathWithQuery: '/api/v1/device-logs?limit=5', nonce: randomUrlSafe(20), now: h.now() });
-    const res = await fetch(`${h.url}/api/v1/device-logs?limit=6`, { headers });
+    const res = await sendCraftedStationRequest(h.url, owner.account, 'GET', '/api/v1/device-logs?limit=6', { signedPath: '/api/v1/device-logs?limit=5', now: h.now });
     expect(res.status).toBe(401);
   });
 

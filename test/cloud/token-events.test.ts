@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUrlSafe, signDeviceRequest, stationRequestHeaders } from '../../src/protocol/index.js';
+import { randomUrlSafe, signDeviceRequest } from '../../src/protocol/index.js';
+import { sendSignedRequest } from '../../src/batch/station-authority-client.js';
 import { eligible, startHarness, type Harness, type StationClient } from '../support/authority-harness.js';
 
 interface SseEvent {
@@ -11,10 +12,12 @@ interface SseEvent {
 /** Reads a real server-sent event stream until `until` says stop or the stream ends. */
 async function readEvents(h: Harness, station: StationClient, tokenId: string, opts: { lastEventId?: string; until: (e: SseEvent[]) => boolean; onOpen?: () => Promise<void> }): Promise<SseEvent[]> {
   const path = `/api/v1/unbind-tokens/${tokenId}/events`;
-  const headers: Record<string, string> = stationRequestHeaders({ clientId: station.account.clientId, secret: station.account.secret, method: 'GET', pathWithQuery: path, nonce: randomUrlSafe(20), now: h.now() });
-  if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
   const ac = new AbortController();
-  const res = await fetch(h.url + path, { headers, signal: ac.signal });
+  const res = await sendSignedRequest({ url: h.url, clientId: station.account.clientId, secret: station.account.secret }, 'GET', path, {
+    ...(opts.lastEventId ? { headers: { 'last-event-id': opts.lastEventId } } : {}),
+    signal: ac.signal,
+    clock: h.now,
+  });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/event-stream');
   const events: SseEvent[] = [];

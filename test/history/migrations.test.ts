@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { latestHistoryVersion, migrateHistoryDb, openHistoryDb } from '../../src/history/database.js';
-import { MIGRATIONS, type Migration } from '../../src/history/migrations/index.js';
+import { latestHistoryVersion, openHistoryDb } from '../../src/history/operation-log-database.js';
+import { HISTORY_SCHEMA, MIGRATIONS, type Migration } from '../../src/history/migrations/index.js';
+import { migrateTo } from '../../src/sqlite/index.js';
 import { openHistoryStore } from '../../src/history/index.js';
 import { OWNER } from './history-fixtures.js';
 
@@ -63,7 +64,7 @@ describe('history migrations', () => {
 
   describe('0001 attempts: empty file → 1', () => {
     it('creates the attempts table with exactly the columns of an attempt, and no place for a password or token secret', () => {
-      migrateHistoryDb(db, 1);
+      migrateTo(db, HISTORY_SCHEMA, 1);
       expect(db.pragma('user_version', { simple: true })).toBe(1);
       expect(names('table')).toEqual(['attempts']);
       expect(columnsOf('attempts')).toEqual([
@@ -73,7 +74,7 @@ describe('history migrations', () => {
     });
 
     it('refuses rows no attempt can be: wrong types (STRICT), an unknown result, a failure without a code', () => {
-      migrateHistoryDb(db, 1);
+      migrateTo(db, HISTORY_SCHEMA, 1);
       seedAttempt(1);
       expect(() => seedAttempt(2, { at: 'yesterday' })).toThrow(/cannot store TEXT value in INTEGER column/);
       expect(() => seedAttempt(3, { result: 'MAYBE' })).toThrow(/CHECK constraint failed/);
@@ -84,7 +85,7 @@ describe('history migrations', () => {
     });
 
     it('stores one (token_id, seq) once, and never dedupes rows that lack either', () => {
-      migrateHistoryDb(db, 1);
+      migrateTo(db, HISTORY_SCHEMA, 1);
       seedAttempt(1, { token_id: 'TokA0001', seq: 7 });
       expect(() => seedAttempt(2, { token_id: 'TokA0001', seq: 7 })).toThrow(/UNIQUE constraint failed/);
       seedAttempt(3, { token_id: null, seq: null });
@@ -97,11 +98,11 @@ describe('history migrations', () => {
 
   describe('0002 filter indexes: 1 → 2', () => {
     it('keeps the rows of version 1 and adds an index per filter that the planner uses in page order', () => {
-      migrateHistoryDb(db, 1);
+      migrateTo(db, HISTORY_SCHEMA, 1);
       for (let i = 1; i <= 50; i++) seedAttempt(i, i % 5 === 0 ? { result: 'FAILED', code: 'NO_REPORT', token_id: null, seq: null } : {});
       const before = db.prepare('SELECT * FROM attempts ORDER BY id').all();
 
-      migrateHistoryDb(db, 2);
+      migrateTo(db, HISTORY_SCHEMA, 2);
 
       expect(db.pragma('user_version', { simple: true })).toBe(2);
       expect(db.prepare('SELECT * FROM attempts ORDER BY id').all()).toEqual(before);
@@ -120,12 +121,12 @@ describe('history migrations', () => {
 
   describe('0003 device text search: 2 → 3', () => {
     it('indexes the device ids and serials of rows written before it, so old attempts are found by any part of their label', () => {
-      migrateHistoryDb(db, 2);
+      migrateTo(db, HISTORY_SCHEMA, 2);
       seedAttempt(1, { dev_id: 'dev-legacy-01', serial: 'H6C-7F3A21-00042' });
       seedAttempt(2, { dev_id: 'dev-legacy-02', serial: null });
       seedAttempt(3, { dev_id: 'dev-legacy-03', serial: 'N8W-000000-00001' });
 
-      migrateHistoryDb(db, 3);
+      migrateTo(db, HISTORY_SCHEMA, 3);
       expect(db.pragma('user_version', { simple: true })).toBe(3);
       const match = (text: string): number[] =>
         (db.prepare('SELECT rowid FROM attempts_text WHERE attempts_text MATCH ? ORDER BY rowid').all(`"${text}"`) as Array<{ rowid: number }>).map((r) => r.rowid);
@@ -178,7 +179,7 @@ describe('history migrations', () => {
     });
 
     it('rolls a failing migration back whole: schema and version stay where they were', () => {
-      migrateHistoryDb(db, 3);
+      migrateTo(db, HISTORY_SCHEMA, 3);
       const broken: Migration[] = [
         ...MIGRATIONS,
         {
@@ -190,7 +191,7 @@ describe('history migrations', () => {
           },
         },
       ];
-      expect(() => migrateHistoryDb(db, 4, broken)).toThrow('migration 4 failed');
+      expect(() => migrateTo(db, { ...HISTORY_SCHEMA, migrations: broken }, 4)).toThrow('migration 4 failed');
       expect(db.pragma('user_version', { simple: true })).toBe(3);
       expect(names('table')).not.toContain('half_done');
     });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryQuery } from '../../src/protocol/station-api.js';
 import { DEFAULT_PAGE_LIMIT, HistoryInputError, type NewAttempt } from '../../src/history/index.js';
 import { createTextPlanner, DENSE_TEXT_MATCHES } from '../../src/history/text-search.js';
-import { openHistoryDb } from '../../src/history/database.js';
+import { openHistoryDb } from '../../src/history/operation-log-database.js';
 import { allPages, attempt, OWNER, openTempHistory, T0, type TempHistory } from './history-fixtures.js';
 
 const HOUR = 3_600_000;

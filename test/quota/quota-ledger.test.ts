@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openAuthorityDb } from '../../src/cloud/database.js';
+import { openAuthorityDb } from '../../src/cloud/authority-database.js';
 import { createQuotaLedger, DEFAULT_DAILY_LIMIT, type QuotaLedger } from '../../src/quota/quota-ledger.js';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -178,7 +178,7 @@ describe('quota ledger (DESIGN §8)', () => {
 
   it('given 4 processes racing on one database file (160 attempts in immediate transactions), then exactly 100 succeed, never one over', async () => {
     const ledgerModule = fileURLToPath(new URL('../../src/quota/quota-ledger.ts', import.meta.url));
-    const dbModule = fileURLToPath(new URL('../../src/cloud/database.ts', import.meta.url));
+    const dbModule = fileURLToPath(new URL('../../src/cloud/authority-database.ts', import.meta.url));
     const racer = `
       const { createQuotaLedger } = await import(${JSON.stringify(ledgerModule)});
       const { openAuthorityDb } = await import(${JSON.stringify(dbModule)});

@@ -2,15 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import {
-  randomUrlSafe,
-  signDeviceRequest,
-  stationRequestHeaders,
-  type DeviceUnbindResponse,
-  type IssuedToken,
-} from '../../src/protocol/index.js';
+import { randomUrlSafe, signDeviceRequest, type DeviceUnbindResponse, type IssueTokenRequest, type IssuedToken } from '../../src/protocol/index.js';
+import { createAuthorityClient, sendSignedRequest, type AuthorityClient } from '../../src/batch/station-authority-client.js';
 import { startAuthority, type AuthorityOptions, type RunningAuthority } from '../../src/cloud/authority.js';
 import type { DemoExport } from '../../src/cloud/demo.js';
+import { sendCraftedStationRequest } from './crafted-station-request.js';
 
 /** A real authority on 127.0.0.1 with the demo world, and real HTTP clients for stations and devices. */
 export interface HttpAnswer<T = any> {
@@ -23,6 +19,9 @@ export type DemoDevice = DemoExport['devices'][number];
 
 export interface StationClient {
   account: DemoAccount;
+  /** The station's real signed client of the authority, for this account. */
+  client: AuthorityClient;
+  /** Any `/api/v1` call through the real signed transport; with `nonce`, `t`, `tamper` or `rawBody`, a hand-crafted one. */
   call<T = any>(method: string, path: string, body?: unknown, opts?: { nonce?: string; t?: number; tamper?: (h: Record<string, string>) => void; rawBody?: string }): Promise<HttpAnswer<T>>;
   issueToken(capacity?: number, extra?: Record<string, unknown>): Promise<IssuedToken>;
 }
@@ -59,25 +58,22 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
   function station(role: DemoAccount['role'], region = 'EU'): StationClient {
     const account = demo.accounts.find((a) => a.role === role && a.region === region);
     if (!account) throw new Error(`no demo account ${role}/${region}`);
+    const credentials = { url: authority.url, clientId: account.clientId, secret: account.secret };
+    const client = createAuthorityClient(credentials, { clock });
     const call: StationClient['call'] = async (method, path, body, o = {}) => {
-      const text = o.rawBody ?? (body === undefined ? '' : JSON.stringify(body));
-      const headers: Record<string, string> = {
-        ...stationRequestHeaders({ clientId: account.clientId, secret: account.secret, method, pathWithQuery: path, body: text, nonce: o.nonce ?? randomUrlSafe(24), now: o.t ?? clock() }),
-        ...(text ? { 'content-type': 'application/json' } : {}),
-      };
-      o.tamper?.(headers);
-      const res = await fetch(authority.url + path, { method, headers, ...(text ? { body: text } : {}) });
+      const text = body === undefined ? '' : JSON.stringify(body);
+      const crafted = o.nonce !== undefined || o.t !== undefined || o.tamper !== undefined || o.rawBody !== undefined;
+      const res = crafted
+        ? await sendCraftedStationRequest(authority.url, account, method, path, { body: o.rawBody ?? text, nonce: o.nonce, t: o.t, now: clock, tamper: o.tamper })
+        : await sendSignedRequest(credentials, method, path, { body: text, clock });
       const raw = await res.text();
       return { status: res.status, body: raw ? JSON.parse(raw) : undefined };
     };
     return {
       account,
+      client,
       call,
-      async issueToken(capacity = 30, extra = {}) {
-        const r = await call<IssuedToken>('POST', '/api/v1/unbind-tokens', { capacity, channel: 'qr', ...extra });
-        if (r.status !== 201) throw new Error(`token refused: ${r.status} ${JSON.stringify(r.body)}`);
-        return r.body;
-      },
+      issueToken: (capacity = 30, extra = {}) => client.issueToken({ capacity, channel: 'qr', ...extra } as IssueTokenRequest),
     };
   }
 

@@ -1,11 +1,9 @@
-import type { Database } from 'better-sqlite3';
+import type { Migration, SqliteSchema } from '../../sqlite/index.js';
 import * as m0001 from './0001-initial.js';
 
-export interface Migration {
-  version: number;
-  name: string;
-  up(db: Database): void;
-}
+export type { Migration };
 
 /** Numbered, append-only. Never edit a migration that has shipped: add the next one. */
 export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: m0001.up }];
+
+export const AUTHORITY_SCHEMA: SqliteSchema = { label: 'database schema', migrations: MIGRATIONS };

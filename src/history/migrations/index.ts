@@ -1,13 +1,9 @@
-import type { Database } from 'better-sqlite3';
+import type { Migration, SqliteSchema } from '../../sqlite/index.js';
 import * as m0001 from './0001-attempts.js';
 import * as m0002 from './0002-filter-indexes.js';
 import * as m0003 from './0003-device-text-search.js';
 
-export interface Migration {
-  version: number;
-  name: string;
-  up(db: Database): void;
-}
+export type { Migration };
 
 /** Numbered, append-only. Never edit a migration that has shipped: add the next one. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -15,3 +11,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'filter-indexes', up: m0002.up },
   { version: 3, name: 'device-text-search', up: m0003.up },
 ];
+
+export const HISTORY_SCHEMA: SqliteSchema = { label: 'history schema', migrations: MIGRATIONS };

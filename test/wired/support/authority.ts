@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAuthority, type AuthorityOptions } from '../../../src/cloud/authority.js';
 import { demoExportSchema, type DemoExport, type DeviceIdentity } from '../../../src/device/index.js';
-import { randomUrlSafe, stationRequestHeaders, type DeviceLogView, type IssuedToken, type Page } from '../../../src/protocol/index.js';
+import { createAuthorityClient } from '../../../src/batch/station-authority-client.js';
+import type { DeviceLogView, IssuedToken } from '../../../src/protocol/index.js';
+import { allDeviceLogs } from '../../support/signed-station-calls.js';
 
 /** The real authority with the demo world, and the few signed station calls the wired tests make. */
 export interface WiredAuthority {
@@ -22,38 +24,18 @@ export async function startWiredAuthority(over: Partial<AuthorityOptions> = {}):
   const dir = await mkdtemp(join(tmpdir(), 'wired-authority-'));
   const authority = await startAuthority({ dbPath: join(dir, 'authority.db'), port: 0, host: '127.0.0.1', demo: true, logLevel: 'warn', ...over });
   const demo = demoExportSchema.parse(authority.exportDemo());
-  const owner = demo.accounts.find((a) => a.role === 'owner' && a.region === 'EU')!;
+  const ownerAccount = demo.accounts.find((a) => a.role === 'owner' && a.region === 'EU')!;
 
-  async function signed<T>(method: 'GET' | 'POST', pathWithQuery: string, body?: unknown): Promise<T> {
-    const text = body === undefined ? '' : JSON.stringify(body);
-    const headers = stationRequestHeaders({ clientId: owner.clientId, secret: owner.secret, method, pathWithQuery, body: text, nonce: randomUrlSafe(24) });
-    const res = await fetch(`${authority.url}${pathWithQuery}`, {
-      method,
-      headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: text }),
-    });
-    const json = (await res.json()) as T;
-    if (res.status >= 300) throw new Error(`${method} ${pathWithQuery}: HTTP ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  }
+  const owner = { url: authority.url, clientId: ownerAccount.clientId, secret: ownerAccount.secret };
+  const client = createAuthorityClient(owner);
 
   const handedOut = new Set<string>();
   const wiredPids = ['pnvr8ch', 'pdvr4ch', 'pgw1uart'];
   return {
     url: authority.url,
     demo,
-    issueToken: (capacity) => signed('POST', '/api/v1/unbind-tokens', { capacity, channel: 'wired' }),
-    async deviceLogs(query) {
-      const items: DeviceLogView[] = [];
-      let cursor: string | null = null;
-      do {
-        const qs = new URLSearchParams({ ...query, limit: '1000', ...(cursor ? { cursor } : {}) }).toString();
-        const page: Page<DeviceLogView> = await signed('GET', `/api/v1/device-logs?${qs}`);
-        items.push(...page.items);
-        cursor = page.nextCursor;
-      } while (cursor);
-      return items;
-    },
+    issueToken: (capacity) => client.issueToken({ capacity, channel: 'wired' }),
+    deviceLogs: (query) => allDeviceLogs(owner, query),
     take(n, pid, filter = () => true) {
       const picked = demo.devices
         .filter((d) => (pid ? d.pid === pid : wiredPids.includes(d.pid)) && d.bound && !handedOut.has(d.devId) && filter(d))

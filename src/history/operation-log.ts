@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { HistoryQuery, HistoryRow, HistoryStats, Page } from '../protocol/station-api.js';
 import { createAttemptWriter } from './attempt-writer.js';
 import { exportHistoryCsv } from './csv-export.js';
-import { openHistoryDb, openHistoryReader } from './database.js';
+import { openHistoryDb, openHistoryReader } from './operation-log-database.js';
 import { createHistoryReader } from './history-reader.js';
 import { parseScope, type HistoryScope } from './history-scope.js';
 import { createHistoryStats } from './history-stats.js';

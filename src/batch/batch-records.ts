@@ -1,5 +1,6 @@
-import BetterSqlite3, { type Database } from 'better-sqlite3';
 import type { BatchMethod, BatchStatus } from '../protocol/index.js';
+import { openSqliteWriter } from '../sqlite/index.js';
+import { BATCH_SCHEMA } from './migrations/index.js';
 
 /**
  * The station's batches, so that a batch survives a restart: what was planned, the tokens issued for
@@ -29,52 +30,6 @@ export interface BatchCodeRecord {
   expiresAt: number;
   ended: 'expired' | 'exhausted' | 'closed' | null;
 }
-
-interface Migration {
-  version: number;
-  up(db: Database): void;
-}
-
-/** Numbered, append-only. */
-export const BATCH_MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    up: (db) =>
-      db.exec(`
-        CREATE TABLE batches (
-          id          TEXT PRIMARY KEY,
-          created_at  INTEGER NOT NULL,
-          method      TEXT NOT NULL CHECK (method IN ('qr', 'wired', 'serial')),
-          pid         TEXT NOT NULL,
-          account_id  TEXT NOT NULL,
-          operator    TEXT NOT NULL,
-          status      TEXT NOT NULL CHECK (status IN ('running', 'completed', 'cancelled')),
-          ssid        TEXT,
-          expected    INTEGER NOT NULL,
-          manifest    TEXT,
-          ended_at    INTEGER
-        );
-        CREATE INDEX batches_status ON batches(status, account_id);
-        CREATE TABLE batch_codes (
-          batch_id    TEXT NOT NULL REFERENCES batches(id),
-          idx         INTEGER NOT NULL,
-          token_id    TEXT NOT NULL UNIQUE,
-          token       TEXT NOT NULL,
-          capacity    INTEGER NOT NULL,
-          expires_at  INTEGER NOT NULL,
-          ended       TEXT,
-          PRIMARY KEY (batch_id, idx)
-        );
-        CREATE TABLE batch_labels (
-          batch_id  TEXT NOT NULL REFERENCES batches(id),
-          seq       INTEGER NOT NULL,
-          label     TEXT NOT NULL,
-          at        INTEGER NOT NULL,
-          PRIMARY KEY (batch_id, seq)
-        );
-      `),
-  },
-];
 
 export interface BatchStore {
   create(b: Omit<BatchRecord, 'status' | 'endedAt'>, codes: Omit<BatchCodeRecord, 'batchId' | 'ended'>[]): void;
@@ -119,23 +74,7 @@ const toRecord = (r: BatchRow): BatchRecord => ({
 });
 
 export function openBatchStore(path: string): BatchStore {
-  const db = new BetterSqlite3(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  const current = db.pragma('user_version', { simple: true }) as number;
-  const newest = BATCH_MIGRATIONS.at(-1)!.version;
-  if (current > newest) {
-    db.close();
-    throw new Error(`batch store version ${current} is newer than this program knows (${newest})`);
-  }
-  for (const m of BATCH_MIGRATIONS) {
-    if (m.version > current) {
-      db.transaction(() => {
-        m.up(db);
-        db.pragma(`user_version = ${m.version}`);
-      }).immediate();
-    }
-  }
+  const db = openSqliteWriter(path, { schema: BATCH_SCHEMA, pragmas: ['foreign_keys = ON'] });
   const q = {
     insert: db.prepare(
       `INSERT INTO batches (id, created_at, method, pid, account_id, operator, status, ssid, expected, manifest)

@@ -60,18 +60,38 @@ export interface AuthorityClient {
 const REQUEST_TIMEOUT_MS = 10_000;
 const RECONNECT_MS = 1_000;
 
+export interface SignedRequestOptions {
+  /** The JSON text to send; it is what the signature covers. */
+  body?: string;
+  /** Headers the signature does not cover (`last-event-id`). */
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  clock?: () => number;
+}
+
+/**
+ * Sends one request signed as DESIGN §4.4 says, with a fresh nonce and `t` from the clock: the one
+ * signed transport of the station (the client below uses nothing else) and of tests that call the
+ * authority as a station would.
+ */
+export function sendSignedRequest(c: AuthorityCredentials, method: string, pathWithQuery: string, opts: SignedRequestOptions = {}): Promise<Response> {
+  const body = opts.body ?? '';
+  const headers = {
+    ...opts.headers,
+    ...stationRequestHeaders({ clientId: c.clientId, secret: c.secret, method, pathWithQuery, body, nonce: randomUrlSafe(24), now: (opts.clock ?? Date.now)() }),
+    ...(body ? { 'content-type': 'application/json' } : {}),
+  };
+  return fetch(c.url + pathWithQuery, { method, headers, ...(body ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+}
+
 export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: () => number } = {}): AuthorityClient {
   const clock = opts.clock ?? Date.now;
-  const signed = (method: string, path: string, body = ''): Record<string, string> => ({
-    ...stationRequestHeaders({ clientId: c.clientId, secret: c.secret, method, pathWithQuery: path, body, nonce: randomUrlSafe(24), now: clock() }),
-    ...(body ? { 'content-type': 'application/json' } : {}),
-  });
 
   async function call<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown): Promise<z.output<S>> {
     const text = body === undefined ? '' : JSON.stringify(body);
     let res: Response;
     try {
-      res = await fetch(c.url + path, { method, headers: signed(method, path, text), ...(text ? { body: text } : {}), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      res = await sendSignedRequest(c, method, path, { body: text, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), clock });
     } catch (err) {
       throw new AuthorityRequestError(0, 'CLOUD_UNREACHABLE', `the authority at ${c.url} did not answer: ${(err as Error).message}`);
     }
@@ -97,7 +117,7 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     const path = `/api/v1/unbind-tokens/${encodeURIComponent(id)}/events`;
 
     async function once(): Promise<'expired' | 'exhausted' | null> {
-      const res = await fetch(c.url + path, { headers: { ...signed('GET', path), 'last-event-id': String(last) }, signal: ac.signal });
+      const res = await sendSignedRequest(c, 'GET', path, { headers: { 'last-event-id': String(last) }, signal: ac.signal, clock });
       if (res.status === 404) throw new AuthorityRequestError(404, 'TOKEN_UNKNOWN', `token ${id} is unknown to the authority`);
       if (!res.ok || !res.body) return null;
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

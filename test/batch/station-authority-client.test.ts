@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAuthorityClient } from '../../src/batch/authority-client.js';
+import { createAuthorityClient } from '../../src/batch/station-authority-client.js';
 import type { DeviceResult } from '../../src/protocol/index.js';
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openBatchStore, type BatchStore } from '../../src/batch/batch-store.js';
+import { openBatchStore, type BatchStore } from '../../src/batch/batch-records.js';
 
 describe('batch store', () => {
   const dir = mkdtempSync(join(tmpdir(), 'batch-store-'));

@@ -1,0 +1,2 @@
+export { latestVersion, migrateTo, refuseNewerSchema, type Migration, type SqliteSchema } from './migrations.js';
+export { openSqliteReader, openSqliteWriter, type OpenSqliteOptions } from './open-sqlite.js';
