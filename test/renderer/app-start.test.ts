@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { nextTick } from 'vue';
 import { routeEvent } from '../../src/renderer/app/event-dispatch.js';
 import { startStationApp } from '../../src/renderer/app/start-station-app.js';
-import { useBatchStore } from '../../src/renderer/stores/batch-store.js';
-import { useBenchStore } from '../../src/renderer/stores/bench-store.js';
-import { useDashboardStore } from '../../src/renderer/stores/dashboard-store.js';
-import { useLanStore } from '../../src/renderer/stores/lan-store.js';
-import { useNavigationStore } from '../../src/renderer/stores/navigation-store.js';
-import { useSerialStore } from '../../src/renderer/stores/serial-store.js';
-import { useSessionStore } from '../../src/renderer/stores/session-store.js';
+import { useBatchStore } from '../../src/renderer/stores/use-batch-store.js';
+import { useBenchStore } from '../../src/renderer/stores/use-bench-store.js';
+import { useDashboardStore } from '../../src/renderer/stores/use-dashboard-store.js';
+import { useLanStore } from '../../src/renderer/stores/use-lan-store.js';
+import { useNavigationStore } from '../../src/renderer/stores/use-navigation-store.js';
+import { useSerialStore } from '../../src/renderer/stores/use-serial-store.js';
+import { useSessionStore } from '../../src/renderer/stores/use-session-store.js';
 import { batchView, createFakeStationApi, DASHBOARD, installStores, result, settle, SIGNED_OUT, signedIn } from './support/fake-station-api.js';
 
 describe('the app start and its event dispatch', () => {

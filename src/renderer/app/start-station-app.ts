@@ -1,14 +1,14 @@
 import type { Pinia } from 'pinia';
 import { watch } from 'vue';
 import type { StationApi } from '../../protocol/station-api.js';
-import { useBatchStore } from '../stores/batch-store.js';
-import { useBenchStore } from '../stores/bench-store.js';
-import { useDashboardStore } from '../stores/dashboard-store.js';
-import { useHistoryStore } from '../stores/history-store.js';
-import { useLanStore } from '../stores/lan-store.js';
-import { useNavigationStore } from '../stores/navigation-store.js';
-import { useSerialStore } from '../stores/serial-store.js';
-import { useSessionStore } from '../stores/session-store.js';
+import { useBatchStore } from '../stores/use-batch-store.js';
+import { useBenchStore } from '../stores/use-bench-store.js';
+import { useDashboardStore } from '../stores/use-dashboard-store.js';
+import { useHistoryStore } from '../stores/use-history-store.js';
+import { useLanStore } from '../stores/use-lan-store.js';
+import { useNavigationStore } from '../stores/use-navigation-store.js';
+import { useSerialStore } from '../stores/use-serial-store.js';
+import { useSessionStore } from '../stores/use-session-store.js';
 import { startEventDispatch } from './event-dispatch.js';
 
 /**

@@ -2,11 +2,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { SerialSettings } from '../../src/protocol/station-api.js';
 import { routeEvent, type EventTargets } from '../../src/renderer/app/event-dispatch.js';
 import { StationApiError } from '../../src/renderer/api/station-api-error.js';
-import { useBatchStore } from '../../src/renderer/stores/batch-store.js';
-import { useBenchStore } from '../../src/renderer/stores/bench-store.js';
-import { useLanStore } from '../../src/renderer/stores/lan-store.js';
-import { RECENT_LABELS_KEPT, useSerialStore } from '../../src/renderer/stores/serial-store.js';
-import { useSessionStore } from '../../src/renderer/stores/session-store.js';
+import { useBatchStore } from '../../src/renderer/stores/use-batch-store.js';
+import { useBenchStore } from '../../src/renderer/stores/use-bench-store.js';
+import { useLanStore } from '../../src/renderer/stores/use-lan-store.js';
+import { RECENT_LABELS_KEPT, useSerialStore } from '../../src/renderer/stores/use-serial-store.js';
+import { useSessionStore } from '../../src/renderer/stores/use-session-store.js';
 import { batchView, createFakeStationApi, installStores, serialStatus, type FakeStationApi } from './support/fake-station-api.js';
 
 function targets(): EventTargets {

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StationApiError } from '../../src/renderer/api/station-api-error.js';
-import { planKey, useBatchStore } from '../../src/renderer/stores/batch-store.js';
+import { planKey, useBatchStore } from '../../src/renderer/stores/use-batch-store.js';
 import { batchView, code, createFakeStationApi, installStores, plan, result, settle, type FakeStationApi } from './support/fake-station-api.js';
 
 describe('batch store', () => {

@@ -4,7 +4,7 @@ import type { LanDeviceView, StationError } from '../../protocol/station-api.js'
 import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
 import { isSelectable } from '../lib/lan.js';
-import { useBatchStore, type DeviceRow } from './batch-store.js';
+import { useBatchStore, type DeviceRow } from './use-batch-store.js';
 
 /**
  * The wired method's bench LAN: the sweep's live list (mDNS and SADP), kept by `lan` events; the

@@ -3,7 +3,7 @@ import { computed, ref } from 'vue';
 import { serialSettingsSchema, type SerialSettings, type SerialStatusView, type StationError } from '../../protocol/station-api.js';
 import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
-import { useBatchStore } from './batch-store.js';
+import { useBatchStore } from './use-batch-store.js';
 
 /** Labels remembered for the screen: enough to see what the scanner just read. */
 export const RECENT_LABELS_KEPT = 50;
