@@ -1,8 +1,8 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { LanDeviceView, StationError } from '../../protocol/station-api.js';
-import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
+import { runStationCall } from './run-station-call.js';
 import { isSelectable } from '../lib/lan.js';
 import { useBatchStore, type DeviceRow } from './use-batch-store.js';
 
@@ -54,28 +54,12 @@ export const useLanStore = defineStore('lan', () => {
   }
 
   async function load(): Promise<void> {
-    loading.value = true;
-    try {
-      applyDevices(await api.getLanDevices());
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      loading.value = false;
-    }
+    await runStationCall(async () => applyDevices(await api.getLanDevices()), { busy: loading, error });
   }
 
   /** Asks the station to query mDNS and probe SADP now. */
   async function refresh(): Promise<void> {
-    refreshing.value = true;
-    try {
-      applyDevices(await api.refreshLan());
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      refreshing.value = false;
-    }
+    await runStationCall(async () => applyDevices(await api.refreshLan()), { busy: refreshing, error });
   }
 
   function setSelected(key: string, on: boolean): void {

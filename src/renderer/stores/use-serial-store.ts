@@ -1,8 +1,8 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { serialSettingsSchema, type SerialSettings, type SerialStatusView, type StationError } from '../../protocol/station-api.js';
-import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
+import { runStationCall } from './run-station-call.js';
 import { useBatchStore } from './use-batch-store.js';
 
 /** Labels remembered for the screen: enough to see what the scanner just read. */
@@ -63,15 +63,7 @@ export const useSerialStore = defineStore('serial', () => {
   }
 
   async function load(): Promise<void> {
-    loading.value = true;
-    try {
-      applyStatus(await api.getSerialStatus());
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      loading.value = false;
-    }
+    await runStationCall(async () => applyStatus(await api.getSerialStatus()), { busy: loading, error });
   }
 
   function setScannerPort(path: string | null): void {
@@ -97,19 +89,12 @@ export const useSerialStore = defineStore('serial', () => {
       return false;
     }
     const checked = serialSettingsSchema.parse(draft.value);
-    saving.value = true;
-    try {
+    const saved = await runStationCall(async () => {
       const next = await api.setSerialSettings(checked);
       status.value = next;
       draft.value = copyOf(next.settings);
-      error.value = null;
-      return true;
-    } catch (err) {
-      error.value = toStationError(err);
-      return false;
-    } finally {
-      saving.value = false;
-    }
+    }, { busy: saving, error });
+    return saved.ok;
   }
 
   /** Starts a serial batch over the saved UART ports. */
