@@ -244,7 +244,7 @@ export interface HistoryStats {
 /** What the station pushes to its UI. */
 export type StationEvent =
   | { type: 'batch'; batch: BatchSummary & { codes: BatchCodeView[] } }
-  | { type: 'result'; batchId: string; result: DeviceResultView }
+  | { type: 'result'; batchId: string; result: DeviceResultView; tally: BatchTally; code: BatchCodeView | null }
   | { type: 'bench'; devices: FleetDeviceStatus[] }
   | { type: 'lan'; devices: LanDeviceView[] }
   | { type: 'progress'; progress: DeviceProgressView }

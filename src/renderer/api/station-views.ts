@@ -187,7 +187,7 @@ export const serialStatusViewSchema = z.object({
 
 export const stationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('batch'), batch: batchSummarySchema.extend({ codes: z.array(batchCodeViewSchema) }) }),
-  z.object({ type: z.literal('result'), batchId: z.string(), result: deviceResultViewSchema }),
+  z.object({ type: z.literal('result'), batchId: z.string(), result: deviceResultViewSchema, tally: batchSummarySchema.shape.tally, code: batchCodeViewSchema.nullable() }),
   z.object({ type: z.literal('bench'), devices: fleetStatusSchema }),
   z.object({ type: z.literal('lan'), devices: lanDevicesSchema }),
   z.object({ type: z.literal('progress'), progress: deviceProgressViewSchema }),
