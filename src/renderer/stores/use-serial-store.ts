@@ -3,7 +3,7 @@ import { computed, ref } from 'vue';
 import { serialSettingsSchema, type SerialSettings, type SerialStatusView, type StationError } from '../../protocol/station-api.js';
 import { useStationApi } from '../app/station-context.js';
 import { runStationCall } from './run-station-call.js';
-import { useBatchStore } from './use-batch-store.js';
+import { useNewBatchStore } from './use-new-batch-store.js';
 
 /** Labels remembered for the screen: enough to see what the scanner just read. */
 export const RECENT_LABELS_KEPT = 50;
@@ -30,7 +30,7 @@ const copyOf = (s: SerialSettings): SerialSettings => ({ scannerPort: s.scannerP
  */
 export const useSerialStore = defineStore('serial', () => {
   const api = useStationApi();
-  const batch = useBatchStore();
+  const newBatch = useNewBatchStore();
 
   const status = ref<SerialStatusView | null>(null);
   const loading = ref(false);
@@ -54,7 +54,7 @@ export const useSerialStore = defineStore('serial', () => {
   });
   const canSave = computed(() => loaded.value && dirty.value && draftProblem.value === null && !saving.value);
   /** The serial batch uses the saved UART ports: what the station has actually opened. */
-  const canUnbindUart = computed(() => saved.value.uartPorts.length > 0 && !batch.starting);
+  const canUnbindUart = computed(() => saved.value.uartPorts.length > 0 && !newBatch.starting);
 
   function applyStatus(next: SerialStatusView): void {
     const editing = status.value !== null && dirty.value;
@@ -104,7 +104,7 @@ export const useSerialStore = defineStore('serial', () => {
       error.value = { code: 'NO_UART_PORTS', message: 'Tick at least one UART port and save first.' };
       return false;
     }
-    const started = await batch.startDevices({ method: 'serial', ports: [...ports] });
+    const started = await newBatch.startDevices({ method: 'serial', ports: [...ports] });
     error.value = started.ok ? null : started.error;
     return started.ok;
   }
