@@ -3,6 +3,7 @@ import { StationApiError } from '../../src/renderer/api/station-api-error.js';
 import { useCodeScreenStore } from '../../src/renderer/stores/use-code-screen-store.js';
 import { useCurrentBatchStore } from '../../src/renderer/stores/use-current-batch-store.js';
 import { useDeviceProgressStore } from '../../src/renderer/stores/use-device-progress-store.js';
+import { batchScreenOf } from '../../src/renderer/stores/use-navigation-store.js';
 import { planKey, useNewBatchStore } from '../../src/renderer/stores/use-new-batch-store.js';
 import { batchView, code, createFakeStationApi, installStores, plan, result, resultEvent, settle, tally, type FakeStationApi } from './support/fake-station-api.js';
 
@@ -165,6 +166,38 @@ describe('batch stores', () => {
       expect(api.callsOf('scanLabel')).toEqual([['b-20250301-abc123', 'SN-0001']]);
       expect(batch.current?.scanned).toEqual(['SN-0001']);
       expect(batch.resultsNewestFirst.map((r) => r.devId)).toEqual(['dev-late', 'dev-a']);
+    });
+  });
+
+  describe('what the station sends, shown as sent', () => {
+    it('when a result event counts more devices than have a row (an event was missed), then the batch is fetched again', async () => {
+      const batch = useCurrentBatchStore();
+      await batch.open(BATCH);
+      api.answers.getBatch = async () => batchView({ tally: tally({ unbound: 2 }), results: [result('dev-b', { at: '2025-03-01T10:02:00.000Z' }), result('dev-a')] });
+      batch.applyResult(resultEvent(BATCH, result('dev-b', { at: '2025-03-01T10:02:00.000Z' }), tally({ unbound: 2 })));
+      await settle();
+      expect(api.callsOf('getBatch')).toHaveLength(2);
+      expect(batch.results.map((r) => r.devId)).toEqual(['dev-a', 'dev-b']);
+      expect(batch.progressText).toBe('2 / 45');
+    });
+
+    it('given a result event, when an older snapshot without that device arrives, then the row and the tally it carried stay', async () => {
+      const batch = useCurrentBatchStore();
+      await batch.open(BATCH);
+      batch.applyResult(resultEvent(BATCH, result('dev-late', { at: '2025-03-01T10:09:00.000Z' }), tally({ unbound: 1 }), code(0, { used: 1 })));
+      api.answers.scanLabel = async () => batchView({ scanned: ['SN-0001'] });
+      await batch.scanLabel('SN-0001');
+      expect(batch.current?.scanned).toEqual(['SN-0001']);
+      expect(batch.tally).toEqual(tally({ unbound: 1 }));
+      expect(batch.codes[0]?.used).toBe(1);
+      expect(batch.results.map((r) => r.devId)).toEqual(['dev-late']);
+    });
+
+    it('the screen of a batch follows its method: codes for QR (and no batch), devices for wired and serial', () => {
+      expect(batchScreenOf('qr')).toBe('codes');
+      expect(batchScreenOf(undefined)).toBe('codes');
+      expect(batchScreenOf('wired')).toBe('device-batch');
+      expect(batchScreenOf('serial')).toBe('device-batch');
     });
   });
 
