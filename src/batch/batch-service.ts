@@ -135,6 +135,12 @@ export function createBatchService(deps: {
     const rows = history.batchAttempts(id);
     emit({ type: 'batch', batch: { ...summaryOf(b, rows), codes: codeViews(store.codes(id), rows, clock()) } });
   };
+  // Stand-in for the results branch's event (renderer branch only): the result with the station's tally and its code.
+  const resultEvent = (batchId: string, row: HistoryRow): StationEvent => {
+    const rows = history.batchAttempts(batchId);
+    const code = codeViews(store.codes(batchId), rows, clock()).find((c) => c.tokenId === row.tokenId) ?? null;
+    return { type: 'result', batchId, result: toResultView(row), tally: summaryOf(store.get(batchId)!, rows).tally, code };
+  };
 
   /** The station's verdict on one authority result: a device outside the manifest is flagged. */
   function recordResult(b: BatchRecord, code: BatchCodeRecord, r: DeviceResult): void {
@@ -157,7 +163,7 @@ export function createBatchService(deps: {
       seq: r.seq,
     });
     if (!row) return;
-    emit({ type: 'result', batchId: b.id, result: toResultView(row) });
+    emit(resultEvent(b.id, row));
     announce(b.id);
   }
 
@@ -180,7 +186,7 @@ export function createBatchService(deps: {
       for (const m of missing) {
         if (closed.has(m.serial ?? m.devId)) continue;
         const row = history.record({ at: clock(), stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: id, pid: b.pid, devId: m.devId, serial: m.serial, result: 'FAILED', code: 'NO_REPORT', tokenId: null, seq: null });
-        if (row) emit({ type: 'result', batchId: id, result: toResultView(row) });
+        if (row) emit(resultEvent(id, row));
       }
       store.finish(id, 'completed', clock());
     }
@@ -340,7 +346,7 @@ export function createBatchService(deps: {
     recordLocal(batchId, o) {
       const b = requireBatch(batchId);
       const row = history.record({ at: clock(), stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId, pid: o.pid, devId: o.devId, serial: o.serial, result: o.result, code: o.code, tokenId: o.tokenId, seq: null });
-      if (row) emit({ type: 'result', batchId, result: toResultView(row) });
+      if (row) emit(resultEvent(batchId, row));
       announce(batchId);
     },
 

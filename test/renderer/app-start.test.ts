@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { nextTick } from 'vue';
 import { routeEvent } from '../../src/renderer/app/event-dispatch.js';
 import { startStationApp } from '../../src/renderer/app/start-station-app.js';
-import { useBatchStore } from '../../src/renderer/stores/batch-store.js';
-import { useBenchStore } from '../../src/renderer/stores/bench-store.js';
-import { useDashboardStore } from '../../src/renderer/stores/dashboard-store.js';
-import { useLanStore } from '../../src/renderer/stores/lan-store.js';
-import { useNavigationStore } from '../../src/renderer/stores/navigation-store.js';
-import { useSerialStore } from '../../src/renderer/stores/serial-store.js';
-import { useSessionStore } from '../../src/renderer/stores/session-store.js';
-import { batchView, createFakeStationApi, DASHBOARD, installStores, result, settle, SIGNED_OUT, signedIn } from './support/fake-station-api.js';
+import { useBenchStore } from '../../src/renderer/stores/use-bench-store.js';
+import { useCurrentBatchStore } from '../../src/renderer/stores/use-current-batch-store.js';
+import { useDashboardStore } from '../../src/renderer/stores/use-dashboard-store.js';
+import { useDeviceProgressStore } from '../../src/renderer/stores/use-device-progress-store.js';
+import { useLanStore } from '../../src/renderer/stores/use-lan-store.js';
+import { useNavigationStore } from '../../src/renderer/stores/use-navigation-store.js';
+import { useSerialStore } from '../../src/renderer/stores/use-serial-store.js';
+import { useSessionStore } from '../../src/renderer/stores/use-session-store.js';
+import { batchView, createFakeStationApi, DASHBOARD, installStores, result, resultEvent, settle, SIGNED_OUT, signedIn } from './support/fake-station-api.js';
 
 describe('the app start and its event dispatch', () => {
   it('given a signed-in account with a running batch, when the app starts, then it loads the dashboard and opens the code screen', async () => {
@@ -27,19 +28,19 @@ describe('the app start and its event dispatch', () => {
 
     expect(api.subscribers()).toBe(1);
     expect(useDashboardStore().products).toHaveLength(2);
-    expect(useBatchStore().current?.id).toBe('b-20250301-abc123');
+    expect(useCurrentBatchStore().current?.id).toBe('b-20250301-abc123');
     expect(useNavigationStore().view).toBe('codes');
 
     // Then results pushed by the station reach the batch store.
-    api.emit({ type: 'result', batchId: 'b-20250301-abc123', result: result('dev-a'), tally: { unbound: 1, notBound: 0, failed: 0, pending: 44 }, code: null });
-    expect(useBatchStore().progressText).toBe('1 / 45');
+    api.emit(resultEvent('b-20250301-abc123', result('dev-a'), { unbound: 1, notBound: 0, failed: 0, pending: 44 }));
+    expect(useCurrentBatchStore().progressText).toBe('1 / 45');
 
     // And a sign-out (in the other window) forgets the account's data.
     api.emit({ type: 'session', session: SIGNED_OUT });
     await nextTick();
     await settle();
     expect(useSessionStore().signedIn).toBe(false);
-    expect(useBatchStore().current).toBeNull();
+    expect(useCurrentBatchStore().current).toBeNull();
     expect(useDashboardStore().dashboard).toBeNull();
 
     stop();
@@ -58,7 +59,7 @@ describe('the app start and its event dispatch', () => {
     const api = createFakeStationApi();
     installStores(api);
     const bench = useBenchStore();
-    const targets = { session: useSessionStore(), batch: useBatchStore(), bench, lan: useLanStore(), serial: useSerialStore() };
+    const targets = { session: useSessionStore(), batch: useCurrentBatchStore(), progress: useDeviceProgressStore(), bench, lan: useLanStore(), serial: useSerialStore() };
     routeEvent(
       {
         type: 'bench',

@@ -4,7 +4,7 @@ import type { BridgeResult, StationBridge } from '../../src/protocol/station-bri
 import { createHttpStationApi, historyQueryString, routePath } from '../../src/renderer/api/http-station-api.js';
 import { createIpcStationApi } from '../../src/renderer/api/ipc-station-api.js';
 import { StationApiError } from '../../src/renderer/api/station-api-error.js';
-import { batchView, DASHBOARD, lanDevice, result, sadpDevice, serialStatus, SIGNED_OUT, signedIn } from './support/fake-station-api.js';
+import { batchView, DASHBOARD, lanDevice, result, resultEvent, sadpDevice, serialStatus, SIGNED_OUT, signedIn } from './support/fake-station-api.js';
 
 interface Sent {
   url: string;
@@ -143,7 +143,7 @@ describe('web transport (HTTP + server-sent events)', () => {
     const stop = api.subscribe((e) => got.push(e));
     expect(stream.opened).toEqual(['/api/events']);
 
-    stream.push(JSON.stringify({ type: 'result', batchId: 'b1', result: result('dev-a'), tally: { unbound: 1, notBound: 0, failed: 0, pending: 0 }, code: null }));
+    stream.push(JSON.stringify(resultEvent('b1', result('dev-a'), { unbound: 1, notBound: 0, failed: 0, pending: 0 })));
     stream.push('not json');
     stream.push(JSON.stringify({ type: 'mystery' }));
     stream.push(JSON.stringify({ type: 'result', batchId: 'b1', result: { devId: 'dev-b' } }));

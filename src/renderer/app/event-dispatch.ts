@@ -1,4 +1,4 @@
-import type { BatchCodeView, BatchSummary, DeviceProgressView, DeviceResultView, LanDeviceView, SerialStatusView, SessionView, StationApi, StationEvent } from '../../protocol/station-api.js';
+import type { BatchCodeView, BatchSummary, DeviceProgressView, LanDeviceView, SerialStatusView, SessionView, StationApi, StationEvent } from '../../protocol/station-api.js';
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
 
 /** The store actions events feed; the stores themselves fit. */
@@ -6,10 +6,10 @@ export interface EventTargets {
   session: { applySession(s: SessionView): void };
   batch: {
     applyBatchEvent(b: BatchSummary & { codes: BatchCodeView[] }): void;
-    applyResult(batchId: string, r: DeviceResultView): void;
-    applyProgress(p: DeviceProgressView): void;
+    applyResult(e: Extract<StationEvent, { type: 'result' }>): void;
     applyLabel(batchId: string | null, label: string): void;
   };
+  progress: { applyProgress(p: DeviceProgressView): void };
   bench: { applyDevices(devices: FleetDeviceStatus[]): void };
   lan: { applyDevices(devices: LanDeviceView[]): void };
   serial: { applyStatus(s: SerialStatusView): void; applyLabel(batchId: string | null, label: string): void };
@@ -24,7 +24,7 @@ export function routeEvent(e: StationEvent, to: EventTargets): void {
       to.batch.applyBatchEvent(e.batch);
       return;
     case 'result':
-      to.batch.applyResult(e.batchId, e.result);
+      to.batch.applyResult(e);
       return;
     case 'bench':
       to.bench.applyDevices(e.devices);
@@ -33,7 +33,7 @@ export function routeEvent(e: StationEvent, to: EventTargets): void {
       to.lan.applyDevices(e.devices);
       return;
     case 'progress':
-      to.batch.applyProgress(e.progress);
+      to.progress.applyProgress(e.progress);
       return;
     case 'serial':
       to.serial.applyStatus(e.status);

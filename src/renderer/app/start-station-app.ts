@@ -1,14 +1,17 @@
 import type { Pinia } from 'pinia';
 import { watch } from 'vue';
 import type { StationApi } from '../../protocol/station-api.js';
-import { useBatchStore } from '../stores/batch-store.js';
-import { useBenchStore } from '../stores/bench-store.js';
-import { useDashboardStore } from '../stores/dashboard-store.js';
-import { useHistoryStore } from '../stores/history-store.js';
-import { useLanStore } from '../stores/lan-store.js';
-import { useNavigationStore } from '../stores/navigation-store.js';
-import { useSerialStore } from '../stores/serial-store.js';
-import { useSessionStore } from '../stores/session-store.js';
+import { useBenchStore } from '../stores/use-bench-store.js';
+import { useCodeScreenStore } from '../stores/use-code-screen-store.js';
+import { useCurrentBatchStore } from '../stores/use-current-batch-store.js';
+import { useDashboardStore } from '../stores/use-dashboard-store.js';
+import { useDeviceProgressStore } from '../stores/use-device-progress-store.js';
+import { useHistoryStore } from '../stores/use-history-store.js';
+import { useLanStore } from '../stores/use-lan-store.js';
+import { batchScreenOf, useNavigationStore } from '../stores/use-navigation-store.js';
+import { useNewBatchStore } from '../stores/use-new-batch-store.js';
+import { useSerialStore } from '../stores/use-serial-store.js';
+import { useSessionStore } from '../stores/use-session-store.js';
 import { startEventDispatch } from './event-dispatch.js';
 
 /**
@@ -19,20 +22,26 @@ import { startEventDispatch } from './event-dispatch.js';
 export function startStationApp(pinia: Pinia, api: StationApi): () => void {
   const session = useSessionStore(pinia);
   const dashboard = useDashboardStore(pinia);
-  const batch = useBatchStore(pinia);
+  const batch = useCurrentBatchStore(pinia);
+  const newBatch = useNewBatchStore(pinia);
+  const progress = useDeviceProgressStore(pinia);
+  const codeScreen = useCodeScreenStore(pinia);
   const history = useHistoryStore(pinia);
   const bench = useBenchStore(pinia);
   const lan = useLanStore(pinia);
   const serial = useSerialStore(pinia);
   const nav = useNavigationStore(pinia);
 
-  const stopEvents = startEventDispatch(api, { session, batch, bench, lan, serial });
+  const stopEvents = startEventDispatch(api, { session, batch, progress, bench, lan, serial });
 
   const stopWatch = watch(
     () => (session.signedIn ? (session.account?.accountId ?? '') : null),
     async (accountId, previous) => {
       if (accountId === previous) return;
       batch.clear();
+      newBatch.clear();
+      progress.clear();
+      codeScreen.clear();
       dashboard.clear();
       history.reset();
       bench.clear();
@@ -41,7 +50,7 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
       nav.go('dashboard');
       if (accountId === null) return;
       await dashboard.load();
-      if (accountId && (await batch.resumeRunning(accountId))) nav.go('codes');
+      if (accountId && (await batch.resumeRunning(accountId))) nav.go(batchScreenOf(batch.current?.method));
     },
   );
 

@@ -3,6 +3,7 @@ import { createApp } from 'vue';
 import type {
   BatchCodeView,
   BatchPlan,
+  BatchTally,
   BatchView,
   DashboardView,
   DeviceResultView,
@@ -158,6 +159,17 @@ export function batchView(over: Partial<BatchView> = {}): BatchView {
 
 export function result(devId: string, over: Partial<DeviceResultView> = {}): DeviceResultView {
   return { devId, serial: `SN-${devId}`, pid: 'pqr1cam', result: 'UNBOUND', code: null, hint: null, at: '2025-03-01T10:01:00.000Z', tokenId: 'tok0aaaa', ...over };
+}
+
+/** A `result` event as the station sends it: the device's row, the batch's tally as the station counts it, the code the row used. */
+export function resultEvent(batchId: string, r: DeviceResultView, tally: BatchTally, usedCode: BatchCodeView | null = null): Extract<StationEvent, { type: 'result' }> {
+  return { type: 'result', batchId, result: r, tally, code: usedCode };
+}
+
+/** A tally of a running batch of `expected` devices. */
+export function tally(counts: Partial<Omit<BatchTally, 'pending'>>, expected = 45): BatchTally {
+  const t = { unbound: 0, notBound: 0, failed: 0, ...counts };
+  return { ...t, pending: expected - t.unbound - t.notBound - t.failed };
 }
 
 /** An mDNS entry of the LAN sweep, reset and ready (selectable). */

@@ -2,8 +2,8 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { QuotaCounter } from '../../protocol/cloud-api.js';
 import type { DashboardView, StationError } from '../../protocol/station-api.js';
-import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
+import { runStationCall } from './run-station-call.js';
 
 /** What the signed-in account may unbind, and how much of today's quota is left. */
 export const useDashboardStore = defineStore('dashboard', () => {
@@ -24,15 +24,9 @@ export const useDashboardStore = defineStore('dashboard', () => {
   }
 
   async function load(): Promise<void> {
-    loading.value = true;
-    try {
+    await runStationCall(async () => {
       dashboard.value = await api.getDashboard();
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      loading.value = false;
-    }
+    }, { busy: loading, error });
   }
 
   function clear(): void {

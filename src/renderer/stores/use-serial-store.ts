@@ -1,9 +1,9 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { serialSettingsSchema, type SerialSettings, type SerialStatusView, type StationError } from '../../protocol/station-api.js';
-import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
-import { useBatchStore } from './batch-store.js';
+import { runStationCall } from './run-station-call.js';
+import { useNewBatchStore } from './use-new-batch-store.js';
 
 /** Labels remembered for the screen: enough to see what the scanner just read. */
 export const RECENT_LABELS_KEPT = 50;
@@ -30,7 +30,7 @@ const copyOf = (s: SerialSettings): SerialSettings => ({ scannerPort: s.scannerP
  */
 export const useSerialStore = defineStore('serial', () => {
   const api = useStationApi();
-  const batch = useBatchStore();
+  const newBatch = useNewBatchStore();
 
   const status = ref<SerialStatusView | null>(null);
   const loading = ref(false);
@@ -54,7 +54,7 @@ export const useSerialStore = defineStore('serial', () => {
   });
   const canSave = computed(() => loaded.value && dirty.value && draftProblem.value === null && !saving.value);
   /** The serial batch uses the saved UART ports: what the station has actually opened. */
-  const canUnbindUart = computed(() => saved.value.uartPorts.length > 0 && !batch.starting);
+  const canUnbindUart = computed(() => saved.value.uartPorts.length > 0 && !newBatch.starting);
 
   function applyStatus(next: SerialStatusView): void {
     const editing = status.value !== null && dirty.value;
@@ -63,15 +63,7 @@ export const useSerialStore = defineStore('serial', () => {
   }
 
   async function load(): Promise<void> {
-    loading.value = true;
-    try {
-      applyStatus(await api.getSerialStatus());
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      loading.value = false;
-    }
+    await runStationCall(async () => applyStatus(await api.getSerialStatus()), { busy: loading, error });
   }
 
   function setScannerPort(path: string | null): void {
@@ -97,19 +89,12 @@ export const useSerialStore = defineStore('serial', () => {
       return false;
     }
     const checked = serialSettingsSchema.parse(draft.value);
-    saving.value = true;
-    try {
+    const saved = await runStationCall(async () => {
       const next = await api.setSerialSettings(checked);
       status.value = next;
       draft.value = copyOf(next.settings);
-      error.value = null;
-      return true;
-    } catch (err) {
-      error.value = toStationError(err);
-      return false;
-    } finally {
-      saving.value = false;
-    }
+    }, { busy: saving, error });
+    return saved.ok;
   }
 
   /** Starts a serial batch over the saved UART ports. */
@@ -119,7 +104,7 @@ export const useSerialStore = defineStore('serial', () => {
       error.value = { code: 'NO_UART_PORTS', message: 'Tick at least one UART port and save first.' };
       return false;
     }
-    const started = await batch.startDevices({ method: 'serial', ports: [...ports] });
+    const started = await newBatch.startDevices({ method: 'serial', ports: [...ports] });
     error.value = started.ok ? null : started.error;
     return started.ok;
   }

@@ -1,8 +1,8 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { HistoryRow, HistoryStats, StationError } from '../../protocol/station-api.js';
-import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
+import { runStationCall } from './run-station-call.js';
 import { EMPTY_HISTORY_FILTERS, filtersKey, toHistoryQuery, type HistoryFilters } from '../lib/history-filters.js';
 
 export const HISTORY_PAGE_SIZE = 50;
@@ -45,19 +45,20 @@ export const useHistoryStore = defineStore('history', () => {
     stats.value = null;
     loading.value = true;
     error.value = null;
-    const [page, st] = await Promise.allSettled([
-      api.queryHistory(toHistoryQuery(applied, { limit: HISTORY_PAGE_SIZE })),
-      api.historyStats(toHistoryQuery(applied)),
+    const [page, st] = await Promise.all([
+      runStationCall(() => api.queryHistory(toHistoryQuery(applied, { limit: HISTORY_PAGE_SIZE }))),
+      runStationCall(() => api.historyStats(toHistoryQuery(applied))),
     ]);
     if (mine !== generation) return;
     loading.value = false;
     searched.value = true;
-    if (page.status === 'fulfilled') {
+    if (page.ok) {
       rows.value = page.value.items;
       nextCursor.value = page.value.nextCursor;
-    } else error.value = toStationError(page.reason);
-    if (st.status === 'fulfilled') stats.value = st.value;
-    else error.value ??= toStationError(st.reason);
+    }
+    if (st.ok) stats.value = st.value;
+    // The page's refusal first: it is what the list below shows.
+    error.value = !page.ok ? page.error : !st.ok ? st.error : null;
     if (csvByLink.value === true) await prepareCsv();
   }
 
@@ -65,31 +66,30 @@ export const useHistoryStore = defineStore('history', () => {
     const cursor = nextCursor.value;
     if (!cursor || loadingMore.value || loading.value) return;
     const mine = generation;
-    loadingMore.value = true;
-    try {
-      const page = await api.queryHistory(toHistoryQuery(filters.value, { limit: HISTORY_PAGE_SIZE, cursor }));
-      if (mine !== generation) return;
-      rows.value = [...rows.value, ...page.items];
-      nextCursor.value = page.nextCursor;
-    } catch (err) {
-      if (mine === generation) error.value = toStationError(err);
-    } finally {
-      if (mine === generation) loadingMore.value = false;
-    }
+    // An answer to an older search is dropped, and leaves the state of the newer one alone.
+    await runStationCall(
+      async () => {
+        const page = await api.queryHistory(toHistoryQuery(filters.value, { limit: HISTORY_PAGE_SIZE, cursor }));
+        if (mine !== generation) return;
+        rows.value = [...rows.value, ...page.items];
+        nextCursor.value = page.nextCursor;
+      },
+      { busy: loadingMore, error, stillWanted: () => mine === generation },
+    );
   }
 
   /** Asks the transport for the export of the current filters: a URL to download, or where it was saved. */
   async function prepareCsv(): Promise<{ url: string | null; savedTo: string | null } | null> {
     const key = currentKey.value;
-    try {
+    const exported = await runStationCall(async () => {
       const answer = await api.exportHistoryCsv(toHistoryQuery(filters.value));
       csvByLink.value = answer.url !== null;
       if (key === currentKey.value) csv.value = { key, ...answer };
       return answer;
-    } catch (err) {
-      error.value = toStationError(err);
-      return null;
-    }
+    });
+    // Not cleared on success: a search that refused keeps its error while the link is refreshed.
+    if (!exported.ok) error.value = exported.error;
+    return exported.ok ? exported.value : null;
   }
 
   function reset(): void {

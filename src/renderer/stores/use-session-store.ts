@@ -1,8 +1,8 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { signInRequestSchema, type SessionView, type SignInRequest, type StationError } from '../../protocol/station-api.js';
-import { toStationError } from '../api/station-api-error.js';
 import { useStationContext } from '../app/station-context.js';
+import { runStationCall } from './run-station-call.js';
 
 export const OPERATOR_STORAGE_KEY = 'unbind-station.operator';
 
@@ -25,15 +25,9 @@ export const useSessionStore = defineStore('session', () => {
   const demoAccounts = computed(() => session.value?.demoAccounts ?? []);
 
   async function load(): Promise<void> {
-    loading.value = true;
-    try {
+    await runStationCall(async () => {
       session.value = await api.getSession();
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      loading.value = false;
-    }
+    }, { busy: loading, error });
   }
 
   function setOperatorName(name: string): void {
@@ -47,18 +41,11 @@ export const useSessionStore = defineStore('session', () => {
       error.value = { code: 'INVALID_SIGN_IN', message: issue?.message ?? 'check the sign-in fields' };
       return false;
     }
-    busy.value = true;
-    try {
+    const answered = await runStationCall(async () => {
       session.value = await api.signIn(checked.data);
       storage.setItem(OPERATOR_STORAGE_KEY, checked.data.operator);
-      error.value = null;
-      return true;
-    } catch (err) {
-      error.value = toStationError(err);
-      return false;
-    } finally {
-      busy.value = false;
-    }
+    }, { busy, error });
+    return answered.ok;
   }
 
   function signInDemo(demoAccountId: string): Promise<boolean> {
@@ -71,15 +58,9 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   async function signOut(): Promise<void> {
-    busy.value = true;
-    try {
+    await runStationCall(async () => {
       session.value = await api.signOut();
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      busy.value = false;
-    }
+    }, { busy, error });
   }
 
   /** A `session` event from the station (signed in or out elsewhere, e.g. in the other window). */

@@ -2,8 +2,8 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { StationError } from '../../protocol/station-api.js';
 import type { AgentState, FleetDeviceStatus } from '../../protocol/virtual-bench.js';
-import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
+import { runStationCall } from './run-station-call.js';
 
 export type BenchFilter = AgentState | 'all';
 
@@ -31,29 +31,18 @@ export const useBenchStore = defineStore('bench', () => {
   });
 
   async function load(): Promise<void> {
-    loading.value = true;
-    try {
+    await runStationCall(async () => {
       devices.value = await api.getBench();
       loaded.value = true;
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      loading.value = false;
-    }
+    }, { busy: loading, error });
   }
 
   async function reset(devId: string): Promise<void> {
+    // Busy per device, so that one reset does not block the others' buttons.
     resetting.value = { ...resetting.value, [devId]: true };
-    try {
-      await api.resetBenchDevice(devId);
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      const { [devId]: _done, ...rest } = resetting.value;
-      resetting.value = rest;
-    }
+    await runStationCall(() => api.resetBenchDevice(devId), { error });
+    const { [devId]: _done, ...rest } = resetting.value;
+    resetting.value = rest;
   }
 
   function setFilter(f: BenchFilter): void {

@@ -2,15 +2,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { SerialSettings } from '../../src/protocol/station-api.js';
 import { routeEvent, type EventTargets } from '../../src/renderer/app/event-dispatch.js';
 import { StationApiError } from '../../src/renderer/api/station-api-error.js';
-import { useBatchStore } from '../../src/renderer/stores/batch-store.js';
-import { useBenchStore } from '../../src/renderer/stores/bench-store.js';
-import { useLanStore } from '../../src/renderer/stores/lan-store.js';
-import { RECENT_LABELS_KEPT, useSerialStore } from '../../src/renderer/stores/serial-store.js';
-import { useSessionStore } from '../../src/renderer/stores/session-store.js';
+import { useCurrentBatchStore } from '../../src/renderer/stores/use-current-batch-store.js';
+import { useDeviceProgressStore } from '../../src/renderer/stores/use-device-progress-store.js';
+import { useBenchStore } from '../../src/renderer/stores/use-bench-store.js';
+import { useLanStore } from '../../src/renderer/stores/use-lan-store.js';
+import { RECENT_LABELS_KEPT, useSerialStore } from '../../src/renderer/stores/use-serial-store.js';
+import { useSessionStore } from '../../src/renderer/stores/use-session-store.js';
 import { batchView, createFakeStationApi, installStores, serialStatus, type FakeStationApi } from './support/fake-station-api.js';
 
 function targets(): EventTargets {
-  return { session: useSessionStore(), batch: useBatchStore(), bench: useBenchStore(), lan: useLanStore(), serial: useSerialStore() };
+  return { session: useSessionStore(), batch: useCurrentBatchStore(), progress: useDeviceProgressStore(), bench: useBenchStore(), lan: useLanStore(), serial: useSerialStore() };
 }
 
 describe('the serial settings (serial store)', () => {
@@ -96,7 +97,7 @@ describe('the serial settings (serial store)', () => {
     expect(serial.canUnbindUart).toBe(true);
     expect(await serial.unbindUart()).toBe(true);
     expect(api.callsOf('startBatch')).toEqual([[{ method: 'serial', ports: ['/dev/ttyUSB1', '/tmp/uart-a'] }]]);
-    expect(useBatchStore().current?.method).toBe('serial');
+    expect(useCurrentBatchStore().current?.method).toBe('serial');
   });
 
   it('with no UART port saved, no serial batch is asked for', async () => {
@@ -121,7 +122,7 @@ describe('the serial settings (serial store)', () => {
 
     it('given a batch runs, then its labels are listed as scanned on the batch screen, each once', async () => {
       api.answers.getBatch = async () => batchView({ scanned: ['SN-0001'] });
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
       const serial = useSerialStore();
       await batch.open('b-20250301-abc123');
       const to = targets();

@@ -1,19 +1,21 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { LanDeviceView, StationError } from '../../protocol/station-api.js';
-import { toStationError } from '../api/station-api-error.js';
 import { useStationApi } from '../app/station-context.js';
+import { runStationCall } from './run-station-call.js';
 import { isSelectable } from '../lib/lan.js';
-import { useBatchStore, type DeviceRow } from './batch-store.js';
+import { useDeviceProgressStore, type DeviceRow } from './use-device-progress-store.js';
+import { useNewBatchStore } from './use-new-batch-store.js';
 
 /**
  * The wired method's bench LAN: the sweep's live list (mDNS and SADP), kept by `lan` events; the
  * operator's selection (by key), which only ever holds selectable entries; and the wired batch started
- * from it. How far each device got comes from the batch store, which follows the running batch.
+ * from it. How far each device got comes from the device progress store, which follows the current batch.
  */
 export const useLanStore = defineStore('lan', () => {
   const api = useStationApi();
-  const batch = useBatchStore();
+  const newBatch = useNewBatchStore();
+  const progress = useDeviceProgressStore();
 
   const devices = ref<LanDeviceView[]>([]);
   const loaded = ref(false);
@@ -32,8 +34,8 @@ export const useLanStore = defineStore('lan', () => {
   const selectedCount = computed(() => selectedDevices.value.length);
   /** Every selectable row shown is selected (and there is at least one). */
   const allShownSelected = computed(() => shownSelectable.value.length > 0 && shownSelectable.value.every((d) => selected.value.includes(d.key)));
-  const starting = computed(() => batch.starting);
-  const canUnbind = computed(() => selectedCount.value > 0 && !batch.starting);
+  const starting = computed(() => newBatch.starting);
+  const canUnbind = computed(() => selectedCount.value > 0 && !newBatch.starting);
   const counts = computed(() => ({
     total: devices.value.length,
     selectable: selectable.value.length,
@@ -54,28 +56,12 @@ export const useLanStore = defineStore('lan', () => {
   }
 
   async function load(): Promise<void> {
-    loading.value = true;
-    try {
-      applyDevices(await api.getLanDevices());
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      loading.value = false;
-    }
+    await runStationCall(async () => applyDevices(await api.getLanDevices()), { busy: loading, error });
   }
 
   /** Asks the station to query mDNS and probe SADP now. */
   async function refresh(): Promise<void> {
-    refreshing.value = true;
-    try {
-      applyDevices(await api.refreshLan());
-      error.value = null;
-    } catch (err) {
-      error.value = toStationError(err);
-    } finally {
-      refreshing.value = false;
-    }
+    await runStationCall(async () => applyDevices(await api.refreshLan()), { busy: refreshing, error });
   }
 
   function setSelected(key: string, on: boolean): void {
@@ -119,7 +105,7 @@ export const useLanStore = defineStore('lan', () => {
       error.value = { code: 'NOTHING_SELECTED', message: 'Select at least one device in the waiting state.' };
       return false;
     }
-    const started = await batch.startDevices({ method: 'wired', devIds });
+    const started = await newBatch.startDevices({ method: 'wired', devIds });
     if (!started.ok) {
       error.value = started.error;
       return false;
@@ -131,7 +117,7 @@ export const useLanStore = defineStore('lan', () => {
 
   /** How far a device got in the running batch, if it is in it. */
   function stageOf(d: LanDeviceView): DeviceRow['stage'] | null {
-    return d.devId ? batch.stageOf(d.devId) : null;
+    return d.devId ? progress.stageOf(d.devId) : null;
   }
 
   function clear(): void {

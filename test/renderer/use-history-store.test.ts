@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { HistoryQuery, HistoryRow, Page } from '../../src/protocol/station-api.js';
 import { EMPTY_HISTORY_FILTERS } from '../../src/renderer/lib/history-filters.js';
-import { HISTORY_PAGE_SIZE, useHistoryStore } from '../../src/renderer/stores/history-store.js';
+import { HISTORY_PAGE_SIZE, useHistoryStore } from '../../src/renderer/stores/use-history-store.js';
 import { createFakeStationApi, installStores, type FakeStationApi } from './support/fake-station-api.js';
 
 function row(id: number, over: Partial<HistoryRow> = {}): HistoryRow {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OPERATOR_STORAGE_KEY, useSessionStore } from '../../src/renderer/stores/session-store.js';
+import { OPERATOR_STORAGE_KEY, useSessionStore } from '../../src/renderer/stores/use-session-store.js';
 import { createFakeStationApi, installStores, memoryStorage, SIGNED_OUT, signedIn } from './support/fake-station-api.js';
 
 describe('session store', () => {

@@ -1,9 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StationApiError } from '../../src/renderer/api/station-api-error.js';
-import { planKey, useBatchStore } from '../../src/renderer/stores/batch-store.js';
-import { batchView, code, createFakeStationApi, installStores, plan, result, settle, type FakeStationApi } from './support/fake-station-api.js';
+import { useCodeScreenStore } from '../../src/renderer/stores/use-code-screen-store.js';
+import { useCurrentBatchStore } from '../../src/renderer/stores/use-current-batch-store.js';
+import { useDeviceProgressStore } from '../../src/renderer/stores/use-device-progress-store.js';
+import { batchScreenOf } from '../../src/renderer/stores/use-navigation-store.js';
+import { planKey, useNewBatchStore } from '../../src/renderer/stores/use-new-batch-store.js';
+import { batchView, code, createFakeStationApi, installStores, plan, result, resultEvent, settle, tally, type FakeStationApi } from './support/fake-station-api.js';
 
-describe('batch store', () => {
+const BATCH = 'b-20250301-abc123';
+
+describe('batch stores', () => {
   let api: FakeStationApi;
   beforeEach(() => {
     api = createFakeStationApi({
@@ -15,7 +21,10 @@ describe('batch store', () => {
   });
 
   it('given the store is defined and used, then it has asked the station nothing', () => {
-    const batch = useBatchStore();
+    const batch = useCurrentBatchStore();
+    useNewBatchStore();
+    useDeviceProgressStore();
+    useCodeScreenStore();
     expect(batch.current).toBeNull();
     expect(api.calls).toEqual([]);
   });
@@ -24,7 +33,7 @@ describe('batch store', () => {
     const req = { method: 'qr' as const, pid: 'pqr1cam', deviceCount: 45 };
 
     it('given no plan, when the operator starts, then it is refused without asking the station', async () => {
-      const batch = useBatchStore();
+      const batch = useNewBatchStore();
       expect(batch.canStart(req)).toBe(false);
       expect(await batch.start({ ...req, wifi: { ssid: 'bench-wifi', password: 'secret-pass-1' } })).toBe(false);
       expect(batch.error?.code).toBe('PLAN_REQUIRED');
@@ -32,7 +41,7 @@ describe('batch store', () => {
     });
 
     it('given an ok plan for this request, then Start is enabled; when the request changes, then it is not', async () => {
-      const batch = useBatchStore();
+      const batch = useNewBatchStore();
       await batch.checkPlan(req);
       expect(batch.planOf(req)?.codes).toEqual([30, 15]);
       expect(batch.canStart(req)).toBe(true);
@@ -43,7 +52,7 @@ describe('batch store', () => {
     it('given the planner refuses, then Start stays disabled and the refusal is kept for display', async () => {
       api.answers.planBatch = async () =>
         plan({ ok: false, remaining: 3, productRemaining: 3, refusal: { code: 'QUOTA_PRODUCT', message: 'Only 3 unbinds left today for product pqr1cam; this batch needs 45.' } });
-      const batch = useBatchStore();
+      const batch = useNewBatchStore();
       await batch.checkPlan(req);
       expect(batch.canStart(req)).toBe(false);
       expect(batch.planOf(req)?.refusal?.message).toMatch(/Only 3 unbinds left today/);
@@ -53,21 +62,22 @@ describe('batch store', () => {
       api.answers.planBatch = async () => {
         throw new StationApiError('SIGNED_OUT', 'sign in first', 401);
       };
-      const batch = useBatchStore();
+      const batch = useNewBatchStore();
       expect(await batch.checkPlan(req)).toBeNull();
       expect(batch.planError).toEqual({ code: 'SIGNED_OUT', message: 'sign in first' });
       expect(batch.canStart(req)).toBe(false);
     });
 
     it('when started, then the Wi-Fi goes to the station but the password is kept nowhere in the store', async () => {
-      const batch = useBatchStore();
-      await batch.checkPlan(req);
-      const ok = await batch.start({ ...req, wifi: { ssid: 'bench-wifi', password: 'secret-pass-1' } });
+      const newBatch = useNewBatchStore();
+      const batch = useCurrentBatchStore();
+      await newBatch.checkPlan(req);
+      const ok = await newBatch.start({ ...req, wifi: { ssid: 'bench-wifi', password: 'secret-pass-1' } });
       expect(ok).toBe(true);
       expect(api.callsOf('startBatch')).toEqual([[{ ...req, wifi: { ssid: 'bench-wifi', password: 'secret-pass-1' } }]]);
       expect(batch.current?.id).toBe('b-20250301-abc123');
-      expect(JSON.stringify(batch.$state)).not.toContain('secret-pass-1');
-      expect(batch.plan).toBeNull();
+      expect(JSON.stringify([newBatch.$state, batch.$state])).not.toContain('secret-pass-1');
+      expect(newBatch.plan).toBeNull();
     });
 
     it('a plan key ignores the device count when a manifest is given', () => {
@@ -77,11 +87,11 @@ describe('batch store', () => {
 
   describe('live results', () => {
     it('given a running batch of 45, when results arrive as events, then they are listed newest first and counted', async () => {
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
       await batch.open('b-20250301-abc123');
-      batch.applyResult('b-20250301-abc123', result('dev-a', { at: '2025-03-01T10:01:00.000Z' }));
-      batch.applyResult('b-20250301-abc123', result('dev-b', { at: '2025-03-01T10:02:00.000Z', result: 'NOT_BOUND' }));
-      batch.applyResult('b-20250301-abc123', result('dev-c', { at: '2025-03-01T10:03:00.000Z', result: 'FAILED', code: 'WIFI_AUTH' }));
+      batch.applyResult(resultEvent(BATCH, result('dev-a', { at: '2025-03-01T10:01:00.000Z' }), tally({ unbound: 1 }), code(0, { used: 1 })));
+      batch.applyResult(resultEvent(BATCH, result('dev-b', { at: '2025-03-01T10:02:00.000Z', result: 'NOT_BOUND' }), tally({ unbound: 1, notBound: 1 }), code(0, { used: 2 })));
+      batch.applyResult(resultEvent(BATCH, result('dev-c', { at: '2025-03-01T10:03:00.000Z', result: 'FAILED', code: 'WIFI_AUTH' }), tally({ unbound: 1, notBound: 1, failed: 1 }), code(0, { used: 2 })));
 
       expect(batch.resultsNewestFirst.map((r) => r.devId)).toEqual(['dev-c', 'dev-b', 'dev-a']);
       expect(batch.tally).toEqual({ unbound: 1, notBound: 1, failed: 1, pending: 42 });
@@ -91,36 +101,40 @@ describe('batch store', () => {
     });
 
     it('when the same report arrives twice, or a report of another batch arrives, then it is not counted', async () => {
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
       await batch.open('b-20250301-abc123');
-      batch.applyResult('b-20250301-abc123', result('dev-a'));
-      batch.applyResult('b-20250301-abc123', result('dev-a'));
-      batch.applyResult('b-other', result('dev-z'));
+      batch.applyResult(resultEvent(BATCH, result('dev-a'), tally({ unbound: 1 })));
+      batch.applyResult(resultEvent(BATCH, result('dev-a'), tally({ unbound: 1 })));
+      batch.applyResult(resultEvent('b-other', result('dev-z'), tally({ unbound: 1 })));
       expect(batch.results).toHaveLength(1);
       expect(batch.progressText).toBe('1 / 45');
     });
 
-    it('when a device reports twice, then it counts once, by its last report (as the station counts)', async () => {
-      const batch = useBatchStore();
+    // This test asserted last-wins ({failed: 1}, two rows), computed here, while the station's tally
+    // lets the best result win (test/batch/batch-views.test.ts): the station's rule wins, and the
+    // screen shows the tally and the device's row the station sends.
+    it('when a device reports twice, then the tally and the device row are the ones the station sent (it counts the best result)', async () => {
+      const batch = useCurrentBatchStore();
       await batch.open('b-20250301-abc123');
-      batch.applyResult('b-20250301-abc123', result('dev-a', { at: '2025-03-01T10:01:00.000Z' }));
-      batch.applyResult('b-20250301-abc123', result('dev-a', { at: '2025-03-01T10:05:00.000Z', result: 'FAILED', code: 'TOKEN_REUSED' }));
-      expect(batch.tally).toEqual({ unbound: 0, notBound: 0, failed: 1, pending: 44 });
-      expect(batch.results).toHaveLength(2);
+      batch.applyResult(resultEvent(BATCH, result('dev-a', { at: '2025-03-01T10:01:00.000Z' }), tally({ unbound: 1 })));
+      const reused = result('dev-a', { at: '2025-03-01T10:05:00.000Z', result: 'FAILED', code: 'TOKEN_REUSED' });
+      batch.applyResult(resultEvent(BATCH, reused, tally({ unbound: 1 })));
+      expect(batch.tally).toEqual({ unbound: 1, notBound: 0, failed: 0, pending: 44 });
+      expect(batch.results).toEqual([reused]);
     });
 
     it('given all 45 devices reported, then progress reads "45 / 45"', async () => {
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
       await batch.open('b-20250301-abc123');
-      for (let i = 0; i < 45; i++) batch.applyResult('b-20250301-abc123', result(`dev-${i}`, { at: new Date(Date.UTC(2025, 2, 1, 10, 1, i)).toISOString() }));
+      for (let i = 0; i < 45; i++) batch.applyResult(resultEvent(BATCH, result(`dev-${i}`, { at: new Date(Date.UTC(2025, 2, 1, 10, 1, i)).toISOString() }), tally({ unbound: i + 1 })));
       expect(batch.progressText).toBe('45 / 45');
       expect(batch.tally?.pending).toBe(0);
     });
 
     it('when a batch event says cancelled, then the status and codes follow and the results stay', async () => {
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
       await batch.open('b-20250301-abc123');
-      batch.applyResult('b-20250301-abc123', result('dev-a'));
+      batch.applyResult(resultEvent(BATCH, result('dev-a'), tally({ unbound: 1 }), code(0, { used: 1 })));
       const { results: _r, manifest: _m, scanned: _s, ...summary } = batchView({ status: 'cancelled', tally: { unbound: 1, notBound: 0, failed: 0, pending: 0 } });
       batch.applyBatchEvent({ ...summary, codes: [code(0, { status: 'closed', used: 1 }), code(1, { status: 'closed' })] });
       expect(batch.current?.status).toBe('cancelled');
@@ -132,9 +146,10 @@ describe('batch store', () => {
     });
 
     it('when a batch event knows of more reports than arrived (events missed), then the batch is fetched again', async () => {
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
       await batch.open('b-20250301-abc123');
-      api.answers.getBatch = async () => batchView({ results: [result('dev-a'), result('dev-b', { at: '2025-03-01T10:02:00.000Z' })] });
+      api.answers.getBatch = async () =>
+        batchView({ tally: { unbound: 2, notBound: 0, failed: 0, pending: 43 }, results: [result('dev-a'), result('dev-b', { at: '2025-03-01T10:02:00.000Z' })] });
       const { results: _r, manifest: _m, scanned: _s, codes, ...summary } = batchView({ tally: { unbound: 2, notBound: 0, failed: 0, pending: 43 } });
       batch.applyBatchEvent({ ...summary, codes });
       await settle();
@@ -143,9 +158,9 @@ describe('batch store', () => {
     });
 
     it('when a snapshot arrives while events came in, then no report is lost', async () => {
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
       await batch.open('b-20250301-abc123');
-      batch.applyResult('b-20250301-abc123', result('dev-late', { at: '2025-03-01T10:09:00.000Z' }));
+      batch.applyResult(resultEvent(BATCH, result('dev-late', { at: '2025-03-01T10:09:00.000Z' }), tally({ unbound: 1 })));
       api.answers.scanLabel = async () => batchView({ scanned: ['SN-0001'], results: [result('dev-a')] });
       await batch.scanLabel(' SN-0001 ');
       expect(api.callsOf('scanLabel')).toEqual([['b-20250301-abc123', 'SN-0001']]);
@@ -154,12 +169,45 @@ describe('batch store', () => {
     });
   });
 
+  describe('what the station sends, shown as sent', () => {
+    it('when a result event counts more devices than have a row (an event was missed), then the batch is fetched again', async () => {
+      const batch = useCurrentBatchStore();
+      await batch.open(BATCH);
+      api.answers.getBatch = async () => batchView({ tally: tally({ unbound: 2 }), results: [result('dev-b', { at: '2025-03-01T10:02:00.000Z' }), result('dev-a')] });
+      batch.applyResult(resultEvent(BATCH, result('dev-b', { at: '2025-03-01T10:02:00.000Z' }), tally({ unbound: 2 })));
+      await settle();
+      expect(api.callsOf('getBatch')).toHaveLength(2);
+      expect(batch.results.map((r) => r.devId)).toEqual(['dev-a', 'dev-b']);
+      expect(batch.progressText).toBe('2 / 45');
+    });
+
+    it('given a result event, when an older snapshot without that device arrives, then the row and the tally it carried stay', async () => {
+      const batch = useCurrentBatchStore();
+      await batch.open(BATCH);
+      batch.applyResult(resultEvent(BATCH, result('dev-late', { at: '2025-03-01T10:09:00.000Z' }), tally({ unbound: 1 }), code(0, { used: 1 })));
+      api.answers.scanLabel = async () => batchView({ scanned: ['SN-0001'] });
+      await batch.scanLabel('SN-0001');
+      expect(batch.current?.scanned).toEqual(['SN-0001']);
+      expect(batch.tally).toEqual(tally({ unbound: 1 }));
+      expect(batch.codes[0]?.used).toBe(1);
+      expect(batch.results.map((r) => r.devId)).toEqual(['dev-late']);
+    });
+
+    it('the screen of a batch follows its method: codes for QR (and no batch), devices for wired and serial', () => {
+      expect(batchScreenOf('qr')).toBe('codes');
+      expect(batchScreenOf(undefined)).toBe('codes');
+      expect(batchScreenOf('wired')).toBe('device-batch');
+      expect(batchScreenOf('serial')).toBe('device-batch');
+    });
+  });
+
   describe('codes on screen', () => {
     it('tells the station which codes are shown, and that none are when leaving', async () => {
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
+      const screen = useCodeScreenStore();
       await batch.open('b-20250301-abc123');
-      await batch.showOnScreen([0, 1]);
-      await batch.clearScreen();
+      await screen.showOnScreen([0, 1]);
+      await screen.clearScreen();
       expect(api.callsOf('showCodes')).toEqual([
         ['b-20250301-abc123', [0, 1]],
         [null, []],
@@ -168,12 +216,13 @@ describe('batch store', () => {
 
     it('loads each code once as an image URL of the SVG', async () => {
       api.answers.getCodeSvg = async (_id, n) => `<svg xmlns="http://www.w3.org/2000/svg"><title>code ${n}</title></svg>`;
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
+      const screen = useCodeScreenStore();
       await batch.open('b-20250301-abc123');
       const c0 = batch.codes[0]!;
-      await batch.loadCodeImage(c0);
-      await batch.loadCodeImage(c0);
-      const img = batch.codeImage(c0);
+      await screen.loadCodeImage(c0);
+      await screen.loadCodeImage(c0);
+      const img = screen.codeImage(c0);
       expect(img?.state).toBe('ready');
       expect(img?.state === 'ready' && img.url.startsWith('data:image/svg+xml;charset=utf-8,')).toBe(true);
       expect(api.callsOf('getCodeSvg')).toEqual([['b-20250301-abc123', 0]]);
@@ -184,17 +233,18 @@ describe('batch store', () => {
         throw new StationApiError('CODES_LOCKED', 'The Wi-Fi password is not kept across restarts: enter it again to show the codes.', 409);
       };
       api.answers.unlockCodes = async () => batchView();
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
+      const screen = useCodeScreenStore();
       await batch.open('b-20250301-abc123');
-      await batch.loadCodeImage(batch.codes[0]!);
-      expect(batch.codesLocked).toBe(true);
+      await screen.loadCodeImage(batch.codes[0]!);
+      expect(screen.codesLocked).toBe(true);
 
-      expect(await batch.unlockCodes({ ssid: 'bench-wifi', password: 'secret-pass-1' })).toBe(true);
-      expect(batch.codesLocked).toBe(false);
-      expect(JSON.stringify(batch.$state)).not.toContain('secret-pass-1');
+      expect(await screen.unlockCodes({ ssid: 'bench-wifi', password: 'secret-pass-1' })).toBe(true);
+      expect(screen.codesLocked).toBe(false);
+      expect(JSON.stringify([screen.$state, batch.$state])).not.toContain('secret-pass-1');
       api.answers.getCodeSvg = async () => '<svg/>';
-      await batch.loadCodeImage(batch.codes[0]!);
-      expect(batch.codeImage(batch.codes[0]!)?.state).toBe('ready');
+      await screen.loadCodeImage(batch.codes[0]!);
+      expect(screen.codeImage(batch.codes[0]!)?.state).toBe('ready');
     });
   });
 
@@ -205,7 +255,7 @@ describe('batch store', () => {
       { ...summary, id: 'b-theirs', accountId: 'acc-partner' },
       { ...summary, id: 'b-20250301-abc123' },
     ];
-    const batch = useBatchStore();
+    const batch = useCurrentBatchStore();
     expect(await batch.resumeRunning('acc-owner')).toBe(true);
     expect(api.callsOf('getBatch')).toEqual([['b-20250301-abc123']]);
   });

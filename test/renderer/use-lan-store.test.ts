@@ -2,12 +2,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { routeEvent, type EventTargets } from '../../src/renderer/app/event-dispatch.js';
 import { StationApiError } from '../../src/renderer/api/station-api-error.js';
 import { isSelectable, lanAddress, whyNotSelectable } from '../../src/renderer/lib/lan.js';
-import { useBatchStore } from '../../src/renderer/stores/batch-store.js';
-import { useBenchStore } from '../../src/renderer/stores/bench-store.js';
-import { useLanStore } from '../../src/renderer/stores/lan-store.js';
-import { useSerialStore } from '../../src/renderer/stores/serial-store.js';
-import { useSessionStore } from '../../src/renderer/stores/session-store.js';
-import { batchView, createFakeStationApi, installStores, lanDevice, result, sadpDevice, type FakeStationApi } from './support/fake-station-api.js';
+import { useCurrentBatchStore } from '../../src/renderer/stores/use-current-batch-store.js';
+import { useDeviceProgressStore } from '../../src/renderer/stores/use-device-progress-store.js';
+import { useBenchStore } from '../../src/renderer/stores/use-bench-store.js';
+import { useLanStore } from '../../src/renderer/stores/use-lan-store.js';
+import { useNewBatchStore } from '../../src/renderer/stores/use-new-batch-store.js';
+import { useSerialStore } from '../../src/renderer/stores/use-serial-store.js';
+import { useSessionStore } from '../../src/renderer/stores/use-session-store.js';
+import { batchView, createFakeStationApi, installStores, lanDevice, result, resultEvent, sadpDevice, type FakeStationApi } from './support/fake-station-api.js';
 
 const WIRED_BATCH = 'b-20250301-wired1';
 
@@ -29,7 +31,7 @@ function bench() {
 }
 
 function targets(): EventTargets {
-  return { session: useSessionStore(), batch: useBatchStore(), bench: useBenchStore(), lan: useLanStore(), serial: useSerialStore() };
+  return { session: useSessionStore(), batch: useCurrentBatchStore(), progress: useDeviceProgressStore(), bench: useBenchStore(), lan: useLanStore(), serial: useSerialStore() };
 }
 
 describe('the wired screen (lan store)', () => {
@@ -135,7 +137,7 @@ describe('the wired screen (lan store)', () => {
   describe('unbind selected', () => {
     it('starts a wired batch with the selected devIds, opens it, and spends the selection', async () => {
       const lan = useLanStore();
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
       await lan.load();
       lan.selectProduct('pnvr8ch');
       expect(lan.canUnbind).toBe(true);
@@ -160,13 +162,14 @@ describe('the wired screen (lan store)', () => {
         throw new StationApiError('QUOTA_PRODUCT', 'Only 1 unbind left today for pnvr8ch.', 409);
       };
       const lan = useLanStore();
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
+      const newBatch = useNewBatchStore();
       await lan.load();
       lan.selectProduct('pnvr8ch');
       expect(await lan.unbindSelected()).toBe(false);
       expect(lan.error).toEqual({ code: 'QUOTA_PRODUCT', message: 'Only 1 unbind left today for pnvr8ch.' });
       expect(lan.selected).toEqual(['nvr-0001', 'nvr-0002']);
-      expect(batch.error).toBeNull();
+      expect(newBatch.error).toBeNull();
       expect(batch.current).toBeNull();
     });
   });
@@ -174,7 +177,8 @@ describe('the wired screen (lan store)', () => {
   describe('per-device progress', () => {
     it('given a wired batch running, when progress and results arrive, then each device shows its stage, then its result', async () => {
       const lan = useLanStore();
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
+      const progress = useDeviceProgressStore();
       await lan.load();
       lan.selectProduct('pnvr8ch');
       await lan.unbindSelected();
@@ -184,7 +188,7 @@ describe('the wired screen (lan store)', () => {
       routeEvent({ type: 'progress', progress: { batchId: WIRED_BATCH, devId: 'nvr-0002', stage: 'checking' } }, to);
       routeEvent({ type: 'progress', progress: { batchId: WIRED_BATCH, devId: 'nvr-0001', stage: 'sending' } }, to);
       routeEvent({ type: 'progress', progress: { batchId: 'b-other', devId: 'nvr-0009', stage: 'sending' } }, to);
-      expect(batch.deviceRows.map((d) => [d.devId, d.stage])).toEqual([
+      expect(progress.deviceRows.map((d) => [d.devId, d.stage])).toEqual([
         ['nvr-0001', 'sending'],
         ['nvr-0002', 'checking'],
       ]);
@@ -193,9 +197,9 @@ describe('the wired screen (lan store)', () => {
       expect(lan.stageOf(lan.devices[5]!)).toBeNull();
 
       routeEvent({ type: 'progress', progress: { batchId: WIRED_BATCH, devId: 'nvr-0001', stage: 'unbinding' } }, to);
-      routeEvent({ type: 'result', batchId: WIRED_BATCH, result: result('nvr-0001', { pid: 'pnvr8ch', tokenId: null }), tally: { unbound: 1, notBound: 0, failed: 0, pending: 1 }, code: null }, to);
-      routeEvent({ type: 'result', batchId: WIRED_BATCH, result: result('nvr-0002', { pid: 'pnvr8ch', tokenId: null, result: 'FAILED', code: 'SERIAL_MISMATCH' }), tally: { unbound: 1, notBound: 0, failed: 1, pending: 0 }, code: null }, to);
-      expect(batch.deviceRows.map((d) => [d.devId, d.stage, d.result?.result])).toEqual([
+      routeEvent(resultEvent(WIRED_BATCH, result('nvr-0001', { pid: 'pnvr8ch', tokenId: null }), { unbound: 1, notBound: 0, failed: 0, pending: 1 }), to);
+      routeEvent(resultEvent(WIRED_BATCH, result('nvr-0002', { pid: 'pnvr8ch', tokenId: null, result: 'FAILED', code: 'SERIAL_MISMATCH' }), { unbound: 1, notBound: 0, failed: 1, pending: 0 }), to);
+      expect(progress.deviceRows.map((d) => [d.devId, d.stage, d.result?.result])).toEqual([
         ['nvr-0001', 'done', 'UNBOUND'],
         ['nvr-0002', 'done', 'FAILED'],
       ]);
@@ -204,21 +208,23 @@ describe('the wired screen (lan store)', () => {
     });
 
     it('a device that reports a result without a stage is still listed', async () => {
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
+      const progress = useDeviceProgressStore();
       api.answers.getBatch = async () => batchView({ id: WIRED_BATCH, method: 'serial', codes: [], results: [result('uart-0001', { tokenId: null })] });
       await batch.open(WIRED_BATCH);
-      expect(batch.deviceRows).toEqual([{ devId: 'uart-0001', stage: 'done', serial: 'SN-uart-0001', result: expect.objectContaining({ result: 'UNBOUND' }) }]);
+      expect(progress.deviceRows).toEqual([{ devId: 'uart-0001', stage: 'done', serial: 'SN-uart-0001', result: expect.objectContaining({ result: 'UNBOUND' }) }]);
     });
 
     it('progress is forgotten when another batch is opened', async () => {
-      const batch = useBatchStore();
+      const batch = useCurrentBatchStore();
+      const progress = useDeviceProgressStore();
       api.answers.getBatch = async (id) => batchView({ id, method: 'wired', codes: [] });
       await batch.open(WIRED_BATCH);
-      batch.applyProgress({ batchId: WIRED_BATCH, devId: 'nvr-0001', stage: 'sending' });
+      progress.applyProgress({ batchId: WIRED_BATCH, devId: 'nvr-0001', stage: 'sending' });
       await batch.open(WIRED_BATCH);
-      expect(batch.progress).toHaveLength(1);
+      expect(progress.progress).toHaveLength(1);
       await batch.open('b-20250301-next01');
-      expect(batch.progress).toEqual([]);
+      expect(progress.progress).toEqual([]);
     });
   });
 });
