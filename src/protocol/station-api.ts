@@ -243,8 +243,10 @@ export interface HistoryStats {
 
 /** What the station pushes to its UI. */
 export type StationEvent =
+  /** A batch started, changed status, or one of its codes did: not sent for every result. */
   | { type: 'batch'; batch: BatchSummary & { codes: BatchCodeView[] } }
-  | { type: 'result'; batchId: string; result: DeviceResultView }
+  /** One per device result, with the batch's tally as the station computes it and the code the result used (null: none). */
+  | { type: 'result'; batchId: string; result: DeviceResultView; tally: BatchTally; code: BatchCodeView | null }
   | { type: 'bench'; devices: FleetDeviceStatus[] }
   | { type: 'lan'; devices: LanDeviceView[] }
   | { type: 'progress'; progress: DeviceProgressView }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryRow } from '../../src/protocol/index.js';
-import { codeViews, tallyOf } from '../../src/batch/batch-views.js';
+import { codeViews, tallyOf } from '../../src/batch/batch-index.js';
 import type { BatchCodeRecord, BatchRecord } from '../../src/batch/batch-store.js';
 
 const batch: BatchRecord = { id: 'b-1', createdAt: 0, method: 'qr', pid: 'pqr1cam', accountId: 'acc', operator: 'Ana', status: 'running', ssid: 'lab', expected: 3, manifest: null, endedAt: null };
