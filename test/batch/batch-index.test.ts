@@ -37,3 +37,19 @@ describe('batch tally and code usage', () => {
     expect(view).toMatchObject({ used: 1, status: 'active' });
   });
 });
+
+describe('batch index waiters', () => {
+  it('a device’s result resolves the one waiting for it; a wait that is given up answers null', async () => {
+    const { BatchIndex } = await import('../../src/batch/batch-index.js');
+    const index = new BatchIndex();
+    const waiting = index.waitFor('d1');
+    const stop = new AbortController();
+    const givenUp = index.waitFor('d2', stop.signal);
+    index.add(row('d1', 'UNBOUND'));
+    stop.abort();
+    expect(await waiting).toMatchObject({ devId: 'd1', result: 'UNBOUND' });
+    expect(await givenUp).toBeNull();
+    expect(index.tally(batch)).toEqual({ unbound: 1, notBound: 0, failed: 0, pending: 2 });
+    expect(await index.waitFor('d1')).toMatchObject({ devId: 'd1' }); // already known: at once
+  });
+});
