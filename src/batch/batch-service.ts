@@ -1,19 +1,22 @@
 import {
   randomUrlSafe,
+  type BatchCodeView,
   type BatchSummary,
   type BatchView,
   type DeviceResult,
+  type DeviceResultView,
   type FailureCode,
   type HistoryRow,
   type StartQrBatchRequest,
-  type StationEventDraft as StationEvent,
+  type StationEvent,
   type TokenView,
   type UnbindResult,
   type WifiCredentials,
 } from '../protocol/index.js';
 import { AuthorityRequestError, type AuthorityClient, type TokenWatch } from './station-authority-client.js';
+import { BatchIndex } from './batch-index.js';
 import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-records.js';
-import { batchView, codeViews, summaryOf, toResultView } from './batch-views.js';
+import { batchView, summaryOf, toResultView } from './batch-views.js';
 import { planBatch, planDevices } from './planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';
 
@@ -72,8 +75,13 @@ export interface BatchService {
   startDeviceBatch(session: OperatorSession, meta: DeviceBatchMeta): Promise<{ batchId: string; tokens: IssuedCode[] }>;
   /** What the station saw of a device that the authority never did (NOT_WAITING, TIMEOUT, ...). */
   recordLocal(batchId: string, outcome: LocalOutcome): void;
-  /** Whether a device of the batch already has a result. */
-  hasResult(batchId: string, devId: string): boolean;
+  /**
+   * The device's first result in the batch, from the authority's stream or recorded by the station:
+   * at once when it has one, else when it comes; null when `signal` aborts first.
+   */
+  waitForResult(batchId: string, devId: string, signal?: AbortSignal): Promise<DeviceResultView | null>;
+  /** Resolves when the batch has finished: every code ended and the missing devices closed as NO_REPORT. */
+  whenFinished(batchId: string): Promise<void>;
   /** Every token was handed out and every device answered: the batch ends now, not at expiry. */
   closeCodes(batchId: string, opts?: { devicesMayStillReport?: boolean }): Promise<void>;
   close(): void;
@@ -123,36 +131,60 @@ export function createBatchService(deps: {
   const clock = deps.clock ?? Date.now;
   const log = deps.log ?? (() => undefined);
   const live = new Map<string, LiveBatch>();
+  /** Results of each batch in memory, loaded from history once, then kept in step with every write. */
+  const indexes = new Map<string, BatchIndex>();
+  const finishWaiters = new Map<string, Array<() => void>>();
 
   const requireBatch = (id: string): BatchRecord => {
     const b = store.get(id);
     if (!b) throw new StationError(404, 'BATCH_UNKNOWN', `no batch ${id}`);
     return b;
   };
-  const view = (b: BatchRecord): BatchView => batchView(b, store.codes(b.id), history.batchAttempts(b.id), store.labels(b.id), clock());
-  const announce = (id: string): void => {
+  const indexOf = (id: string): BatchIndex => {
+    let index = indexes.get(id);
+    if (!index) {
+      index = new BatchIndex(history.batchAttempts(id));
+      indexes.set(id, index);
+    }
+    return index;
+  };
+  const codesOf = (id: string, index: BatchIndex): BatchCodeView[] => {
+    const now = clock();
+    return store.codes(id).map((c) => index.codeView(c, now));
+  };
+  const view = (b: BatchRecord): BatchView => {
+    const index = indexOf(b.id);
+    return batchView(b, index.tally(b), codesOf(b.id, index), index.rows(), store.labels(b.id));
+  };
+  /** A `batch` event when the batch starts (`force`), or when its status or one of its codes' changed. */
+  const announce = (id: string, force = false): void => {
     const b = store.get(id)!;
-    const rows = history.batchAttempts(id);
-    emit({ type: 'batch', batch: { ...summaryOf(b, rows), codes: codeViews(store.codes(id), rows, clock()) } });
+    const index = indexOf(id);
+    const codes = codesOf(id, index);
+    const said = `${b.status}|${codes.map((c) => c.status).join(',')}`;
+    if (!force && said === index.announced) return;
+    index.announced = said;
+    emit({ type: 'batch', batch: { ...summaryOf(b, index.tally(b)), codes } });
   };
-  // Stand-in for the results branch's event (renderer branch only): the result with the station's tally and its code.
-  const resultEvent = (batchId: string, row: HistoryRow): StationEvent => {
-    const rows = history.batchAttempts(batchId);
-    const code = codeViews(store.codes(batchId), rows, clock()).find((c) => c.tokenId === row.tokenId) ?? null;
-    return { type: 'result', batchId, result: toResultView(row), tally: summaryOf(store.get(batchId)!, rows).tally, code };
-  };
+
+  /** Stores one attempt of a batch (once: a repeated (token, seq) is no new row), indexes it, and sends one event with the tally. */
+  function storeAttempt(b: BatchRecord, attempt: Omit<NewAttempt, 'stationId' | 'operator' | 'accountId' | 'method' | 'batchId'>): HistoryRow | null {
+    const index = indexOf(b.id);
+    const row = history.record({ ...attempt, stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: b.id });
+    if (!row) return null;
+    index.add(row);
+    const code = row.tokenId ? store.codes(b.id).find((c) => c.tokenId === row.tokenId) : undefined;
+    emit({ type: 'result', batchId: b.id, result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
+    announce(b.id);
+    return row;
+  }
 
   /** The station's verdict on one authority result: a device outside the manifest is flagged. */
   function recordResult(b: BatchRecord, code: BatchCodeRecord, r: DeviceResult): void {
     const manifest = b.manifest ?? store.labels(b.id);
     const outside = manifest.length > 0 && r.result !== 'FAILED' && (r.serial === null || !manifest.includes(r.serial));
-    const row = history.record({
+    storeAttempt(b, {
       at: Date.parse(r.at),
-      stationId,
-      operator: b.operator,
-      accountId: b.accountId,
-      method: b.method,
-      batchId: b.id,
       pid: r.pid,
       devId: r.devId,
       serial: r.serial,
@@ -162,9 +194,6 @@ export function createBatchService(deps: {
       tokenId: code.tokenId,
       seq: r.seq,
     });
-    if (!row) return;
-    emit(resultEvent(b.id, row));
-    announce(b.id);
   }
 
   /** Once every code has ended, devices expected but never reported are closed as NO_REPORT. */
@@ -174,7 +203,7 @@ export function createBatchService(deps: {
     const codes = store.codes(id);
     if (codes.some((c) => c.ended === null)) return;
     if (b.status === 'running') {
-      const rows = history.batchAttempts(id);
+      const rows = indexOf(id).rows();
       const reported = new Set(rows.filter((r) => r.code !== 'NO_REPORT').map((r) => r.devId));
       const closed = new Set(rows.filter((r) => r.code === 'NO_REPORT').map((r) => r.serial ?? r.devId));
       const manifest = b.manifest ?? [];
@@ -185,8 +214,7 @@ export function createBatchService(deps: {
         : Array.from({ length: Math.max(0, b.expected - reported.size) }, (_, i) => ({ devId: `unreported-${b.id}-${i + 1}`, serial: null }));
       for (const m of missing) {
         if (closed.has(m.serial ?? m.devId)) continue;
-        const row = history.record({ at: clock(), stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: id, pid: b.pid, devId: m.devId, serial: m.serial, result: 'FAILED', code: 'NO_REPORT', tokenId: null, seq: null });
-        if (row) emit(resultEvent(id, row));
+        storeAttempt(b, { at: clock(), pid: b.pid, devId: m.devId, serial: m.serial, result: 'FAILED', code: 'NO_REPORT', tokenId: null, seq: null });
       }
       store.finish(id, 'completed', clock());
     }
@@ -194,6 +222,8 @@ export function createBatchService(deps: {
     live.delete(id);
     announce(id);
     log('batch finished', { batchId: id });
+    for (const resolve of finishWaiters.get(id) ?? []) resolve();
+    finishWaiters.delete(id);
   }
 
   /** Records what the authority holds for a code; answers its status, or null when it could not be read. */
@@ -215,37 +245,40 @@ export function createBatchService(deps: {
     return { status: t.status, last };
   }
 
+  /** Follows one code's result stream from `afterSeq` until the token ends. */
+  function watchCode(batchId: string, lb: LiveBatch, code: BatchCodeRecord, afterSeq: number): void {
+    const watch = lb.session.client.watchToken(code.tokenId, afterSeq, (r) => recordResult(store.get(batchId)!, code, r));
+    lb.watches.set(code.index, watch);
+    watch.done.then(
+      ({ status }) => {
+        if (status === 'closed') return;
+        store.endCode(batchId, code.index, status);
+        lb.watches.delete(code.index);
+        finishIfDone(batchId);
+      },
+      (err: Error) => {
+        lb.watches.delete(code.index);
+        if (err instanceof AuthorityRequestError && err.status === 404) {
+          store.endCode(batchId, code.index, 'expired');
+          finishIfDone(batchId);
+        } else log('token watch failed', { batchId, tokenId: code.tokenId, error: err.message });
+      },
+    );
+  }
+
   /**
    * Reads what the authority already has for each open code, then follows its stream from there. A code
    * that cannot be read now (the authority unreachable) is left open: the next sign-in tries again.
    */
   async function follow(b: BatchRecord, lb: LiveBatch): Promise<void> {
-    for (const code of store.codes(b.id)) {
-      if (code.ended !== null || lb.watches.has(code.index)) continue;
-      const known = await reconcileCode(b.id, code, lb.session.client);
-      if (!known) continue;
-      if (known.status !== 'active') {
-        store.endCode(b.id, code.index, known.status);
-        continue;
-      }
-      const watch = lb.session.client.watchToken(code.tokenId, known.last, (r) => recordResult(store.get(b.id)!, code, r));
-      lb.watches.set(code.index, watch);
-      watch.done.then(
-        ({ status }) => {
-          if (status === 'closed') return;
-          store.endCode(b.id, code.index, status);
-          lb.watches.delete(code.index);
-          finishIfDone(b.id);
-        },
-        (err: Error) => {
-          lb.watches.delete(code.index);
-          if (err instanceof AuthorityRequestError && err.status === 404) {
-            store.endCode(b.id, code.index, 'expired');
-            finishIfDone(b.id);
-          } else log('token watch failed', { batchId: b.id, tokenId: code.tokenId, error: err.message });
-        },
-      );
-    }
+    const open = store.codes(b.id).filter((code) => code.ended === null && !lb.watches.has(code.index));
+    const known = await Promise.all(open.map((code) => reconcileCode(b.id, code, lb.session.client)));
+    open.forEach((code, i) => {
+      const k = known[i];
+      if (!k || lb.watches.has(code.index)) return;
+      if (k.status !== 'active') store.endCode(b.id, code.index, k.status);
+      else watchCode(b.id, lb, code, k.last);
+    });
     finishIfDone(b.id);
   }
 
@@ -257,20 +290,22 @@ export function createBatchService(deps: {
   ): Promise<{ id: string; codes: IssuedCode[] }> {
     const now = clock();
     const id = batchIdAt(now);
-    const codes: Array<IssuedCode & { expiresAt: number }> = [];
-    for (const [index, capacity] of capacities.entries()) {
-      const t = await session.client.issueToken({ capacity, channel: b.method, batchRef: id, ...(b.ttlSeconds ? { ttlSeconds: b.ttlSeconds } : {}) });
-      codes.push({ index, tokenId: t.id, token: t.token, capacity, expiresAt: Date.parse(t.expiresAt) });
-    }
+    // All at once: each token is its own request, and the devices wait for all of them.
+    const issued = await Promise.all(
+      capacities.map((capacity) => session.client.issueToken({ capacity, channel: b.method, batchRef: id, ...(b.ttlSeconds ? { ttlSeconds: b.ttlSeconds } : {}) })),
+    );
+    const codes = issued.map((t, index) => ({ index, tokenId: t.id, token: t.token, capacity: capacities[index]!, expiresAt: Date.parse(t.expiresAt) }));
     store.create(
       { id, createdAt: now, method: b.method, pid: b.pid, accountId: session.accountId, operator: session.operator, ssid: b.wifi?.ssid ?? null, expected: b.expected, manifest: b.manifest },
       codes,
     );
+    indexes.set(id, new BatchIndex());
     const lb: LiveBatch = { session, watches: new Map(), wifi: b.wifi };
     live.set(id, lb);
     log('batch started', { batchId: id, method: b.method, pid: b.pid, devices: b.expected, codes: codes.length });
-    await follow(store.get(id)!, lb);
-    announce(id);
+    // Nothing can have been decided on tokens not yet handed out: follow each from the start, no reconciling first.
+    for (const code of store.codes(id)) watchCode(id, lb, code, 0);
+    announce(id, true);
     return { id, codes: codes.map(({ expiresAt: _e, ...c }) => c) };
   }
 
@@ -290,12 +325,12 @@ export function createBatchService(deps: {
         lb.session = session;
         live.set(b.id, lb);
         await follow(b, lb);
-        announce(b.id);
+        announce(b.id, true);
       }
     },
 
     get: (id) => view(requireBatch(id)),
-    list: () => store.list().map((b) => summaryOf(b, history.batchAttempts(b.id))),
+    list: () => store.list().map((b) => summaryOf(b, indexOf(b.id).tally(b))),
 
     cancel(id) {
       const b = requireBatch(id);
@@ -345,20 +380,30 @@ export function createBatchService(deps: {
 
     recordLocal(batchId, o) {
       const b = requireBatch(batchId);
-      const row = history.record({ at: clock(), stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId, pid: o.pid, devId: o.devId, serial: o.serial, result: o.result, code: o.code, tokenId: o.tokenId, seq: null });
-      if (row) emit(resultEvent(batchId, row));
-      announce(batchId);
+      storeAttempt(b, { at: clock(), pid: o.pid, devId: o.devId, serial: o.serial, result: o.result, code: o.code, tokenId: o.tokenId, seq: null });
     },
 
-    hasResult: (batchId, devId) => history.batchAttempts(batchId).some((r) => r.devId === devId),
+    async waitForResult(batchId, devId, signal) {
+      requireBatch(batchId);
+      const row = await indexOf(batchId).waitFor(devId, signal);
+      return row && toResultView(row);
+    },
+
+    whenFinished(batchId) {
+      const b = requireBatch(batchId);
+      const ended = b.status === 'completed' || (b.status === 'cancelled' && store.codes(batchId).every((c) => c.ended !== null));
+      if (ended) return Promise.resolve();
+      return new Promise((resolve) => finishWaiters.set(batchId, [...(finishWaiters.get(batchId) ?? []), resolve]));
+    },
 
     async closeCodes(batchId, opts = {}) {
       const lb = live.get(batchId);
       // A device that may still reach the authority (its token was sent, its end unknown) keeps the
       // codes followed until they expire; otherwise read what the authority holds, then end now.
       if (opts.devicesMayStillReport) return;
-      for (const code of store.codes(batchId)) {
-        if (lb) await reconcileCode(batchId, code, lb.session.client);
+      const codes = store.codes(batchId);
+      if (lb) await Promise.all(codes.map((code) => reconcileCode(batchId, code, lb.session.client)));
+      for (const code of codes) {
         lb?.watches.get(code.index)?.close();
         store.endCode(batchId, code.index, 'closed');
       }

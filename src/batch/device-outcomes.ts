@@ -27,17 +27,13 @@ export function mayStillReport(code: FailureCode | null | undefined, tokenSent: 
 /**
  * Records a device's end in its batch: a station-side failure at once; anything else is the
  * authority's to report (through the token stream), and the device's own word is kept only if that
- * report does not come within a grace period.
+ * report does not come within a grace period. Waits on the batch's index, never re-reads it.
  */
 export async function settleDevice(batches: BatchService, batchId: string, o: LocalOutcome): Promise<void> {
   if (o.code && STATION_SIDE_CODES.has(o.code)) {
     batches.recordLocal(batchId, { ...o, result: 'FAILED' });
     return;
   }
-  const end = Date.now() + AUTHORITY_GRACE_MS;
-  while (Date.now() < end) {
-    if (batches.hasResult(batchId, o.devId)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (!batches.hasResult(batchId, o.devId)) batches.recordLocal(batchId, o.code ? o : { ...o, code: o.result === 'FAILED' ? 'NO_REPORT' : null });
+  const reported = await batches.waitForResult(batchId, o.devId, AbortSignal.timeout(AUTHORITY_GRACE_MS));
+  if (!reported) batches.recordLocal(batchId, o.code ? o : { ...o, code: o.result === 'FAILED' ? 'NO_REPORT' : null });
 }

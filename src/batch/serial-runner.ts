@@ -1,4 +1,4 @@
-import type { BatchView, DeviceInfo, StartSerialBatchRequest, StationEventDraft as StationEvent } from '../protocol/index.js';
+import type { BatchView, DeviceInfo, StartSerialBatchRequest, StationEvent } from '../protocol/index.js';
 import { openUartDevice, type UartDeviceClient } from '../wired/serial-uart-client.js';
 import type { BatchService, OperatorSession } from './batch-service.js';
 import { mayStillReport, settleDevice } from './device-outcomes.js';

@@ -1,4 +1,4 @@
-import type { BatchView, StartWiredBatchRequest, StationEventDraft as StationEvent } from '../protocol/index.js';
+import type { BatchView, StartWiredBatchRequest, StationEvent } from '../protocol/index.js';
 import { unbindOverLan, type LanSweep, type LanUnbindTarget, type MdnsLanDevice } from '../wired/index.js';
 import type { BatchService, OperatorSession } from './batch-service.js';
 import { mayStillReport, settleDevice } from './device-outcomes.js';
@@ -37,6 +37,11 @@ export async function startWiredBatch(
     const accepted = new Set<string>(); // devices that took their token (reached `unbinding`)
     const outcomes = await unbindOverLan(targets, (t) => tokenOf.get(t.devId)!.token, {
       sweep,
+      // A device ends on the result the station receives from the authority's stream; its /status is the fallback.
+      reported: async (t, signal) => {
+        const r = await batches.waitForResult(batchId, t.devId, signal);
+        return r && { result: r.result, ...(r.code ? { code: r.code } : {}), detail: 'reported by the authority' };
+      },
       onProgress: (p) => {
         if (p.stage === 'unbinding') accepted.add(p.devId);
         emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } });
@@ -45,6 +50,7 @@ export async function startWiredBatch(
     const byId = new Map(devices.map((d) => [d.devId, d]));
     await Promise.all(
       outcomes.map((o) => {
+        if (o.reported) return; // recorded as it came from the authority
         const d = byId.get(o.devId)!;
         return settleDevice(batches, batchId, { devId: o.devId, serial: d.sn, pid: d.pid, result: o.result ?? 'FAILED', code: o.code ?? null, tokenId: tokenOf.get(o.devId)!.tokenId });
       }),

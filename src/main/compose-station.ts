@@ -4,12 +4,11 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import type { StationEvent, StationEventDraft } from '../protocol/index.js';
 import { toLanDeviceView } from './lan-views.js';
 import { startAuthority } from '../cloud/authority.js';
 import { demoExportSchema, type DemoExport } from '../cloud/demo.js';
 import { openBatchStore } from '../batch/batch-records.js';
-import { createBatchService, type BatchService } from '../batch/batch-service.js';
+import { createBatchService } from '../batch/batch-service.js';
 import { openHistoryStore } from '../history/index.js';
 import { DEFAULT_BENCH_PASSWORD, DEFAULT_BENCH_SSID } from '../device/bench/index.js';
 import { startLanSweep } from '../wired/index.js';
@@ -39,18 +38,6 @@ export interface RunningStation {
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * A result event as the UI receives it: with the batch's tally and the code the result used. Until
- * src/batch sends them itself, they are read back here (the batch view already counts this result).
- */
-function completeEvent(e: StationEventDraft, batches: BatchService | null): StationEvent {
-  if (e.type !== 'result' || (e.tally !== undefined && e.code !== undefined)) return e as StationEvent;
-  const b = batches?.get(e.batchId);
-  const tally = e.tally ?? b?.tally ?? { unbound: 0, notBound: 0, failed: 0, pending: 0 };
-  const code = e.code !== undefined ? e.code : (b?.codes.find((c) => c.tokenId === e.result.tokenId) ?? null);
-  return { ...e, tally, code };
-}
 
 export async function composeStation(config: StationConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningStation> {
   const stack = createServiceStack((name, err) => process.stderr.write(`stopping ${name} failed: ${(err as Error).message}\n`));
@@ -86,13 +73,11 @@ async function compose(config: StationConfig, stack: ReturnType<typeof createSer
   }
 
   const stationId = `${hostname()}-station`;
-  let batchesForEvents: BatchService | null = null;
-  const hub = createEventHub((e) => completeEvent(e, batchesForEvents));
+  const hub = createEventHub();
   // History days follow the same zone as the quota day, so the charts and the quota agree.
   const history = await stack.start('history', () => openHistoryStore(join(dataDir, 'history.db'), { timeZone: config.timeZone }), (h) => h.close());
   const store = await stack.start('batch store', () => openBatchStore(join(dataDir, 'batches.db')), (s) => s.close());
   const batches = await stack.start('batches', () => createBatchService({ store, history, stationId, emit: hub.emit }), (b) => b.close());
-  batchesForEvents = batches;
   const bench = demo ? createDemoBench({ ...config, dataDir }, demo, authorityUrl) : null;
   const sessions = createSessionManager({
     authorityUrl,

@@ -4,11 +4,12 @@ import type { LanDevice, LanDeviceChange } from './lan-device.js';
 
 /**
  * The wired unbind of DESIGN §3, station side: per device, check `GET /info` (it must be `waiting`,
- * and be the serial expected), hand it its token (`POST /unbind`), then follow `GET /status` until
- * the device says `unbound` or `failed`. The device itself asks the authority; the authority's
- * result also reaches the station through the token's event stream. This outcome covers what the
- * authority never sees: a device not reset, the wrong device, one that moved to another address
- * (NETWORK_CHANGED), one that stopped answering (TIMEOUT). Every device ends; none hangs.
+ * and be the serial expected), hand it its token (`POST /unbind`), then wait for its end. The device
+ * itself asks the authority; the authority's result reaches the station through the token's event
+ * stream, and when the caller passes it (`reported`) the device ends on it at once. `GET /status`
+ * stays the fallback for what the authority never sees: a device not reset, the wrong device, one
+ * that moved to another address (NETWORK_CHANGED), one that stopped answering (TIMEOUT). Every
+ * device ends; none hangs.
  */
 export interface LanUnbindTarget extends DeviceEndpoint {
   devId: string;
@@ -29,7 +30,12 @@ export interface LanUnbindOutcome {
   /** The endpoint the operation started on, and the one the device moved to (NETWORK_CHANGED). */
   address: string;
   movedTo?: string;
+  /** The operation ended on the caller's `reported` end (the station holds that result already). */
+  reported?: true;
 }
+
+/** An end the station learnt from the authority rather than from the device. */
+export type ReportedEnd = Pick<LanUnbindOutcome, 'result' | 'code' | 'detail'>;
 
 export type LanUnbindStage = 'checking' | 'sending' | 'unbinding' | 'done';
 export interface LanUnbindProgress {
@@ -50,6 +56,12 @@ export interface LanUnbindOptions {
   /** Pause between two `GET /status`, ms (default 250). */
   pollMs?: number;
   /**
+   * The device's result as the station receives it from elsewhere (the authority's event stream),
+   * or null when it will not come (the batch ended). The operation ends on it as soon as it arrives;
+   * with it, the first `GET /status` waits one `pollMs`, since the authority normally answers first.
+   */
+  reported?: (target: LanUnbindTarget, signal: AbortSignal) => Promise<ReportedEnd | null>;
+  /**
    * The live sweep (a LanSweep): a device it sees at another address ends NETWORK_CHANGED. With
    * `on`, a move is caught even when the device says goodbye before the next poll.
    */
@@ -59,6 +71,9 @@ export interface LanUnbindOptions {
 }
 
 const endpoint = (e: DeviceEndpoint): string => `${e.address}:${e.port}`;
+
+/** Wakes a device's wait early: a move seen by the sweep, the authority's report. */
+type Wake = () => void;
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -85,6 +100,7 @@ async function unbindOne(
   client: DeviceApiClient,
   opts: LanUnbindOptions,
   movesSeen: ReadonlyMap<string, string>,
+  wakers: Map<string, Wake>,
 ): Promise<LanUnbindOutcome> {
   const started = Date.now();
   const deadline = started + (opts.deadlineMs ?? 45_000);
@@ -139,35 +155,61 @@ async function unbindOne(
   const sent = await client.unbind(at, token, signal);
   if (sent.ok && !sent.value.accepted) return end({ result: 'FAILED', code: sent.value.code ?? 'NOT_WAITING', detail: 'the device refused the token' });
   if (!sent.ok && (sent.kind === 'refused' || sent.kind === 'cancelled')) return unanswered(sent);
-  // Accepted, or unknown (the answer was lost): the device's state says which.
+  // Accepted, or unknown (the answer was lost): the authority's report or the device's state says which.
   let lastProblem = sent.ok ? null : sent;
 
   stage('unbinding');
-  for (;;) {
-    if (signal?.aborted) return end({ code: 'TIMEOUT', detail: 'cancelled by the station' });
-    const to = moved();
-    if (to) return networkChanged(to, 'the device moved to another address');
-    if (Date.now() >= deadline) {
-      const why = lastProblem ? `it stopped answering (${lastProblem.detail})` : 'it was still working';
-      return end({ code: 'TIMEOUT', detail: `no final state within ${Math.round((deadline - started) / 1000)} s: ${why}` });
-    }
-    const status = await client.status(at, signal);
-    if (!status.ok) {
-      if (status.kind === 'refused' || status.kind === 'cancelled') return unanswered(status);
-      lastProblem = status; // not answering now; it may be back before the deadline
-    } else {
-      lastProblem = null;
-      const s = status.value;
-      if (s.ip !== undefined && s.ip !== at.address) return networkChanged(s.ip, 'the device reports another address');
-      if (s.st === 'unbound') return end({ result: s.result ?? 'UNBOUND', ...(s.result === 'NOT_BOUND' ? { detail: 'the device was not bound' } : {}) });
-      if (s.st === 'failed') return end({ result: 'FAILED', ...(s.code ? { code: s.code } : {}), detail: 'the device reports the failure' });
-      if (s.st === 'waiting') {
-        // Back in waiting: a token that never arrived, or a device that restarted and dropped it.
-        if (!sent.ok) return end({ code: 'TIMEOUT', detail: `the token did not reach the device: ${sent.detail}` });
-        return end({ code: 'NETWORK_CHANGED', detail: 'the device went back to waiting during the operation (restarted or reset): it dropped the token' });
+  // Each wait below ends early on a wake: the authority's report, or a move the sweep saw.
+  let wake = new AbortController();
+  wakers.set(target.devId, () => wake.abort());
+  const stopReport = new AbortController();
+  let report: ReportedEnd | null = null;
+  opts.reported?.(target, stopReport.signal).then(
+    (r) => {
+      report = r;
+      if (r) wake.abort();
+    },
+    () => undefined,
+  );
+  const waitSignal = (): AbortSignal => (signal ? AbortSignal.any([signal, wake.signal]) : wake.signal);
+  try {
+    let first = true;
+    for (;;) {
+      if (report) return end({ ...(report as ReportedEnd), reported: true });
+      if (signal?.aborted) return end({ code: 'TIMEOUT', detail: 'cancelled by the station' });
+      if (wake.signal.aborted) wake = new AbortController();
+      const to = moved();
+      if (to) return networkChanged(to, 'the device moved to another address');
+      if (Date.now() >= deadline) {
+        const why = lastProblem ? `it stopped answering (${lastProblem.detail})` : 'it was still working';
+        return end({ code: 'TIMEOUT', detail: `no final state within ${Math.round((deadline - started) / 1000)} s: ${why}` });
       }
+      if (first && opts.reported) await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), waitSignal());
+      first = false;
+      if (report || wake.signal.aborted) continue;
+      const status = await client.status(at, waitSignal());
+      if (report) continue;
+      if (!status.ok && status.kind === 'cancelled' && !signal?.aborted) continue; // woken, not cancelled
+      if (!status.ok) {
+        if (status.kind === 'refused' || status.kind === 'cancelled') return unanswered(status);
+        lastProblem = status; // not answering now; it may be back before the deadline
+      } else {
+        lastProblem = null;
+        const s = status.value;
+        if (s.ip !== undefined && s.ip !== at.address) return networkChanged(s.ip, 'the device reports another address');
+        if (s.st === 'unbound') return end({ result: s.result ?? 'UNBOUND', ...(s.result === 'NOT_BOUND' ? { detail: 'the device was not bound' } : {}) });
+        if (s.st === 'failed') return end({ result: 'FAILED', ...(s.code ? { code: s.code } : {}), detail: 'the device reports the failure' });
+        if (s.st === 'waiting') {
+          // Back in waiting: a token that never arrived, or a device that restarted and dropped it.
+          if (!sent.ok) return end({ code: 'TIMEOUT', detail: `the token did not reach the device: ${sent.detail}` });
+          return end({ code: 'NETWORK_CHANGED', detail: 'the device went back to waiting during the operation (restarted or reset): it dropped the token' });
+        }
+      }
+      await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), waitSignal());
     }
-    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), signal);
+  } finally {
+    wakers.delete(target.devId);
+    stopReport.abort();
   }
 }
 
@@ -186,16 +228,20 @@ export async function unbindOverLan(targets: readonly LanUnbindTarget[], tokenFo
     createDeviceApiClient({ ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }), ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }) });
   /** Where the sweep saw each target move to while the batch ran. */
   const movesSeen = new Map<string, string>();
+  const wakers = new Map<string, Wake>();
   const unsubscribe = opts.sweep?.on?.('change', (c) => {
     if (c.kind !== 'updated' || c.device.source !== 'mdns' || !seen.has(c.device.devId)) return;
-    if (c.device.address !== c.previous.address || c.device.port !== c.previous.port) movesSeen.set(c.device.devId, endpoint(c.device));
+    if (c.device.address !== c.previous.address || c.device.port !== c.previous.port) {
+      movesSeen.set(c.device.devId, endpoint(c.device));
+      wakers.get(c.device.devId)?.();
+    }
   });
   try {
     return await Promise.all(
       targets.map(async (t) => {
         let outcome: LanUnbindOutcome;
         try {
-          outcome = await unbindOne(t, tokenFor, client, opts, movesSeen);
+          outcome = await unbindOne(t, tokenFor, client, opts, movesSeen, wakers);
         } catch (err) {
           // A bug must end this device, not the batch.
           outcome = { devId: t.devId, address: endpoint(t), code: 'TIMEOUT', detail: `internal error: ${err instanceof Error ? err.message : String(err)}` };

@@ -95,3 +95,37 @@ describe('unbindOverLan with misbehaving devices', () => {
     expect(await client.status(silent)).toMatchObject({ ok: false, kind: 'timeout', detail: expect.stringMatching(/no answer within 200 ms/) });
   });
 });
+
+describe('unbindOverLan when the station already receives the result from the authority', () => {
+  it('given the authority reports the device first, then it ends on that report at once, without a /status poll', async () => {
+    let polls = 0;
+    const t = await fakeDevice('127.77.251.12', {
+      '/info': () => info(),
+      '/unbind': () => ({ body: { accepted: true } }),
+      '/status': () => {
+        polls++;
+        return { body: { st: 'unbinding' } };
+      },
+    });
+    const t0 = Date.now();
+    const [o] = await unbindOverLan([t], () => TOKEN, { pollMs: 1000, reported: async () => ({ result: 'UNBOUND', detail: 'reported by the authority' }) });
+    expect(o).toMatchObject({ result: 'UNBOUND', reported: true, detail: 'reported by the authority' });
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(polls).toBe(0);
+  });
+
+  it('given no report comes, then the device’s own /status still ends it (CLOUD_UNREACHABLE), and a silent device ends TIMEOUT', async () => {
+    const unreachable = await fakeDevice('127.77.251.13', {
+      '/info': () => info(),
+      '/unbind': () => ({ body: { accepted: true } }),
+      '/status': () => ({ body: { st: 'failed', code: 'CLOUD_UNREACHABLE', result: 'FAILED' } }),
+    });
+    let stopped = false;
+    const never = (_t: LanUnbindTarget, signal: AbortSignal) =>
+      new Promise<null>((resolve) => signal.addEventListener('abort', () => ((stopped = true), resolve(null)), { once: true }));
+    expect((await unbindOverLan([unreachable], () => TOKEN, { pollMs: 20, reported: never }))[0]).toMatchObject({ result: 'FAILED', code: 'CLOUD_UNREACHABLE' });
+    expect(stopped).toBe(true); // the wait for the report is released when the device ends
+    const silent = await fakeDevice('127.77.251.14', { '/info': () => info(), '/unbind': () => ({ body: { accepted: true } }), '/status': () => 'hang' });
+    expect((await unbindOverLan([silent], () => TOKEN, { timeoutMs: 100, deadlineMs: 400, pollMs: 20, reported: never }))[0]).toMatchObject({ code: 'TIMEOUT' });
+  });
+});

@@ -46,11 +46,3 @@ export const stationEventSchema = z.discriminatedUnion('type', [
 /** The event stream of the web transport (the `subscribe` face of the API). */
 export const STATION_EVENTS_PATH = '/api/events';
 
-/**
- * What src/batch may emit while it does not yet compute a result's tally and code itself: the same
- * events, a result's `tally` and `code` optional. The composition root fills them in before the event
- * reaches a UI (see src/main/compose-station.ts), so a UI always receives a whole `StationEvent`.
- */
-export type StationEventDraft =
-  | Exclude<StationEvent, { type: 'result' }>
-  | (Omit<Extract<StationEvent, { type: 'result' }>, 'tally' | 'code'> & Partial<Pick<Extract<StationEvent, { type: 'result' }>, 'tally' | 'code'>>);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryRow } from '../../src/protocol/index.js';
-import { codeViews, tallyOf } from '../../src/batch/batch-views.js';
+import { codeViews, tallyOf } from '../../src/batch/batch-index.js';
 import type { BatchCodeRecord, BatchRecord } from '../../src/batch/batch-records.js';
 
 const batch: BatchRecord = { id: 'b-1', createdAt: 0, method: 'qr', pid: 'pqr1cam', accountId: 'acc', operator: 'Ana', status: 'running', ssid: 'lab', expected: 3, manifest: null, endedAt: null };
@@ -35,5 +35,21 @@ describe('batch tally and code usage', () => {
     const code: BatchCodeRecord = { batchId: 'b-1', index: 0, tokenId: 'tok00001', token: 'EUtok00001secret', capacity: 2, expiresAt: Date.now() + 60_000, ended: null };
     const [view] = codeViews([code], [row('d1', 'UNBOUND'), row('d1', 'UNBOUND'), row('d2', 'FAILED', 'UNAUTHORIZED')], Date.now());
     expect(view).toMatchObject({ used: 1, status: 'active' });
+  });
+});
+
+describe('batch index waiters', () => {
+  it('a device’s result resolves the one waiting for it; a wait that is given up answers null', async () => {
+    const { BatchIndex } = await import('../../src/batch/batch-index.js');
+    const index = new BatchIndex();
+    const waiting = index.waitFor('d1');
+    const stop = new AbortController();
+    const givenUp = index.waitFor('d2', stop.signal);
+    index.add(row('d1', 'UNBOUND'));
+    stop.abort();
+    expect(await waiting).toMatchObject({ devId: 'd1', result: 'UNBOUND' });
+    expect(await givenUp).toBeNull();
+    expect(index.tally(batch)).toEqual({ unbound: 1, notBound: 0, failed: 0, pending: 2 });
+    expect(await index.waitFor('d1')).toMatchObject({ devId: 'd1' }); // already known: at once
   });
 });

@@ -1,0 +1,110 @@
+import type { BatchCodeView, BatchTally, HistoryRow } from '../protocol/index.js';
+import type { BatchCodeRecord, BatchRecord } from './batch-records.js';
+
+/**
+ * One batch's results in memory, kept in step with the history writes by the batch service: every
+ * row once, each device's best result, the tally, and the places each code's devices took. The
+ * station computes the tally here and nowhere else; the UI shows what it is sent.
+ */
+const RANK: Record<HistoryRow['result'], number> = { UNBOUND: 2, NOT_BOUND: 1, FAILED: 0 };
+
+type Waiter = (row: HistoryRow) => void;
+
+export class BatchIndex {
+  /** Oldest first (history ids grow with every write). */
+  readonly #rows: HistoryRow[] = [];
+  readonly #best = new Map<string, HistoryRow>();
+  /** Devices that took a place on each token: failures consume nothing (DESIGN §5). */
+  readonly #placesByToken = new Map<string, Set<string>>();
+  readonly #counts = { unbound: 0, notBound: 0, failed: 0 };
+  readonly #waiters = new Map<string, Set<Waiter>>();
+  /** What the last `batch` event said (batch and code statuses), so that only a change is sent. */
+  announced: string | null = null;
+
+  constructor(rows: readonly HistoryRow[] = []) {
+    for (const r of [...rows].sort((x, y) => x.id - y.id)) this.add(r);
+  }
+
+  /**
+   * A device may report more than once (TOKEN_REUSED after scanning the code again, a station-side
+   * TIMEOUT after the authority's UNBOUND): it counts once, by its best result, since an unbind that
+   * happened stays an unbind. Among equal results the latest counts.
+   */
+  add(row: HistoryRow): void {
+    this.#rows.push(row);
+    const prev = this.#best.get(row.devId);
+    if (!prev || RANK[row.result] >= RANK[prev.result]) {
+      if (prev) this.#counts[countOf(prev)]--;
+      this.#counts[countOf(row)]++;
+      this.#best.set(row.devId, row);
+    }
+    if (row.tokenId && row.result !== 'FAILED') {
+      const places = this.#placesByToken.get(row.tokenId) ?? new Set<string>();
+      places.add(row.devId);
+      this.#placesByToken.set(row.tokenId, places);
+    }
+    const waiting = this.#waiters.get(row.devId);
+    if (waiting) {
+      this.#waiters.delete(row.devId);
+      for (const w of waiting) w(row);
+    }
+  }
+
+  rows(): readonly HistoryRow[] {
+    return this.#rows;
+  }
+
+  /** The device's best result so far. */
+  resultOf(devId: string): HistoryRow | undefined {
+    return this.#best.get(devId);
+  }
+
+  tally(b: Pick<BatchRecord, 'status' | 'expected'>): BatchTally {
+    const reported = this.#best.size;
+    return { ...this.#counts, pending: b.status === 'running' ? Math.max(0, b.expected - reported) : 0 };
+  }
+
+  codeView(c: BatchCodeRecord, now: number): BatchCodeView {
+    const used = this.#placesByToken.get(c.tokenId)?.size ?? 0;
+    const status: BatchCodeView['status'] =
+      c.ended === 'exhausted' || used >= c.capacity ? 'exhausted' : c.ended === 'closed' ? 'closed' : c.ended === 'expired' || now >= c.expiresAt ? 'expired' : 'active';
+    return { index: c.index, tokenId: c.tokenId, capacity: c.capacity, used, expiresAt: new Date(c.expiresAt).toISOString(), status };
+  }
+
+  /**
+   * Resolves with the device's first result (at once when it has one), or null when `signal` aborts
+   * first: a promise per device instead of re-reading the batch.
+   */
+  waitFor(devId: string, signal?: AbortSignal): Promise<HistoryRow | null> {
+    const known = this.#best.get(devId);
+    if (known) return Promise.resolve(known);
+    if (signal?.aborted) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const waiting = this.#waiters.get(devId) ?? new Set<Waiter>();
+      const stop = (): void => {
+        waiting.delete(onRow);
+        resolve(null);
+      };
+      const onRow: Waiter = (row) => {
+        signal?.removeEventListener('abort', stop);
+        resolve(row);
+      };
+      waiting.add(onRow);
+      this.#waiters.set(devId, waiting);
+      signal?.addEventListener('abort', stop, { once: true });
+    });
+  }
+}
+
+const countOf = (r: HistoryRow): 'unbound' | 'notBound' | 'failed' => (r.result === 'UNBOUND' ? 'unbound' : r.result === 'NOT_BOUND' ? 'notBound' : 'failed');
+
+/** The tally of a batch's rows (the same rule as the live index: it is the live index). */
+export function tallyOf(b: Pick<BatchRecord, 'status' | 'expected'>, rows: readonly HistoryRow[]): BatchTally {
+  return new BatchIndex(rows).tally(b);
+}
+
+/** The codes of a batch with the places their devices took. */
+export function codeViews(codes: readonly BatchCodeRecord[], rows: readonly HistoryRow[], now: number): BatchCodeView[] {
+  const index = new BatchIndex(rows);
+  return codes.map((c) => index.codeView(c, now));
+}
