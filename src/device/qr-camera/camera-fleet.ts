@@ -105,18 +105,33 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const scans = new Set<Promise<unknown>>();
 
   /**
-   * Who sees which code is decided when a set of codes appears, and then kept: the operator holds the
-   * codes before the devices that are reset (waiting) at that moment, in bench order, then the rest.
-   * Recomputing it every poll would move a code to other cameras as the first ones start working.
+   * Who sees which code is decided when a code appears, and then kept while it stays on screen: the
+   * operator holds a new code before the devices that are reset (waiting) at that moment and hold no
+   * code still shown, in bench order, then the rest. A code leaving the screen (used up) hands nobody
+   * the others: re-deciding then would show them to devices the batch is not for (overflow 'ignore').
    */
-  let seenBy: { signature: string; view: Map<string, number> } = { signature: '', view: new Map() };
+  let heldBefore = new Map<string, string[]>();
   function viewFor(codes: ShownCode[]): Map<string, number> {
-    const signature = codes.map((c) => `${c.key}#${c.hash}`).join('|');
-    if (signature === seenBy.signature) return seenBy.view;
-    const order = [...devices.filter((d) => d.state === 'waiting'), ...devices.filter((d) => d.state !== 'waiting')];
-    const slots = assignCamerasToCodes(order.length, codes.map((c) => c.capacity), options.overflow ?? 'crowd');
-    seenBy = { signature, view: new Map(order.map((d, i) => [d.devId, slots[i]!])) };
-    return seenBy.view;
+    const ids = codes.map((c) => `${c.key}#${c.hash}`);
+    const kept = new Map<string, string[]>();
+    for (const id of ids) {
+      const holders = heldBefore.get(id);
+      if (holders) kept.set(id, holders);
+    }
+    const fresh = ids.map((id, i) => ({ id, i })).filter(({ id }, j, all) => !kept.has(id) && all.findIndex((o) => o.id === id) === j);
+    if (fresh.length > 0) {
+      const busy = new Set([...kept.values()].flat());
+      const free = devices.filter((d) => !busy.has(d.devId));
+      const order = [...free.filter((d) => d.state === 'waiting'), ...free.filter((d) => d.state !== 'waiting')];
+      const slots = assignCamerasToCodes(order.length, fresh.map(({ i }) => codes[i]!.capacity), options.overflow ?? 'crowd');
+      fresh.forEach(({ id }, j) => kept.set(id, order.filter((_, k) => slots[k] === j).map((d) => d.devId)));
+    }
+    heldBefore = kept;
+    const view = new Map<string, number>();
+    ids.forEach((id, i) => {
+      for (const devId of kept.get(id) ?? []) if (!view.has(devId)) view.set(devId, i);
+    });
+    return view;
   }
 
   async function lookAtScreens(): Promise<void> {

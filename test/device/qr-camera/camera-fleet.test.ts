@@ -97,6 +97,27 @@ describe('a fleet of cameras before one screen', () => {
     expect(perToken(p2.t).sort()).toEqual(identities.slice(30).map((d) => d.devId));
   });
 
+  it('overflow ignore: a code that leaves the screen (used up) is never handed to the cameras the batch is not for', async () => {
+    // The station's screen for a batch of 3 on a bench of 5: code c1 for 2 devices, c2 for 1.
+    const [p1, p2] = [benchPayload(), benchPayload()];
+    const [c1, c2] = [(await png(p1)).toString('base64'), (await png(p2)).toString('base64')];
+    screen.show(JSON.stringify({ codes: [{ id: 'c1', png: c1, capacity: 2 }, { id: 'c2', png: c2, capacity: 1 }] }));
+    const f = await start(5, { overflow: 'ignore' });
+    await settle(f);
+    expect(f.status().map((s) => s.state)).toEqual(['unbound', 'unbound', 'unbound', 'waiting', 'waiting']);
+    // c1 is used up first and leaves the screen (as the station does); c2 stays, still held before camera 3.
+    screen.show(JSON.stringify({ codes: [{ id: 'c2', png: c2, capacity: 1 }] }));
+    await settle(f);
+    expect(f.status().map((s) => s.state)).toEqual(['unbound', 'unbound', 'unbound', 'waiting', 'waiting']);
+    expect(authority.accepted.map((r) => r.devId).sort()).toEqual(identities.slice(0, 3).map((d) => d.devId));
+    // A new code is held before the devices still waiting, as the operator would show it.
+    const p3 = benchPayload();
+    screen.show(JSON.stringify({ codes: [{ id: 'c2', png: c2, capacity: 1 }, { id: 'c3', png: (await png(p3)).toString('base64'), capacity: 2 }] }));
+    await settle(f);
+    expect(f.status().map((s) => s.state)).toEqual(['unbound', 'unbound', 'unbound', 'unbound', 'unbound']);
+    expect(authority.accepted.filter((r) => r.token === p3.t).map((r) => r.devId).sort()).toEqual(identities.slice(3).map((d) => d.devId));
+  });
+
   it('several sources are several screens, in order; a file source works like a URL', async () => {
     const [p1, p2] = [benchPayload(), benchPayload()];
     await writeFile(join(dir, 'a.png'), await png(p1));
