@@ -7,7 +7,8 @@ import { startUartBench } from '../../../src/device/uart/index.js';
 import { startUartGateway, type UartGatewayOptions } from '../../../src/device/uart/index.js';
 import { startVirtualScanner } from '../../../src/device/uart/index.js';
 import { openBarcodeScanner } from '../../../src/wired/serial-scanner.js';
-import { randomUrlSafe, stationRequestHeaders, type IssuedToken } from '../../../src/protocol/index.js';
+import { type IssuedToken } from '../../../src/protocol/index.js';
+import { createAuthorityClient } from '../../../src/batch/station-authority-client.js';
 import { openUartDevice, type UartClientEvent, type UartDeviceClient } from '../../../src/wired/serial-uart-client.js';
 import { deviceLogs, type Account } from '../../qr/support/station-client.js';
 import { makePtyDir, openScriptedPeer, type PtyDir } from '../../support/pty-pair.js';
@@ -34,12 +35,7 @@ function account(role: string): Account {
 
 async function issueSerialToken(role = 'owner', capacity = 5): Promise<IssuedToken> {
   const a = account(role);
-  const body = JSON.stringify({ capacity, channel: 'serial' });
-  const path = '/api/v1/unbind-tokens';
-  const headers = stationRequestHeaders({ clientId: a.clientId, secret: a.secret, method: 'POST', pathWithQuery: path, body, nonce: randomUrlSafe(24) });
-  const res = await fetch(`${authority.url}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
-  if (res.status !== 201) throw new Error(`token refused: ${res.status} ${await res.text()}`);
-  return (await res.json()) as IssuedToken;
+  return createAuthorityClient({ url: authority.url, clientId: a.clientId, secret: a.secret }).issueToken({ capacity, channel: 'serial' });
 }
 
 /** Bound gateways, handed out once each: tests never share a device. */
