@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUrlSafe, signDeviceRequest, stationRequestHeaders } from '../../src/protocol/index.js';
+import { randomUrlSafe, signDeviceRequest } from '../../src/protocol/index.js';
+import { createAuthorityClient } from '../../src/batch/station-authority-client.js';
 import type { DemoExport } from '../../src/cloud/demo.js';
 import { runUnbind, type RunningProcess } from '../support/processes.js';
 import { launchChromium, shot } from './browser.js';
@@ -119,11 +120,10 @@ describe('QR batch in the browser', () => {
     // 45 pqr1cam unbinds so far; the owner unbinds 52 more directly, leaving 3 of the product's 100.
     const owner = demo.accounts.find((a) => a.role === 'owner' && a.region === 'EU')!;
     const bench = new Set(demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound).slice(0, 64).map((d) => d.devId));
+    const ownerClient = createAuthorityClient({ url: authorityUrl, clientId: owner.clientId, secret: owner.secret });
     const spare = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound && !bench.has(d.devId)).slice(0, 52);
     for (let i = 0; i < spare.length; i += 30) {
-      const body = JSON.stringify({ capacity: Math.min(30, spare.length - i), channel: 'qr' });
-      const headers = stationRequestHeaders({ clientId: owner.clientId, secret: owner.secret, method: 'POST', pathWithQuery: '/api/v1/unbind-tokens', body, nonce: randomUrlSafe(20) });
-      const token = (await (await fetch(`${authorityUrl}/api/v1/unbind-tokens`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body })).json()) as { token: string };
+      const token = await ownerClient.issueToken({ capacity: Math.min(30, spare.length - i), channel: 'qr' });
       for (const d of spare.slice(i, i + 30)) {
         const ts = Date.now();
         const nonce = randomUrlSafe(20);
