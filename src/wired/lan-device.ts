@@ -85,18 +85,44 @@ export interface SadpSeen {
   at: number;
 }
 
+/**
+ * What a rebuild of the live list can reuse: the entry it made last time from the same mDNS entry
+ * and the same SADP sighting (both kept by reference while nothing in them changed).
+ */
+export interface LanMergeReuse {
+  readonly byMdns: WeakMap<object, { seen: SadpSeen | undefined; device: LanDevice }>;
+  readonly bySadp: WeakMap<SadpSeen, LanDevice>;
+}
+export const newLanMergeReuse = (): LanMergeReuse => ({ byMdns: new WeakMap(), bySadp: new WeakMap() });
+
 /** The live list: mDNS entries (with SADP fields of the same serial), then devices seen only by SADP. */
-export function mergeLanDevices(mdns: readonly Omit<MdnsLanDevice, 'sadp' | 'problem'>[], sadp: ReadonlyMap<string, SadpSeen>): LanDevice[] {
+export function mergeLanDevices(
+  mdns: readonly Omit<MdnsLanDevice, 'sadp' | 'problem'>[],
+  sadp: ReadonlyMap<string, SadpSeen>,
+  reuse: LanMergeReuse = newLanMergeReuse(),
+): LanDevice[] {
   const out: LanDevice[] = [];
   const matched = new Set<string>();
   for (const d of mdns) {
     const seen = sadp.get(d.sn);
     if (seen) matched.add(d.sn);
-    out.push({ ...d, sadp: seen?.fields ?? null, problem: seen?.fields.dhcpFailed ? dhcpProblem : null, lastSeen: Math.max(d.lastSeen, seen?.at ?? 0) });
+    const before = reuse.byMdns.get(d);
+    if (before && before.seen === seen) {
+      out.push(before.device);
+      continue;
+    }
+    const device: MdnsLanDevice = { ...d, sadp: seen?.fields ?? null, problem: seen?.fields.dhcpFailed ? dhcpProblem : null, lastSeen: Math.max(d.lastSeen, seen?.at ?? 0) };
+    reuse.byMdns.set(d, { seen, device });
+    out.push(device);
   }
   for (const [serial, seen] of sadp) {
     if (matched.has(serial)) continue;
-    out.push({
+    const before = reuse.bySadp.get(seen);
+    if (before) {
+      out.push(before);
+      continue;
+    }
+    const device: SadpLanDevice = {
       key: `sadp:${serial}`,
       source: 'sadp',
       devId: null,
@@ -110,7 +136,9 @@ export function mergeLanDevices(mdns: readonly Omit<MdnsLanDevice, 'sadp' | 'pro
       lastSeen: seen.at,
       sadp: seen.fields,
       problem: seen.fields.dhcpFailed ? dhcpProblem : notAdvertising,
-    });
+    };
+    reuse.bySadp.set(seen, device);
+    out.push(device);
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
@@ -120,6 +148,27 @@ export function mergeLanDevices(mdns: readonly Omit<MdnsLanDevice, 'sadp' | 'pro
  * the SADP Uuid (devices echo each probe's own Uuid, so it changes every probe).
  */
 export function sameLanDevice(a: LanDevice, b: LanDevice): boolean {
-  const comparable = (d: LanDevice): string => JSON.stringify({ ...d, lastSeen: 0, sadp: d.sadp && { ...d.sadp, uuid: null } });
-  return comparable(a) === comparable(b);
+  if (a === b) return true;
+  // Field by field, not by serialising both: the sweep compares every entry on every announcement.
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof LanDevice>) {
+    if (k === 'lastSeen') continue;
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (k === 'sadp' || k === 'problem') {
+      if (!sameFields(x as object | null, y as object | null, 'uuid')) return false;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/** Two flat records (SADP fields, a problem) alike but for `ignored`. */
+function sameFields(a: object | null, b: object | null, ignored: string): boolean {
+  if (a === null || b === null) return a === b;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) if (k !== ignored && x[k] !== y[k]) return false;
+  return true;
 }

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { SADP_PORT } from '../protocol/index.js';
-import { mergeLanDevices, sameLanDevice, type LanDevice, type LanDeviceChange, type MalformedReport, type MdnsLanDevice, type SadpSeen } from './lan-device.js';
+import { mergeLanDevices, newLanMergeReuse, sameLanDevice, type LanDevice, type LanDeviceChange, type MalformedReport, type MdnsLanDevice, type SadpSeen } from './lan-device.js';
 import { DEFAULT_LAN_INTERFACE, resolveLanInterface, type LanInterface } from './lan-interface.js';
 import { MDNS_PORT, startMdnsBrowser, type MdnsBrowser } from './mdns-browser.js';
 import type { MdnsInstance } from './mdns-record-cache.js';
-import { checkTxt } from './mdns-txt.js';
+import { checkTxt, type TxtCheck } from './mdns-txt.js';
 import type { MulticastRecord } from './multicast-socket.js';
 import { openSadpListener, type SadpListener } from './sadp-listener.js';
 
@@ -76,14 +76,27 @@ export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanS
   let sadpRound = 0;
   let browser: MdnsBrowser | null = null;
 
-  function mdnsDevices(instances: MdnsInstance[]): Array<Omit<MdnsLanDevice, 'sadp' | 'problem'>> {
-    const out = new Map<string, Omit<MdnsLanDevice, 'sadp' | 'problem'>>();
+  type MdnsEntry = Omit<MdnsLanDevice, 'sadp' | 'problem'>;
+  /**
+   * Per instance, its last TXT as checked and the entry made from it: a re-announcement that changed
+   * nothing (most of them) reuses both, so a rebuild costs a comparison per device, not a parse.
+   */
+  let madeFrom = new Map<string, { txt: Uint8Array[]; checked: TxtCheck; entry: MdnsEntry | null }>();
+  const mergeReuse = newLanMergeReuse();
+  const sameTxt = (a: Uint8Array[], b: Uint8Array[]): boolean => a.length === b.length && a.every((x, i) => Buffer.compare(x, b[i]!) === 0);
+
+  function mdnsDevices(instances: MdnsInstance[]): MdnsEntry[] {
+    const out = new Map<string, MdnsEntry>();
+    const made = new Map<string, { txt: Uint8Array[]; checked: TxtCheck; entry: MdnsEntry | null }>();
     const live = new Set<string>();
     const fqdns = new Map<string, string>();
     for (const inst of instances) {
       live.add(inst.fqdn);
       const from = `${inst.from}:${browserPort}`;
-      const checked = checkTxt(inst.txt);
+      const before = madeFrom.get(inst.fqdn);
+      const checked = before && sameTxt(before.txt, inst.txt) ? before.checked : checkTxt(inst.txt);
+      const memo = { txt: inst.txt, checked, entry: null as MdnsEntry | null };
+      made.set(inst.fqdn, memo);
       let why = checked.ok ? null : `TXT refused: ${checked.why}`;
       if (checked.ok) {
         const other = out.get(checked.txt.id);
@@ -98,7 +111,15 @@ export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanS
       if (!checked.ok) continue;
       const t = checked.txt;
       fqdns.set(t.id, inst.fqdn);
-      out.set(t.id, {
+      // A host that announces no A record (bonjour-service skips loopback addresses) is where it spoke from.
+      const address = inst.addresses[0] ?? inst.from;
+      const kept = before?.checked === checked ? before.entry : null;
+      if (kept && kept.address === address && kept.port === inst.port && kept.host === inst.host && kept.instance === inst.instance) {
+        memo.entry = kept; // lastSeen is read fresh (withFreshLastSeen)
+        out.set(t.id, kept);
+        continue;
+      }
+      out.set(t.id, (memo.entry = {
         key: t.id,
         source: 'mdns',
         devId: t.id,
@@ -107,14 +128,14 @@ export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanS
         fw: t.fw,
         rg: t.rg,
         st: t.st,
-        // A host that announces no A record (bonjour-service skips loopback addresses) is where it spoke from.
-        address: inst.addresses[0] ?? inst.from,
+        address,
         port: inst.port,
         host: inst.host,
         instance: inst.instance,
         lastSeen: inst.lastSeen,
-      });
+      }));
     }
+    madeFrom = made;
     for (const fqdn of reportedInstances.keys()) if (!live.has(fqdn)) reportedInstances.delete(fqdn);
     fqdnOf = fqdns;
     return [...out.values()];
@@ -136,7 +157,7 @@ export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanS
 
   /** Rebuilds the list and emits one event per entry that appeared, changed or went. */
   function rebuild(): void {
-    const next = new Map(mergeLanDevices(mdnsDevices(browser?.instances() ?? []), sadpSeen).map((d) => [d.key, d]));
+    const next = new Map(mergeLanDevices(mdnsDevices(browser?.instances() ?? []), sadpSeen, mergeReuse).map((d) => [d.key, d]));
     const changes: LanDeviceChange[] = [];
     for (const [key, device] of next) {
       const previous = list.get(key);
@@ -233,7 +254,7 @@ export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanS
       const ms = opts.windowMs ?? windowMs;
       await (sadp ? probeRound(ms) : pause(ms));
       rebuild();
-      return [...list.values()];
+      return withFreshLastSeen([...list.values()]);
     },
     multicast: () => ({ mdns: browser!.multicast, sadp: sadp?.multicast ?? null }),
     async close() {
