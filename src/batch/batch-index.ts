@@ -83,6 +83,8 @@ export class BatchIndex {
       const waiting = this.#waiters.get(devId) ?? new Set<Waiter>();
       const stop = (): void => {
         waiting.delete(onRow);
+        // A device nobody waits for any more leaves no empty entry behind.
+        if (waiting.size === 0 && this.#waiters.get(devId) === waiting) this.#waiters.delete(devId);
         resolve(null);
       };
       const onRow: Waiter = (row) => {

@@ -80,7 +80,7 @@ export interface BatchService {
    * at once when it has one, else when it comes; null when `signal` aborts first.
    */
   waitForResult(batchId: string, devId: string, signal?: AbortSignal): Promise<DeviceResultView | null>;
-  /** Resolves when the batch has finished: every code ended and the missing devices closed as NO_REPORT. */
+  /** Resolves when the batch has finished (every code ended, the missing devices closed as NO_REPORT), or the service closed. */
   whenFinished(batchId: string): Promise<void>;
   /** Every token was handed out and every device answered: the batch ends now, not at expiry. */
   closeCodes(batchId: string, opts?: { devicesMayStillReport?: boolean }): Promise<void>;
@@ -144,7 +144,8 @@ export function createBatchService(deps: {
     let index = indexes.get(id);
     if (!index) {
       index = new BatchIndex(history.batchAttempts(id));
-      indexes.set(id, index);
+      // Only batches still followed stay in memory: an ended one is read again when asked (as before the index).
+      if (live.has(id)) indexes.set(id, index);
     }
     return index;
   };
@@ -221,6 +222,7 @@ export function createBatchService(deps: {
     // A finished batch shows no code again: its Wi-Fi password leaves memory with it.
     live.delete(id);
     announce(id);
+    indexes.delete(id);
     log('batch finished', { batchId: id });
     for (const resolve of finishWaiters.get(id) ?? []) resolve();
     finishWaiters.delete(id);
@@ -412,6 +414,9 @@ export function createBatchService(deps: {
     },
 
     close() {
+      // Nothing will finish a batch any more: whoever waits for one is told now, not never.
+      for (const waiting of finishWaiters.values()) for (const resolve of waiting) resolve();
+      finishWaiters.clear();
       for (const lb of live.values()) for (const w of lb.watches.values()) w.close();
       live.clear();
     },

@@ -15,12 +15,17 @@ export function createServiceStack(onStopError: (name: string, err: unknown) => 
   return {
     async start(name, start, stop) {
       const service = await start();
+      // Stopped while this one was starting: it stops at once instead of outliving the stack.
+      if (stopping) {
+        await stop(service);
+        throw new Error(`${name} started after the station was told to stop`);
+      }
       started.push({ name, stop: () => stop(service) });
       return service;
     },
     stop() {
       stopping ??= (async () => {
-        for (const s of started.reverse()) {
+        for (const s of [...started].reverse()) {
           try {
             await s.stop();
           } catch (err) {

@@ -55,4 +55,17 @@ describe('service stack', () => {
     expect(log).toEqual(['start store', 'start sweep', 'start server', 'stop server', 'stop store']);
     expect(failures).toEqual(['sweep']);
   });
+
+  it('given a stop while a service is still starting, then that service stops as soon as it has started and never outlives the stack', async () => {
+    const log: string[] = [];
+    const stack = createServiceStack();
+    await stack.start('store', () => log.push('start store'), () => log.push('stop store'));
+    let finishStart: () => void = () => undefined;
+    const slow = stack.start('server', () => new Promise<string>((r) => (finishStart = () => r('server'))), () => log.push('stop server'));
+    const stopped = stack.stop();
+    finishStart();
+    await expect(slow).rejects.toThrow(/server started after the station was told to stop/);
+    await stopped;
+    expect(log).toEqual(['start store', 'stop store', 'stop server']);
+  });
 });
