@@ -29,6 +29,28 @@ describe('batch stores', () => {
     expect(api.calls).toEqual([]);
   });
 
+  it('given a wired batch whose results arrive before the answer that starts it, when the answer comes, then the screen shows every result, not fewer', async () => {
+    // The station started the batch and its two devices answered before the start answer reached the page.
+    let answerStart: (v: ReturnType<typeof batchView>) => void = () => undefined;
+    api.answers.startBatch = () => new Promise((resolve) => (answerStart = resolve));
+    const early = [result('nvr-0001', { at: '2025-03-01T10:01:00.000Z' }), result('nvr-0002', { at: '2025-03-01T10:01:01.000Z' })];
+    api.answers.getBatch = async () => batchView({ method: 'wired', expected: 2, status: 'completed', tally: tally({ unbound: 2 }, 2), results: [...early].reverse() });
+    const batch = useCurrentBatchStore();
+    const starting = useNewBatchStore().startDevices({ method: 'wired', devIds: ['nvr-0001', 'nvr-0002'] });
+    await settle();
+    batch.applyResult(resultEvent(BATCH, early[0]!, tally({ unbound: 1 }, 2)));
+    batch.applyResult(resultEvent(BATCH, early[1]!, tally({ unbound: 2 }, 2)));
+    batch.applyBatchEvent({ ...batchView({ method: 'wired', expected: 2, status: 'completed', tally: tally({ unbound: 2 }, 2) }), codes: [] });
+    // The start answer was computed before those results: it shows none of them.
+    answerStart(batchView({ method: 'wired', expected: 2, tally: tally({}, 2), results: [] }));
+    expect(await starting).toEqual({ ok: true });
+    await settle();
+    await settle();
+    expect(batch.progressText).toBe('2 / 2');
+    expect(batch.results.map((r) => r.devId)).toEqual(['nvr-0001', 'nvr-0002']);
+    expect(batch.current?.status).toBe('completed');
+  });
+
   describe('plan and start', () => {
     const req = { method: 'qr' as const, pid: 'pqr1cam', deviceCount: 45 };
 

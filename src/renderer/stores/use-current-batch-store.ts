@@ -23,6 +23,15 @@ export const useCurrentBatchStore = defineStore('current-batch', () => {
   const busy = ref(false);
   const error = ref<StationError | null>(null);
   let resyncing: Promise<void> | null = null;
+  /**
+   * Batches the station told of before they became current here: a batch's first results can arrive
+   * before the answer that starts it (fast wired or serial devices). Kept few; only their ids matter.
+   */
+  const heardBefore = new Set<string>();
+  function noteUnknown(batchId: string): void {
+    heardBefore.add(batchId);
+    if (heardBefore.size > 16) heardBefore.delete(heardBefore.values().next().value!);
+  }
 
   const tally = computed(() => current.value?.tally ?? null);
   const reported = computed(() => (tally.value ? reportedOf(tally.value) : 0));
@@ -59,6 +68,9 @@ export const useCurrentBatchStore = defineStore('current-batch', () => {
     current.value = held && newer.length > 0 ? { ...view, tally: held.tally, codes: held.codes } : view;
     results.value = upsert(newer, sent);
     if (!held) error.value = null;
+    // Events of this batch came before its snapshot was adopted and were not applied: fetch it once more,
+    // after adopting, so the snapshot holds them (and every later event is applied as it comes).
+    if (!held && heardBefore.delete(view.id)) void resync();
   }
 
   async function open(batchId: string): Promise<boolean> {
@@ -92,7 +104,7 @@ export const useCurrentBatchStore = defineStore('current-batch', () => {
   /** A `batch` event: status, codes and the station's tally; rows come by `result` events. */
   function applyBatchEvent(b: BatchSummary & { codes: BatchCodeView[] }): void {
     const view = current.value;
-    if (!view || view.id !== b.id) return;
+    if (!view || view.id !== b.id) return noteUnknown(b.id);
     current.value = { ...view, ...b, manifest: view.manifest, scanned: view.scanned, results: view.results };
     if (missedResults()) void resync();
   }
@@ -100,7 +112,7 @@ export const useCurrentBatchStore = defineStore('current-batch', () => {
   /** A `result` event: the device's row to show, the batch's tally and the code it used, as the station sent them. */
   function applyResult(e: ResultEvent): void {
     const view = current.value;
-    if (!view || view.id !== e.batchId) return;
+    if (!view || view.id !== e.batchId) return noteUnknown(e.batchId);
     results.value = upsert(results.value, [e.result]);
     const sentCode = e.code;
     const codes = sentCode ? view.codes.map((c) => (c.tokenId === sentCode.tokenId ? sentCode : c)) : view.codes;
