@@ -17,3 +17,13 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 export const shot = (name: string): string => join(SCREENSHOTS, `${name}.png`);
+
+/**
+ * How often a `waitForFunction` looks again. Playwright's default polls on animation frames, which a
+ * loaded machine (or a page not painting) delays or stops: the station's state shows up in the DOM
+ * whether or not a frame is drawn, so it is looked at on a timer instead.
+ */
+export const POLL_MS = 100;
+
+/** A screenshot of the page as it settles: transitions are run to their end rather than waited for. */
+export const settledShot = (name: string): { path: string; animations: 'disabled' } => ({ path: shot(name), animations: 'disabled' });

@@ -9,7 +9,7 @@ import { randomUrlSafe, signDeviceRequest } from '../../src/protocol/index.js';
 import { createAuthorityClient } from '../../src/batch/station-authority-client.js';
 import type { DemoExport } from '../../src/cloud/demo.js';
 import { runUnbind, type RunningProcess } from '../support/processes.js';
-import { launchChromium, shot } from './browser.js';
+import { launchChromium, POLL_MS, settledShot, shot } from './browser.js';
 
 /**
  * The QR method end to end, as an operator does it: `unbind start` (station + embedded authority +
@@ -72,19 +72,18 @@ describe('QR batch in the browser', () => {
     await page.getByTestId('code-1').locator('img').waitFor();
     await page.screenshot({ path: shot('02-code-screen-started') });
     // Wait until 45 have reported, then check it is exactly 45: more (a device the batch is not for) fails here, saying so.
-    await page.waitForFunction(() => Number(/^(\d+) \//.exec(document.querySelector('[data-testid="progress"]')?.textContent ?? '')?.[1] ?? 0) >= 45, undefined, { timeout: 90_000 });
+    await page.waitForFunction(() => Number(/^(\d+) \//.exec(document.querySelector('[data-testid="progress"]')?.textContent ?? '')?.[1] ?? 0) >= 45, undefined, { polling: POLL_MS, timeout: 90_000 });
     expect(await page.getByTestId('progress').innerText()).toBe('45 / 45');
     expect(await page.getByTestId('tally-unbound').innerText()).toContain('45');
     expect(await page.getByTestId('result-row').count()).toBe(45);
     expect(await page.locator('[data-testid="result-row"][data-result="UNBOUND"]').count()).toBe(45);
-    await page.waitForTimeout(500); // let the progress bar finish its transition for the screenshot
-    await page.screenshot({ path: shot('03-code-screen-45-of-45') });
+    await page.screenshot(settledShot('03-code-screen-45-of-45'));
 
     await page.getByTestId('nav-history').click();
     await page.getByTestId('history-view').waitFor();
     await page.getByTestId('history-result').selectOption('UNBOUND');
     await page.getByTestId('history-search').click();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-row"]').length >= 45, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-row"]').length >= 45, undefined, { polling: POLL_MS, timeout: 10_000 });
     expect(await page.getByTestId('history-row').count()).toBe(45);
     await page.screenshot({ path: shot('04-history') });
 
@@ -147,6 +146,6 @@ describe('QR batch in the browser', () => {
 
     await page.getByTestId('device-count').fill('3');
     await page.getByTestId('check-plan').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="plan-result"]')?.getAttribute('data-ok') === 'true');
+    await page.waitForFunction(() => document.querySelector('[data-testid="plan-result"]')?.getAttribute('data-ok') === 'true', undefined, { polling: POLL_MS });
   }, 90_000);
 });

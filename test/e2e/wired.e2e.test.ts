@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runUnbind, type RunningProcess } from '../support/processes.js';
-import { launchChromium, shot } from './browser.js';
+import { launchChromium, POLL_MS, settledShot, shot } from './browser.js';
 
 /**
  * The wired screen end to end: `unbind start` with a virtual bench of wired devices on the loopback
@@ -39,7 +39,7 @@ describe('wired screen in the browser', () => {
   it('lists the bench LAN live, selects the NVRs by product, unbinds them with progress per device, and history holds them', async () => {
     await page.getByTestId('nav-wired').click();
     await page.getByTestId('wired-view').waitFor();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="lan-row"][data-selectable="true"]').length === 10, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="lan-row"][data-selectable="true"]').length === 10, undefined, { polling: POLL_MS, timeout: 15_000 });
     await page.getByTestId('lan-refresh').click();
     // The device whose DHCP failed is listed from SADP at 0.0.0.0 with what to do, and cannot be selected.
     const dhcp = page.locator('[data-testid="lan-row"][data-source="sadp"]').filter({ hasText: '0.0.0.0' });
@@ -57,38 +57,37 @@ describe('wired screen in the browser', () => {
     await page.getByTestId('lan-unbind').click();
     await page.getByTestId('code-screen').waitFor();
     expect(await page.getByTestId('batch-method').getAttribute('data-method')).toBe('wired');
-    await page.waitForFunction((n) => document.querySelector('[data-testid="progress"]')?.textContent?.includes(`${n} / ${n}`), nvrs, { timeout: 30_000 });
-    await page.waitForFunction((n) => document.querySelector('[data-testid="tally-unbound"]')?.textContent?.trim() === String(n), nvrs, { timeout: 10_000 });
+    await page.waitForFunction((n) => document.querySelector('[data-testid="progress"]')?.textContent?.includes(`${n} / ${n}`), nvrs, { polling: POLL_MS, timeout: 30_000 });
+    await page.waitForFunction((n) => document.querySelector('[data-testid="tally-unbound"]')?.textContent?.trim() === String(n), nvrs, { polling: POLL_MS, timeout: 10_000 });
     expect(await page.locator('[data-testid="device-progress"]').count()).toBe(nvrs);
-    await page.waitForTimeout(400);
-    await page.screenshot({ path: shot('11-wired-batch-done') });
+    await page.screenshot(settledShot('11-wired-batch-done'));
 
     await page.getByTestId('nav-history').click();
     await page.getByTestId('history-view').waitFor();
-    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="history-row"]').length >= n, nvrs, { timeout: 10_000 });
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="history-row"]').length >= n, nvrs, { polling: POLL_MS, timeout: 10_000 });
     const methods = await page.getByTestId('history-row').allInnerTexts();
     expect(methods.filter((t) => t.includes('wired') && t.includes('pnvr8ch'))).toHaveLength(nvrs);
   }, 120_000);
 
   it('the selectable list shrinks as devices finish: what is left can all be selected and unbound', async () => {
     await page.getByTestId('nav-wired').click();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="lan-row"][data-selectable="true"]').length > 0 && ![...document.querySelectorAll('[data-testid="lan-row"][data-selectable="true"]')].some((r) => r.textContent?.includes('pnvr8ch')), undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="lan-row"][data-selectable="true"]').length > 0 && ![...document.querySelectorAll('[data-testid="lan-row"][data-selectable="true"]')].some((r) => r.textContent?.includes('pnvr8ch')), undefined, { polling: POLL_MS, timeout: 15_000 });
     const left = await selectable().count();
     await page.getByTestId('lan-select-all').click();
     expect(await page.getByTestId('lan-selected-count').innerText()).toContain(`${left} selected`);
     await page.getByTestId('lan-unbind').click();
     await page.getByTestId('code-screen').waitFor();
-    await page.waitForFunction((n) => document.querySelector('[data-testid="tally-unbound"]')?.textContent?.trim() === String(n), left, { timeout: 30_000 });
+    await page.waitForFunction((n) => document.querySelector('[data-testid="tally-unbound"]')?.textContent?.trim() === String(n), left, { polling: POLL_MS, timeout: 30_000 });
   }, 60_000);
 
   it('the settings screen lists the UART ports of the bench and unbinds the gateways over them', async () => {
     await page.getByTestId('nav-settings').click();
     await page.getByTestId('settings-view').waitFor();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="serial-uart-port"]').length >= 2, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="serial-uart-port"]').length >= 2, undefined, { polling: POLL_MS, timeout: 10_000 });
     await page.screenshot({ path: shot('12-serial-settings') });
     await page.getByTestId('serial-unbind').click();
     await page.getByTestId('code-screen').waitFor();
     expect(await page.getByTestId('batch-method').getAttribute('data-method')).toBe('serial');
-    await page.waitForFunction(() => document.querySelector('[data-testid="tally-unbound"]')?.textContent?.trim() === '2', undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="tally-unbound"]')?.textContent?.trim() === '2', undefined, { polling: POLL_MS, timeout: 30_000 });
   }, 60_000);
 });

@@ -23,7 +23,8 @@ describe('station restart during a batch', () => {
     const authorityUrl = (await authority.waitFor(/listening on (http:\S+)/))[1]!;
     await authority.waitFor(/demo accounts, products and devices written/);
 
-    const stationArgs = ['start', '--port', '0', '--authority', authorityUrl, '--demo-export', join(dir, 'demo.json'), '--no-bench', '--data', join(dir, 'station')];
+    // No LAN sweep: this batch is QR, and the sweep's default mDNS/SADP ports (5353, 37020) belong to no test file.
+    const stationArgs = ['start', '--port', '0', '--authority', authorityUrl, '--demo-export', join(dir, 'demo.json'), '--no-bench', '--no-lan', '--data', join(dir, 'station')];
     let station = runUnbind(stationArgs);
     procs.push(station);
     let s = stationClient((await station.waitFor(/Unbind Station: (http:\S+)/))[1]!);

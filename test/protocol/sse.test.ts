@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatSseMessage, openSseStream, type SseSink } from '../../src/protocol/sse.js';
 
 function sink() {
@@ -18,6 +18,14 @@ function sink() {
 }
 
 describe('server-sent events writer', () => {
+  // The heartbeat is a timer: the test's clock drives it, so a loaded machine cannot skip or bunch beats.
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('frames id, event and every line of the data', () => {
     expect(formatSseMessage({ id: 7, event: 'result', data: '{"a":1}' })).toBe('id: 7\nevent: result\ndata: {"a":1}\n\n');
     expect(formatSseMessage({ data: 'one\ntwo' })).toBe('data: one\ndata: two\n\n');
@@ -29,13 +37,13 @@ describe('server-sent events writer', () => {
     const stream = openSseStream(s, { greeting: 'subscribed', heartbeatMs: 10, onClose: () => closed++ });
     expect(s.heads).toEqual([[200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' }]]);
     expect(s.written).toEqual([': subscribed\n\n']);
-    await new Promise((r) => setTimeout(r, 35));
+    vi.advanceTimersByTime(35);
     expect(s.written.filter((w) => w === ': ping\n\n').length).toBeGreaterThanOrEqual(2);
     stream.send({ data: 'x' });
     s.clientGone();
     const count = s.written.length;
     stream.send({ data: 'y' });
-    await new Promise((r) => setTimeout(r, 25));
+    vi.advanceTimersByTime(25);
     expect(s.written).toHaveLength(count);
     expect(stream.closed).toBe(true);
     stream.close();
@@ -49,7 +57,7 @@ describe('server-sent events writer', () => {
     stream.close();
     stream.close();
     const count = s.written.length;
-    await new Promise((r) => setTimeout(r, 20));
+    vi.advanceTimersByTime(20);
     expect(s.written).toHaveLength(count);
     expect(s.ended).toBe(1);
   });

@@ -179,32 +179,46 @@ describe('quota ledger (DESIGN §8)', () => {
   it('given 4 processes racing on one database file (160 attempts in immediate transactions), then exactly 100 succeed, never one over', async () => {
     const ledgerModule = fileURLToPath(new URL('../../src/quota/quota-ledger.ts', import.meta.url));
     const dbModule = fileURLToPath(new URL('../../src/cloud/authority-database.ts', import.meta.url));
+    // A start barrier, not a start time: each racer says when its database is open, and all go together
+    // once all four are ready (a wall-clock start left a racer that loaded slowly out of the race).
     const racer = `
       const { createQuotaLedger } = await import(${JSON.stringify(ledgerModule)});
       const { openAuthorityDb } = await import(${JSON.stringify(dbModule)});
-      const [dbPath, startAt, now, pids] = process.argv.slice(1);
+      const [dbPath, now, pids] = process.argv.slice(1);
       const db = openAuthorityDb(dbPath);
       const ledger = createQuotaLedger(db, { timeZone: 'UTC' });
       const pay = db.transaction((pid) => ledger.tryConsume('alice', pid, Number(now)));
-      while (Date.now() < Number(startAt)) {}
+      process.stdout.write('ready\\n');
+      await new Promise((go) => process.stdin.once('data', go));
       let ok = 0, refused = 0;
       for (let i = 0; i < 40; i++) { const r = pay.immediate(pids.split(',')[i % 3]); if (r.ok) ok++; else refused++; }
       db.close();
       process.stdout.write(JSON.stringify({ ok, refused }));
+      process.stdin.destroy();
     `;
-    const startAt = String(Date.now() + 3000);
-    const runs = Array.from({ length: 4 }, () =>
-      new Promise<{ ok: number; refused: number }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', racer, dbPath, startAt, String(NOON), 'cam-a,cam-b,nvr-c'], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d) => (out += d));
-        child.stderr.on('data', (d) => (err += d));
-        child.on('error', reject);
-        child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`racer exited ${code}: ${err}`))));
-      }),
+    const children = Array.from({ length: 4 }, () =>
+      spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', racer, dbPath, String(NOON), 'cam-a,cam-b,nvr-c'], { stdio: ['pipe', 'pipe', 'pipe'] }),
+    );
+    let ready = 0;
+    const runs = children.map(
+      (child) =>
+        new Promise<{ ok: number; refused: number }>((resolve, reject) => {
+          let out = '';
+          let err = '';
+          child.stdout.on('data', (d) => {
+            const wasReady = out.startsWith('ready\n');
+            out += d;
+            if (!wasReady && out.startsWith('ready\n') && ++ready === children.length) for (const c of children) c.stdin.write('go\n');
+          });
+          child.stderr.on('data', (d) => (err += d));
+          child.on('error', reject);
+          child.on('close', (code) => {
+            // A racer that ended before the start lets the others go too (their stdin ends), so none is left waiting.
+            if (ready < children.length) for (const c of children) c.stdin.end();
+            if (code === 0) resolve(JSON.parse(out.slice('ready\n'.length)));
+            else reject(new Error(`racer exited ${code}: ${err}`));
+          });
+        }),
     );
     const results = await Promise.all(runs);
     expect(results.reduce((n, r) => n + r.ok, 0)).toBe(100);

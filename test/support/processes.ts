@@ -15,12 +15,38 @@ export function runUnbind(args: string[]): RunningProcess {
   const child = spawn(process.execPath, ['bin/unbind.js', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer): void => {
-    output.push(...chunk.toString().split('\n').filter(Boolean));
-    for (const w of [...waiters]) w();
+  // Whole lines only, per stream: a pipe may cut a line (a URL) in two chunks, and half a line must never match.
+  const lineReader = (): { onData(chunk: Buffer): void; flush(): void } => {
+    let partial = '';
+    const add = (lines: string[]): void => {
+      output.push(...lines.filter(Boolean));
+      for (const w of [...waiters]) w();
+    };
+    return {
+      onData(chunk) {
+        const parts = (partial + chunk.toString()).split('\n');
+        partial = parts.pop() ?? '';
+        add(parts);
+      },
+      flush() {
+        add([partial]);
+        partial = '';
+      },
+    };
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const out = lineReader();
+  const err = lineReader();
+  child.stdout!.on('data', out.onData);
+  child.stderr!.on('data', err.onData);
+  // 'close', not 'exit': 'exit' can come before the last output was read, and a line the child did
+  // print would be reported missing. Kept as state, so a wait that starts after the end sees it too.
+  let ended: string | null = null;
+  child.once('close', (code, signal) => {
+    out.flush();
+    err.flush();
+    ended = signal ? `was killed by ${signal}` : `exited ${code}`;
+    for (const w of [...waiters]) w();
+  });
   return {
     child,
     output,
@@ -36,18 +62,16 @@ export function runUnbind(args: string[]): RunningProcess {
               return true;
             }
           }
-          return false;
+          if (ended === null) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          reject(new Error(`unbind ${args[0]} ${ended} before ${pattern}; output:\n${output.join('\n')}`));
+          return true;
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
           reject(new Error(`timed out waiting for ${pattern}; output:\n${output.join('\n')}`));
         }, timeoutMs);
-        child.once('exit', (code) => {
-          if (!check()) {
-            clearTimeout(timer);
-            reject(new Error(`unbind ${args[0]} exited ${code} before ${pattern}; output:\n${output.join('\n')}`));
-          }
-        });
         if (!check()) waiters.add(check);
       });
     },

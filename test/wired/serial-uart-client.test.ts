@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatDeviceLine, MAX_SERIAL_LINE, type DeviceInfo } from '../../src/protocol/index.js';
 import { openUartDevice, type UartClientEvent, type UartClientOptions, type UartDeviceClient } from '../../src/wired/serial-uart-client.js';
-import { makePtyDir, openScriptedPeer, startTestPair, type PtyDir, type ScriptedPeer } from '../support/pty-pair.js';
+import { eventually, makePtyDir, openScriptedPeer, startTestPair, type PtyDir, type ScriptedPeer } from '../support/pty-pair.js';
 import type { PtyPair } from '../../src/device/uart/index.js';
 
 /**
@@ -77,8 +77,9 @@ describe('UART device client (DESIGN §4.6, station side)', () => {
     const outcome = await client.unbind(TOKEN, { expectedSerial: 'GW1-20240002' });
     expect(outcome).toMatchObject({ result: 'FAILED', code: 'SERIAL_MISMATCH', tokenSent: false, info: INFO });
     expect(outcome.detail).toBe('the device reports serial GW1-20240001, its label says GW1-20240002: no token sent');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(peer.lines).toEqual(['AT+INFO?']);
+    // Commands go one at a time, in order: a token sent would be on the line before the next command.
+    expect(await client.info()).toEqual({ ok: true, info: INFO });
+    expect(peer.lines).toEqual(['AT+INFO?', 'AT+INFO?']);
   });
 
   it('given a device that refuses the token, then its code is the outcome (NOT_WAITING) and FAILED,<code> results are read too', async () => {
@@ -112,10 +113,10 @@ describe('UART device client (DESIGN §4.6, station side)', () => {
 
   it('given the cable is pulled while a result is awaited, then the step fails at once and the loss is reported', async () => {
     const { pair, peer, client, events } = await bench({ timeouts: { infoMs: 300, ackMs: 300, resultMs: 20_000 } });
-    peer.answer((l) => (l === 'AT+INFO?' ? line({ kind: 'info', info: INFO }) : l.startsWith('AT+UNBIND=') ? ['OK'] : null));
+    peer.answer((l) => (l === 'AT+INFO?' ? line({ kind: 'info', info: INFO }) : l.startsWith('AT+UNBIND=') ? ['OK', '+STATE:unbinding'] : null));
     const pending = client.unbind(TOKEN);
-    await peer.nextLine(/^AT\+UNBIND=/);
-    await new Promise((r) => setTimeout(r, 30));
+    // The cable goes while the result is awaited: once the client read the device's state after OK, not after a fixed time.
+    await eventually(() => events.some((e) => e.kind === 'state'), 'the client to read +STATE after OK');
     const started = Date.now();
     await peer.close();
     await pair.close();

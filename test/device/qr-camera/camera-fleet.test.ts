@@ -209,7 +209,7 @@ describe('a fleet of cameras before one screen', () => {
     const f = await start(2);
     authority.behave({ kind: 'hang' });
     await f.pollNow();
-    while (authority.accepted.length < 2) await new Promise((r) => setTimeout(r, 10));
+    await authority.whenAccepted(2);
     expect(f.status().map((s) => s.state)).toEqual(['unbinding', 'unbinding']);
     const started = Date.now();
     await f.close();

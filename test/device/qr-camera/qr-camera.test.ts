@@ -236,7 +236,8 @@ describe('network and authority faults', () => {
     authority.behave({ kind: 'hang' });
     const { agent } = device();
     const pending = agent.scanImage(await code(benchPayload()));
-    await new Promise((r) => setTimeout(r, 100));
+    // The reset must come while the request is at the authority: wait until it got there, not for a fixed time.
+    await authority.whenAccepted(1);
     expect(authority.accepted).toHaveLength(1);
     agent.reset();
     expect(agent.state).toBe('waiting');

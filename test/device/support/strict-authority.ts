@@ -30,6 +30,8 @@ export interface StrictAuthority {
   refused: string[];
   /** Every HTTP request that reached the server, whatever it was. */
   hits: () => number;
+  /** Resolves once `count` requests were accepted (the device's request reached the server), or fails saying how many came. */
+  whenAccepted(count: number, timeoutMs?: number): Promise<void>;
   behave(b: Behaviour): void;
   close(): Promise<void>;
 }
@@ -41,6 +43,7 @@ export async function startStrictAuthority(deviceKeys: Record<string, string>, b
   const nonces = new Set<string>();
   let hits = 0;
   const hanging = new Set<ServerResponse>();
+  const acceptedWaiters = new Set<() => void>();
 
   const reply = (res: ServerResponse, status: number, body: string): void => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -73,6 +76,7 @@ export async function startStrictAuthority(deviceKeys: Record<string, string>, b
     if (nonces.has(`${r.devId}|${r.nonce}`)) return refuse(res, 'nonce reused');
     nonces.add(`${r.devId}|${r.nonce}`);
     accepted.push(r);
+    for (const w of [...acceptedWaiters]) w();
     const b = current;
     switch (b.kind) {
       case 'answer':
@@ -98,6 +102,21 @@ export async function startStrictAuthority(deviceKeys: Record<string, string>, b
     accepted,
     refused,
     hits: () => hits,
+    whenAccepted: (count, timeoutMs = 5_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (accepted.length < count) return;
+          acceptedWaiters.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          acceptedWaiters.delete(check);
+          reject(new Error(`strict authority: ${accepted.length} of ${count} requests accepted within ${timeoutMs} ms; refused: ${JSON.stringify(refused)}`));
+        }, timeoutMs);
+        acceptedWaiters.add(check);
+        check();
+      }),
     behave: (b) => {
       current = b;
     },
