@@ -44,7 +44,7 @@ function checkedScale(opts: QrRenderOptions | undefined): number {
   return scale;
 }
 
-/** ECI designator of UTF-8 (ISO/IEC 18004 §7.4.2; AIM ECI 000026). */
+/** ECI designator of UTF-8 (AIM ECI 000026), written in one byte as 0x1A. */
 export const UTF8_ECI_DESIGNATOR = 26;
 
 /**
