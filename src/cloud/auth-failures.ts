@@ -52,6 +52,8 @@ export interface AuthFailureGuard {
   record(devId: string, source: string, reason: FailureCode): void;
   /** Ends the window: logs what was folded, hands the unchecked refusals of each device to `onUnchecked`. */
   flush(): void;
+  /** How many pairs and sources are remembered now (bounded by maxPairs and maxSources). */
+  size(): { pairs: number; sources: number };
 }
 
 export interface AuthFailureDeps {
@@ -91,7 +93,10 @@ interface SourceEntry extends Bucket {
 }
 
 /** A Map that forgets its least recently used entry past `max`: memory stays bounded under any flood. */
-function boundedMap<V>(max: number, onEvict: (v: V) => void): { get(k: string): V | undefined; set(k: string, v: V): void; entries(): IterableIterator<[string, V]>; delete(k: string): void } {
+function boundedMap<V>(
+  max: number,
+  onEvict: (v: V) => void,
+): { get(k: string): V | undefined; set(k: string, v: V): void; entries(): IterableIterator<[string, V]>; delete(k: string): void; readonly size: number } {
   const m = new Map<string, V>();
   return {
     get(k) {
@@ -113,6 +118,9 @@ function boundedMap<V>(max: number, onEvict: (v: V) => void): { get(k: string): 
     },
     entries: () => m.entries(),
     delete: (k) => void m.delete(k),
+    get size() {
+      return m.size;
+    },
   };
 }
 
@@ -175,6 +183,7 @@ export function createAuthFailureGuard(deps: AuthFailureDeps): AuthFailureGuard 
   };
 
   return {
+    size: () => ({ pairs: pairs.size, sources: sources.size }),
     admit(devId, source) {
       const now = clock();
       const s = sourceOf(source, now, false);
@@ -236,8 +245,11 @@ export function createAuthFailureGuard(deps: AuthFailureDeps): AuthFailureGuard 
         });
       }
       for (const [k, s] of sources.entries()) {
-        // What the lines about its pairs did not tell, a source says in one line.
-        if (s.failures + s.limited > s.told) {
+        // What the lines about its pairs did not tell, a source says in one line, while the window has room.
+        const untold = s.failures + s.limited - s.told;
+        if (untold > 0 && linesThisWindow >= L.maxLinesPerWindow) forget(untold, 0);
+        else if (untold > 0) {
+          linesThisWindow++;
           log({
             level: 'warn',
             fields: { evt: 'auth-failures-folded', source: s.source, failures: s.failures, rateLimited: s.limited, devices: s.devices, windowSeconds: seconds },
@@ -256,7 +268,7 @@ export function createAuthFailureGuard(deps: AuthFailureDeps): AuthFailureGuard 
         log({
           level: 'warn',
           fields: { evt: 'auth-failures-folded', failures: forgotten.failures, rateLimited: forgotten.limited, evicted: forgotten.keys, windowSeconds: seconds },
-          message: `${forgotten.failures + forgotten.limited} failed device authentications of ${forgotten.keys} forgotten devices or addresses folded in the last ${seconds} s`,
+          message: `${forgotten.failures + forgotten.limited} failed device authentications of ${forgotten.keys} further or forgotten devices and addresses folded in the last ${seconds} s`,
         });
       }
       forgotten = { failures: 0, limited: 0, keys: 0 };
