@@ -47,9 +47,9 @@ export interface FoldedLogLine {
 
 export interface AuthFailureGuard {
   /** False when the request must be answered RATE_LIMITED unchecked; the refusal is tallied. */
-  admit(devId: string, source: string): boolean;
+  admit(devId: string, address: string): boolean;
   /** A checked request of this pair failed with an authentication failure. */
-  record(devId: string, source: string, reason: FailureCode): void;
+  record(devId: string, address: string, reason: FailureCode): void;
   /** Ends the window: logs what was folded, hands the unchecked refusals of each device to `onUnchecked`. */
   flush(): void;
   /** How many pairs and sources are remembered now (bounded by maxPairs and maxSources). */
@@ -126,6 +126,25 @@ function boundedMap<V>(
 
 const pairKey = (devId: string, source: string): string => `${source} ${devId}`;
 
+/**
+ * The address a limit counts: an IPv4 address (also when IPv4-mapped), or the /64 of an IPv6 one,
+ * since one IPv6 host holds a whole /64 and could otherwise take a fresh address per request.
+ */
+export function sourceKey(ip: string): string {
+  const plain = ip.split('%')[0]!;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(plain);
+  if (mapped) return mapped[1]!;
+  if (!plain.includes(':')) return plain;
+  const [head = '', tail = ''] = plain.split('::');
+  const h = head ? head.split(':') : [];
+  const t = plain.includes('::') && tail ? tail.split(':') : [];
+  const groups = plain.includes('::') ? [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : plain.split(':');
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
+}
+
 export function createAuthFailureGuard(deps: AuthFailureDeps): AuthFailureGuard {
   const L: AuthFailureLimits = { ...DEFAULT_AUTH_FAILURE_LIMITS, ...deps.limits };
   const { clock, log } = deps;
@@ -184,7 +203,8 @@ export function createAuthFailureGuard(deps: AuthFailureDeps): AuthFailureGuard 
 
   return {
     size: () => ({ pairs: pairs.size, sources: sources.size }),
-    admit(devId, source) {
+    admit(devId, address) {
+      const source = sourceKey(address);
       const now = clock();
       const s = sourceOf(source, now, false);
       const p = pairOf(devId, source, now, false);
@@ -201,7 +221,8 @@ export function createAuthFailureGuard(deps: AuthFailureDeps): AuthFailureGuard 
       }
       return false;
     },
-    record(devId, source, reason) {
+    record(devId, address, reason) {
+      const source = sourceKey(address);
       const now = clock();
       const s = sourceOf(source, now, true)!;
       const p = pairOf(devId, source, now, true)!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAuthFailureGuard, DEFAULT_AUTH_FAILURE_LIMITS, type FoldedLogLine } from '../../src/cloud/auth-failures.js';
+import { createAuthFailureGuard, DEFAULT_AUTH_FAILURE_LIMITS, sourceKey, type FoldedLogLine } from '../../src/cloud/auth-failures.js';
 
 /** The limiter and its log window alone, on a clock the test moves (DESIGN §4.3, issue 9). */
 function guardWith(limits: Partial<typeof DEFAULT_AUTH_FAILURE_LIMITS> = {}) {
@@ -77,5 +77,18 @@ describe('failed device authentication: limited per (device, address) and per ad
     advance(3_600_000);
     guard.flush();
     expect(guard.size()).toEqual({ pairs: 0, sources: 0 });
+  });
+
+  it('given IPv6 addresses of one /64, then they count as one address; IPv4 (also mapped) counts as itself', () => {
+    expect(sourceKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(sourceKey('2001:0db8:0001:0002:dead:beef:0:7')).toBe('2001:db8:1:2::/64');
+    expect(sourceKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(sourceKey('::1')).toBe('0:0:0:0::/64');
+    expect(sourceKey('::ffff:127.0.0.66')).toBe('127.0.0.66');
+    expect(sourceKey('127.0.0.66')).toBe('127.0.0.66');
+    const { guard, forge } = guardWith({ pairBurst: 3 });
+    for (let i = 1; i <= 3; i++) forge('cam-1', `2001:db8:1:2::${i}`);
+    expect(guard.admit('cam-1', '2001:db8:1:2::ffff')).toBe(false);
+    expect(guard.admit('cam-1', '2001:db8:1:3::1')).toBe(true);
   });
 });
