@@ -64,8 +64,15 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
     ...(opts.authFailureLimits ? { limits: opts.authFailureLimits } : {}),
   });
   // One transaction for the window's folded rows; the last window is flushed before the store closes.
-  const flushAuthFailures = s.db.transaction(() => authFailures.flush());
-  const authFailureTimer = setInterval(() => flushAuthFailures(), opts.authFailureLimits?.windowMs ?? DEFAULT_AUTH_FAILURE_LIMITS.windowMs);
+  const foldWindow = s.db.transaction(() => authFailures.flush());
+  const flushAuthFailures = (): void => {
+    try {
+      foldWindow();
+    } catch (err) {
+      app.log.warn({ evt: 'auth-failures-folded', message: (err as Error).message }, 'folding failed device authentications failed');
+    }
+  };
+  const authFailureTimer = setInterval(flushAuthFailures, opts.authFailureLimits?.windowMs ?? DEFAULT_AUTH_FAILURE_LIMITS.windowMs);
   authFailureTimer.unref();
   app.addHook('onClose', async () => {
     clearInterval(authFailureTimer);
