@@ -11,6 +11,7 @@ import { deviceLogViewSchema, randomUrlSafe, signDeviceRequest, type DeviceUnbin
 import type { AuthorityCredentials } from '../../src/batch/station-authority-client.js';
 import { allDeviceLogs } from '../support/signed-station-calls.js';
 import { runUnbind, type RunningProcess } from '../support/processes.js';
+import { DEFAULT_AUTH_FAILURE_LIMITS } from '../../src/cloud/auth-failures.js';
 
 /**
  * Issue 9, "Floods fold": 10,000 forged DEVICE_AUTH requests for one device, over real HTTP from other
@@ -115,10 +116,13 @@ describe('a flood of forged device requests folds (issue 9)', () => {
   let view: unknown[] = [];
   let dbBytesBefore = 0;
   let forgedSent = 0;
+  /** Log windows the authority ran: a slow machine stretches the flood over more of them. */
+  let windows = 0;
 
   beforeAll(async () => {
     world = seedWorld();
     dbBytesBefore = statSync(world.dbPath).size;
+    const started = performance.now();
     authority = runUnbind(['authority', '--db', world.dbPath, '--port', '0', '--log-level', 'info']);
     let partial = '';
     authority.child.stdout!.on('data', (c: Buffer) => {
@@ -181,6 +185,7 @@ describe('a flood of forged device requests folds (issue 9)', () => {
     for (const a of [...attackers, warmAttacker]) a.close();
     // SIGTERM: the authority closes, telling the last window and folding its last refusals first.
     await authority.kill('SIGTERM');
+    windows = Math.ceil((performance.now() - started) / DEFAULT_AUTH_FAILURE_LIMITS.windowMs);
   }, 120_000);
 
   afterAll(() => {
@@ -238,15 +243,16 @@ describe('a flood of forged device requests folds (issue 9)', () => {
   });
 
   it('tells the process log once per window, not once per request', () => {
-    expect(stdoutBytes).toBeLessThan(16 * 1024);
+    // Per window at most: the first failure of each of 3 pairs at once, and one folded line each at its end.
+    expect(stdoutBytes).toBeLessThan(2_048 + windows * 6 * 400);
     const aboutVictim = stdoutLines.filter((l) => l.includes(world.victim.devId));
-    expect(aboutVictim.length).toBeLessThanOrEqual(20);
+    expect(aboutVictim.length).toBeLessThanOrEqual(windows * 4);
     const folded = aboutVictim.map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => / folded in the last \d+ s/.test(m));
     expect(folded.some((m) => new RegExp(`^\\d+ failed DEVICE_AUTH for dev ${world.victim.devId} from addr 127\\.0\\.0\\.66 folded in the last \\d+ s`).test(m))).toBe(true);
     const told = folded.map((m) => Number(/^(\d+) failed/.exec(m)![1])).reduce((a, b) => a + b, 0);
     expect(told).toBeGreaterThanOrEqual(9_900);
     expect(told).toBeLessThanOrEqual(10_001);
-    console.log(`stdout: ${stdoutBytes} bytes, ${stdoutLines.length} lines (${aboutVictim.length} about the victim)`);
+    console.log(`stdout: ${stdoutBytes} bytes, ${stdoutLines.length} lines (${aboutVictim.length} about the victim) over ${windows} windows of the log`);
   });
 
 });
