@@ -103,6 +103,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`unbind: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
     }
+    // Another process writes the same store (DESIGN §9): its message names it and says what to do.
+    if ((err as { code?: unknown }).code === 'STORE_LOCKED') {
+      process.stderr.write(`unbind: ${(err as Error).message}\n`);
+      return 1;
+    }
     throw err;
   }
 }

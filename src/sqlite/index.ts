@@ -1,2 +1,3 @@
 export { latestVersion, migrateTo, refuseNewerSchema, type Migration, type SqliteSchema } from './migrations.js';
 export { openSqliteReader, openSqliteWriter, type OpenSqliteOptions } from './open-sqlite.js';
+export { StoreLockedError, takeWriterLock, type WriterHolder, type WriterLock } from './writer-lock.js';
