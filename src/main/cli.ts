@@ -46,12 +46,12 @@ async function runAuthority(argv: string[], defaults: { demo: boolean; exportDem
     throw new UsageError(`--tz ${values.tz} is not a known time zone`);
   }
   const dbPath = resolve(values.db);
-  mkdirSync(dirname(dbPath), { recursive: true });
+  mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
   const authority = await startAuthority({ dbPath, port, host: values.host, demo: values.demo, timeZone: values.tz, logLevel: values['log-level'] });
   process.stderr.write(`unbind authority listening on ${authority.url} (store ${dbPath}, quota day in ${values.tz})\n`);
   if (values['export-demo']) {
     const file = resolve(values['export-demo']);
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(file, JSON.stringify(authority.exportDemo(), null, 2), { mode: 0o600 });
     process.stderr.write(`demo accounts, products and devices written to ${file}\n`);
   }
