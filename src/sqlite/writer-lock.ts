@@ -75,9 +75,10 @@ export function takeWriterLock(dbPath: string, label: string): WriterLock {
   }
   try {
     chmodSync(lockPath, 0o600);
-    // Nothing of value lives in the lock file: no journal to write, so no journal file either.
-    lock.pragma('journal_mode = OFF');
     lock.pragma('locking_mode = EXCLUSIVE');
+    // Nothing of value lives in the lock file: its journal stays in memory, so no -journal file beside it.
+    // (better-sqlite3 refuses journal_mode = OFF and keeps DELETE.)
+    lock.pragma('journal_mode = MEMORY');
     lock.exec('BEGIN EXCLUSIVE');
     lock.exec('COMMIT');
   } catch (err) {

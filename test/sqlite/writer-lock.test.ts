@@ -131,6 +131,7 @@ describe('one writer per store', () => {
     try {
       db.prepare('INSERT INTO notes (text) VALUES (?)').run('x');
       for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}.lock`, `${path}.lock.holder`]) expect((statSync(f).mode & 0o777).toString(8), f).toBe('600');
+      expect(existsSync(`${path}.lock-journal`)).toBe(false);
     } finally {
       db.close();
     }
