@@ -38,10 +38,12 @@ function ownerOnly(path: string): void {
  * dies). A second writer, in another process or this one, gets a StoreLockedError naming the holder.
  */
 export function openSqliteWriter(path: string, opts: OpenSqliteOptions): Database {
-  const lock = takeWriterLock(path, 'store');
+  // An in-memory or temporary database (':memory:', '') is its connection's alone: nothing to lock or close down.
+  const onDisk = path !== ':memory:' && path !== '';
+  const lock = onDisk ? takeWriterLock(path, 'store') : { release: () => undefined };
   let db: Database;
   try {
-    ownerOnly(path);
+    if (onDisk) ownerOnly(path);
     db = new BetterSqlite3(path);
   } catch (err) {
     lock.release();
