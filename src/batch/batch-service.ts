@@ -19,6 +19,7 @@ import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-records.j
 import { batchView, summaryOf, toResultView } from './batch-views.js';
 import { planBatch, planDevices } from './planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';
+import { wifiPasswordMatches, wifiVerifier } from './wifi-verifier.js';
 
 /** What the batch service needs of the history store (src/history). */
 export interface NewAttempt {
@@ -65,8 +66,8 @@ export interface BatchService {
   scanLabel(batchId: string, label: string): BatchView;
   /** What a code carries, while the Wi-Fi password is known to this process. */
   codePayload(batchId: string, index: number): CodePayload;
-  /** After a restart the password is gone; the operator gives it again to show the codes. */
-  unlockCodes(batchId: string, wifi: WifiCredentials): BatchView;
+  /** After a restart the password is gone; the operator gives it again (checked against the batch's verifier) to show the codes. */
+  unlockCodes(batchId: string, wifi: WifiCredentials): Promise<BatchView>;
   /**
    * A batch whose tokens the station hands to the devices itself (wired, serial): planned against
    * authorization and quota per product, then the tokens are issued and followed as for QR; the caller
@@ -297,8 +298,9 @@ export function createBatchService(deps: {
       capacities.map((capacity) => session.client.issueToken({ capacity, channel: b.method, batchRef: id, ...(b.ttlSeconds ? { ttlSeconds: b.ttlSeconds } : {}) })),
     );
     const codes = issued.map((t, index) => ({ index, tokenId: t.id, token: t.token, capacity: capacities[index]!, expiresAt: Date.parse(t.expiresAt) }));
+    const verifier = b.wifi ? await wifiVerifier(b.wifi.password) : null;
     store.create(
-      { id, createdAt: now, method: b.method, pid: b.pid, accountId: session.accountId, operator: session.operator, ssid: b.wifi?.ssid ?? null, expected: b.expected, manifest: b.manifest },
+      { id, createdAt: now, method: b.method, pid: b.pid, accountId: session.accountId, operator: session.operator, ssid: b.wifi?.ssid ?? null, expected: b.expected, manifest: b.manifest, wifiVerifier: verifier },
       codes,
     );
     indexes.set(id, new BatchIndex());
@@ -358,13 +360,19 @@ export function createBatchService(deps: {
       return { wifi, token: code.token, capacity: code.capacity, expiresAt: code.expiresAt };
     },
 
-    unlockCodes(id, wifi) {
+    async unlockCodes(id, wifi) {
       const b = requireBatch(id);
       if (wifi.ssid !== b.ssid) throw new StationError(400, 'SSID_MISMATCH', `this batch was started for Wi-Fi ${b.ssid}`);
+      if (!live.get(id)) throw new StationError(409, 'BATCH_NOT_FOLLOWED', 'sign in as the account that started this batch first');
+      // A batch from before verifiers were kept has none: its password cannot be checked, as before.
+      const verifier = store.wifiVerifier(id);
+      if (verifier !== null && !(await wifiPasswordMatches(verifier, wifi.password))) {
+        throw new StationError(400, 'WIFI_PASSWORD_MISMATCH', `that is not the Wi-Fi password batch ${id} was started with for ${b.ssid}`);
+      }
       const lb = live.get(id);
       if (!lb) throw new StationError(409, 'BATCH_NOT_FOLLOWED', 'sign in as the account that started this batch first');
       lb.wifi = wifi;
-      return view(b);
+      return view(store.get(id)!);
     },
 
     async startDeviceBatch(session, meta) {
