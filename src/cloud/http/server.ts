@@ -18,6 +18,7 @@ import { AuthorityError } from '../errors.js';
 import type { AuthorityServices } from '../services.js';
 import { createStationAuth } from './station-auth.js';
 import { createUnbindBatcher } from './unbind-batcher.js';
+import { toWireAnswer } from '../unbind.js';
 import { streamTokenEvents } from './token-events-stream.js';
 import { parseOr400 } from './validate.js';
 
@@ -90,7 +91,7 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
     const out = await batcher.submit(body);
     if (out.result === 'FAILED') req.log.info({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result, reason: out.reason }, 'device unbind refused');
     else req.log.debug({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result }, 'device unbind');
-    return out.reason ? { result: out.result, reason: out.reason } : { result: out.result };
+    return toWireAnswer(out);
   });
 
   // ---- station API (DESIGN §4.4) ----
