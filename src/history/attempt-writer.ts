@@ -1,11 +1,12 @@
 import type { Database } from 'better-sqlite3';
 import type { HistoryRow } from '../protocol/station-api.js';
-import { toHistoryRow } from './history-row.js';
+import { ROW_COLUMNS, toHistoryRow, type AttemptRecord } from './history-row.js';
 import { parseAttempt, parseAttempts, type ValidAttempt } from './new-attempt.js';
 
 export interface AttemptWriter {
   record(input: unknown): HistoryRow | null;
   recordMany(input: unknown): number;
+  adoptLocal(input: unknown, transportCodes: readonly string[]): HistoryRow | null;
 }
 
 /**
@@ -35,6 +36,24 @@ export function createAttemptWriter(db: Database): AttemptWriter {
     return id;
   };
   const recordOne = db.transaction((a: ValidAttempt) => insertOne(a));
+  // The newest row the station wrote itself (no seq) for this device and token in this batch that the
+  // authority's result stands for: a transport failure, or the device's own word for the same result.
+  const localRow = db.prepare<Record<string, unknown>, { id: number }>(
+    `SELECT id FROM attempts
+      WHERE batch_id = @batchId AND dev_id = @devId AND token_id = @tokenId AND seq IS NULL
+        AND (code IN (SELECT value FROM json_each(@transport)) OR (result = @result AND code IS @code))
+      ORDER BY id DESC LIMIT 1`,
+  );
+  // OR IGNORE: a (token_id, seq) stored already leaves the local row as it is (changes 0).
+  const adopt = db.prepare('UPDATE OR IGNORE attempts SET at = @at, result = @result, code = @code, seq = @seq WHERE id = @id');
+  const rowById = db.prepare<[number], AttemptRecord>(`SELECT ${ROW_COLUMNS} FROM attempts WHERE id = ?`);
+  const adoptOne = db.transaction((a: ValidAttempt, transport: string): AttemptRecord | null => {
+    if (a.batchId === null || a.tokenId === null || a.seq === null) return null;
+    const local = localRow.get({ batchId: a.batchId, devId: a.devId, tokenId: a.tokenId, transport, result: a.result, code: a.code });
+    if (!local) return null;
+    if (adopt.run({ id: local.id, at: a.at, result: a.result, code: a.code, seq: a.seq }).changes === 0) return null;
+    return rowById.get(local.id)!;
+  });
   const recordAll = db.transaction((list: ValidAttempt[]) => {
     let stored = 0;
     for (const a of list) if (insertOne(a) !== null) stored++;
@@ -61,6 +80,10 @@ export function createAttemptWriter(db: Database): AttemptWriter {
         code: a.code,
         token_id: a.tokenId,
       });
+    },
+    adoptLocal(input, transportCodes) {
+      const row = adoptOne.immediate(parseAttempt(input), JSON.stringify(transportCodes));
+      return row && toHistoryRow(row);
     },
     recordMany(input) {
       // Validate the whole list before the transaction starts: a bad row writes nothing.
