@@ -93,12 +93,11 @@ export function createUnbindService(deps: {
     return k;
   };
 
-  // Runs inside the caller's write transaction (one request alone, or a group).
-  const decide = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): { log: LogRow; replayed?: true } => {
-    const log = decideNew(req, dev, now);
-    return 'replayed' in log ? { log: log.replayed, replayed: true } : { log };
-  };
-  const decideNew = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): LogRow | { replayed: LogRow } => {
+  /**
+   * Runs inside the caller's write transaction (one request alone, or a group): the new decision's log
+   * row, or `{replayed}` with the row of the decision already made for this devId and token.
+   */
+  const judge = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): LogRow | { replayed: LogRow } => {
     const base: NewLog = {
       at: now,
       dev_id: req.devId,
@@ -159,6 +158,10 @@ export function createUnbindService(deps: {
     q.dropShares.run(dev.dev_id);
     q.dropBinding.run(dev.dev_id);
     return spend('UNBOUND');
+  };
+  const decide = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): { log: LogRow; replayed?: true } => {
+    const log = judge(req, dev, now);
+    return 'replayed' in log ? { log: log.replayed, replayed: true } : { log };
   };
 
   /** The decision, and whether the token was used up by it: judged per request, not after the group. */

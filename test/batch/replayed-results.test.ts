@@ -26,10 +26,11 @@ describe('a batch reconciles a replayed result', () => {
     dir = mkdtempSync(join(tmpdir(), 'batch-replay-'));
     history = openHistoryStore(join(dir, 'history.db'));
     store = openBatchStore(join(dir, 'batches.db'));
-    batches = createBatchService({ store, history, stationId: 'st-1', emit: (e) => {
+    const emit = (e: StationEvent): void => {
       events.push(e);
       for (const w of [...onEvent]) w();
-    } });
+    };
+    batches = createBatchService({ store, history, stationId: 'st-1', emit });
   });
   afterAll(async () => {
     batches.close();

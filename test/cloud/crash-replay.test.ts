@@ -158,7 +158,8 @@ describe('a retry learns what was decided, across kill -9 (DESIGN §4.3)', () =>
       // A device is unbound once, whichever station asked first.
       expect(store.prepare("SELECT COUNT(*) AS n FROM (SELECT dev_id FROM device_logs WHERE result = 'UNBOUND' GROUP BY dev_id HAVING COUNT(*) > 1)").get()).toEqual({ n: 0 });
       console.info(
-        `crash-replay: ${parsed.length} answers, ${retried.length} retried, ${parsed.filter((a) => a.replayed).length} replayed, ` +
+        `crash-replay: ${parsed.length} answers, ${retried.length} retried, ${parsed.filter((a) => a.replayed).length} replayed ` +
+          `(${parsed.filter((a) => a.replayed && !a.seen.includes('abandoned')).length} of them lost to a kill), ` +
           `${unboundBy('operator_id')[0]?.n} UNBOUND, ${parsed.filter((a) => a.result === 'NOT_BOUND').length} NOT_BOUND`,
       );
     } finally {
