@@ -21,6 +21,9 @@ import { planBatch, planDevices } from './planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';
 import { wifiPasswordMatches, wifiVerifier } from './wifi-verifier.js';
 
+/** Station-side ends that say only that the answer did not come: the authority's result, when it comes, replaces them. */
+export const ANSWER_LOST_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['TIMEOUT', 'NETWORK_CHANGED', 'CLOUD_UNREACHABLE']);
+
 /** What the batch service needs of the history store (src/history). */
 export interface NewAttempt {
   at: number;
@@ -40,6 +43,11 @@ export interface NewAttempt {
 export interface AttemptLog {
   /** Stores an attempt; returns null when (tokenId, seq) was stored before. */
   record(a: NewAttempt): HistoryRow | null;
+  /**
+   * Turns the station's own row for this device and token (one of `transportCodes`, or the same result)
+   * into the authority's result `a`; null when there is none (src/history `adoptLocal`).
+   */
+  adoptLocal(a: NewAttempt, transportCodes: readonly string[]): HistoryRow | null;
   batchAttempts(batchId: string): HistoryRow[];
 }
 
@@ -181,10 +189,39 @@ export function createBatchService(deps: {
     return row;
   }
 
+  /**
+   * The authority's result for a device the station already wrote a row for itself on this token: a
+   * transport failure (the answer was lost; the device's retry was told the decision, replayed) or the
+   * device's own word while the stream was late. It is that attempt's result, not a second attempt.
+   */
+  function adoptLocal(b: BatchRecord, attempt: Omit<NewAttempt, 'stationId' | 'operator' | 'accountId' | 'method' | 'batchId'>): boolean {
+    const index = indexOf(b.id);
+    const earlier = index.rows().filter((r) => r.devId === attempt.devId && r.tokenId === attempt.tokenId);
+    if (earlier.length === 0) return false;
+    const row = history.adoptLocal({ ...attempt, stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: b.id }, [...ANSWER_LOST_CODES]);
+    if (!row) return false;
+    index.replace(row.id, row);
+    const code = store.codes(b.id).find((c) => c.tokenId === row.tokenId);
+    emit({ type: 'result', batchId: b.id, result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
+    announce(b.id);
+    return true;
+  }
+
   /** The station's verdict on one authority result: a device outside the manifest is flagged. */
   function recordResult(b: BatchRecord, code: BatchCodeRecord, r: DeviceResult): void {
     const manifest = b.manifest ?? store.labels(b.id);
     const outside = manifest.length > 0 && r.result !== 'FAILED' && (r.serial === null || !manifest.includes(r.serial));
+    const attempt = {
+      at: Date.parse(r.at),
+      pid: r.pid,
+      devId: r.devId,
+      serial: r.serial,
+      result: r.result,
+      code: outside ? ('SERIAL_MISMATCH' as const) : r.reason,
+      tokenId: code.tokenId,
+      seq: r.seq,
+    };
+    if (adoptLocal(b, attempt)) return;
     storeAttempt(b, {
       at: Date.parse(r.at),
       pid: r.pid,

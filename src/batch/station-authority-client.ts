@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   apiErrorSchema,
   deviceResultSchema,
+  IDEMPOTENCY_KEY_HEADER,
   issuedTokenSchema,
   meSchema,
   pageSchema,
@@ -51,6 +52,7 @@ export interface AuthorityClient {
   quota(): Promise<QuotaView>;
   /** Both at once: what every plan needs. */
   productsAndQuota(): Promise<{ products: ProductView[]; quota: QuotaView }>;
+  /** Sends an Idempotency-Key, and asks once again with it when the answer is lost (no answer, connection cut). */
   issueToken(req: IssueTokenRequest): Promise<IssuedToken>;
   token(id: string): Promise<TokenView>;
   /** Follows a token's result stream from `afterSeq`, reconnecting (with Last-Event-ID) until it ends. */
@@ -87,11 +89,11 @@ export function sendSignedRequest(c: AuthorityCredentials, method: string, pathW
 export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: () => number } = {}): AuthorityClient {
   const clock = opts.clock ?? Date.now;
 
-  async function call<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown): Promise<z.output<S>> {
+  async function call<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<z.output<S>> {
     const text = body === undefined ? '' : JSON.stringify(body);
     let res: Response;
     try {
-      res = await sendSignedRequest(c, method, path, { body: text, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), clock });
+      res = await sendSignedRequest(c, method, path, { body: text, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), clock, ...(headers ? { headers } : {}) });
     } catch (err) {
       throw new AuthorityRequestError(0, 'CLOUD_UNREACHABLE', `the authority at ${c.url} did not answer: ${(err as Error).message}`);
     }
@@ -192,7 +194,17 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
       const [p, q] = await Promise.all([products(), quota()]);
       return { products: p, quota: q };
     },
-    issueToken: (req) => call(issuedTokenSchema, 'POST', '/api/v1/unbind-tokens', req),
+    async issueToken(req) {
+      // One key per token wanted: if the answer is lost, the retry gets the token already issued, not a second one.
+      const headers = { [IDEMPOTENCY_KEY_HEADER]: randomUrlSafe(32) };
+      const issue = (): Promise<IssuedToken> => call(issuedTokenSchema, 'POST', '/api/v1/unbind-tokens', req, headers);
+      try {
+        return await issue();
+      } catch (err) {
+        if (!(err instanceof AuthorityRequestError && err.status === 0)) throw err;
+        return issue();
+      }
+    },
     token: (id) => call(tokenViewSchema, 'GET', `/api/v1/unbind-tokens/${encodeURIComponent(id)}`),
     watchToken,
   };

@@ -1,12 +1,13 @@
 import type { Database } from 'better-sqlite3';
 import type { HistoryRow } from '../protocol/station-api.js';
-import type { DaySummary } from './day-summary.js';
-import { toHistoryRow } from './history-row.js';
+import type { DaySummary, SummaryKey } from './day-summary.js';
+import { ROW_COLUMNS, toHistoryRow, type AttemptRecord } from './history-row.js';
 import { parseAttempt, parseAttempts, type ValidAttempt } from './new-attempt.js';
 
 export interface AttemptWriter {
   record(input: unknown): HistoryRow | null;
   recordMany(input: unknown): number;
+  adoptLocal(input: unknown, transportCodes: readonly string[]): HistoryRow | null;
 }
 
 /**
@@ -18,6 +19,8 @@ export interface AttemptWriter {
  * pending terms at every savepoint, so each row became its own index segment (10× slower at 200,000
  * rows, and worse as the index grows). The row is rebuilt from the validated input and its rowid.
  */
+const keyOf = (r: AttemptRecord): SummaryKey => ({ at: r.at, pid: r.pid, accountId: r.account_id, result: r.result, code: r.code });
+
 export function createAttemptWriter(db: Database, summary: DaySummary): AttemptWriter {
   // DO NOTHING on a repeated (token_id, seq): `changes` is then 0, which is how a replayed authority
   // result is told apart from a new one.
@@ -40,6 +43,29 @@ export function createAttemptWriter(db: Database, summary: DaySummary): AttemptW
     const id = insertOne(a);
     if (id !== null) summary.add([a]);
     return id;
+  });
+  // The newest row the station wrote itself (no seq) for this device and token in this batch that the
+  // authority's result stands for: a transport failure, or the device's own word for the same result.
+  const localRow = db.prepare<Record<string, unknown>, { id: number }>(
+    `SELECT id FROM attempts
+      WHERE batch_id = @batchId AND dev_id = @devId AND token_id = @tokenId AND seq IS NULL
+        AND (code IN (SELECT value FROM json_each(@transport)) OR (result = @result AND code IS @code))
+      ORDER BY id DESC LIMIT 1`,
+  );
+  // OR IGNORE: a (token_id, seq) stored already leaves the local row as it is (changes 0).
+  const adopt = db.prepare('UPDATE OR IGNORE attempts SET at = @at, result = @result, code = @code, seq = @seq WHERE id = @id');
+  const rowById = db.prepare<[number], AttemptRecord>(`SELECT ${ROW_COLUMNS} FROM attempts WHERE id = ?`);
+  const adoptOne = db.transaction((a: ValidAttempt, transport: string): AttemptRecord | null => {
+    if (a.batchId === null || a.tokenId === null || a.seq === null) return null;
+    const local = localRow.get({ batchId: a.batchId, devId: a.devId, tokenId: a.tokenId, transport, result: a.result, code: a.code });
+    if (!local) return null;
+    const before = rowById.get(local.id)!;
+    if (adopt.run({ id: local.id, at: a.at, result: a.result, code: a.code, seq: a.seq }).changes === 0) return null;
+    // The row now counts on its new day and under its new result: the day summary moves it too.
+    const after = rowById.get(local.id)!;
+    summary.remove([keyOf(before)]);
+    summary.add([keyOf(after)]);
+    return after;
   });
   const recordAll = db.transaction((list: ValidAttempt[]) => {
     const stored: ValidAttempt[] = [];
@@ -68,6 +94,10 @@ export function createAttemptWriter(db: Database, summary: DaySummary): AttemptW
         code: a.code,
         token_id: a.tokenId,
       });
+    },
+    adoptLocal(input, transportCodes) {
+      const row = adoptOne.immediate(parseAttempt(input), JSON.stringify(transportCodes));
+      return row && toHistoryRow(row);
     },
     recordMany(input) {
       // Validate the whole list before the transaction starts: a bad row writes nothing.

@@ -20,6 +20,13 @@ export interface HistoryStore {
    * replays the authority's results and each is kept once.
    */
   record(attempt: NewAttempt): HistoryRow | null;
+  /**
+   * An authority result (with its seq) for a device whose row in the batch the station wrote itself for
+   * the same token: a transport failure (one of `transportCodes`) or the device's own word for the same
+   * result, written while the authority's was late. That row becomes the authority's result, so one
+   * decision stays one attempt. Null (nothing written) when there is no such row or the result is stored.
+   */
+  adoptLocal(attempt: NewAttempt, transportCodes: readonly string[]): HistoryRow | null;
   /** All in one transaction; validates every row first, so one bad row writes nothing. Returns how many were new. */
   recordMany(attempts: readonly NewAttempt[]): number;
   /** Newest first, in pages of `limit` (default 100) chained by an opaque `nextCursor`. */
@@ -58,6 +65,10 @@ export function openHistoryStore(path: string, opts: HistoryStoreOptions = {}): 
     record(attempt) {
       assertOpen();
       return writer.record(attempt);
+    },
+    adoptLocal(attempt, transportCodes) {
+      assertOpen();
+      return writer.adoptLocal(attempt, transportCodes);
     },
     recordMany(attempts) {
       assertOpen();

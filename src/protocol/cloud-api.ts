@@ -60,6 +60,12 @@ export const issueTokenRequestSchema = z.strictObject({
 });
 export type IssueTokenRequest = z.infer<typeof issueTokenRequestSchema>;
 
+/** DESIGN §4.4: `Idempotency-Key` of `POST /unbind-tokens`; a retry with the same key gets the token already issued. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+/** Set on an answer that is the token issued before for the same key. */
+export const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';
+export const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'Idempotency-Key must be 16–64 URL-safe characters');
+
 export const TOKEN_STATUSES = ['active', 'expired', 'exhausted'] as const;
 export interface IssuedToken {
   id: string;

@@ -23,6 +23,8 @@ export type DeviceUnbindRequest = z.infer<typeof deviceUnbindRequestSchema>;
 export const deviceUnbindResponseSchema = z.object({
   result: unbindResultSchema,
   reason: failureCodeSchema.optional(),
+  /** The answer decided earlier for this devId and token, told again to a device that lost it (§4.3). */
+  replayed: z.literal(true).optional(),
 });
 export type DeviceUnbindResponse = z.infer<typeof deviceUnbindResponseSchema>;
 

@@ -11,6 +11,7 @@ import {
   pidSchema,
   quotaTicketRequestSchema,
   roleRequestSchema,
+  IDEMPOTENT_REPLAYED_HEADER,
   type QuotaView,
 } from '../../protocol/index.js';
 import type { AccountRecord } from '../accounts.js';
@@ -19,6 +20,8 @@ import { AUTH_FAILURES, createAuthFailureGuard, DEFAULT_AUTH_FAILURE_LIMITS, typ
 import type { AuthorityServices } from '../services.js';
 import { createStationAuth } from './station-auth.js';
 import { createUnbindBatcher } from './unbind-batcher.js';
+import { toWireAnswer } from '../unbind.js';
+import { idempotencyKeyOf } from './idempotency-key.js';
 import { streamTokenEvents } from './token-events-stream.js';
 import { parseOr400 } from './validate.js';
 
@@ -117,7 +120,7 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
     if (out.reason && AUTH_FAILURES.has(out.reason)) authFailures.record(body.devId, req.ip, out.reason);
     else if (out.result === 'FAILED') req.log.info({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result, reason: out.reason }, 'device unbind refused');
     else req.log.debug({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result }, 'device unbind');
-    return out.reason ? { result: out.result, reason: out.reason } : { result: out.result };
+    return toWireAnswer(out);
   });
 
   // ---- station API (DESIGN §4.4) ----
@@ -154,7 +157,11 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
       api.post('/unbind-tokens', async (req, reply) => {
         checkNoQuery(req);
         const body = parseOr400(issueTokenRequestSchema, req.body, 'body');
-        const issued = s.tokens.issue(me(req).accountId, me(req).region, body, s.clock());
+        const key = idempotencyKeyOf(req);
+        const { token: issued, replayed } = key
+          ? s.tokens.issueOnce(me(req).accountId, me(req).region, body, s.clock(), key)
+          : { token: s.tokens.issue(me(req).accountId, me(req).region, body, s.clock()), replayed: false };
+        if (replayed) return reply.status(201).header(IDEMPOTENT_REPLAYED_HEADER, 'true').send(issued);
         req.log.info({ evt: 'token-issued', tokenId: issued.id, account: me(req).accountId, capacity: issued.capacity, channel: issued.channel }, 'token issued');
         return reply.status(201).send(issued);
       });

@@ -1,4 +1,5 @@
 import { apiErrorSchema, deviceUnbindResponseSchema, type DeviceUnbindRequest, type DeviceUnbindResponse } from '../../protocol/index.js';
+import { abortableSleep } from './abortable-sleep.js';
 
 /** How one device → authority exchange (DESIGN §4.3) ended, as the device can tell. */
 export type AuthorityExchange =
@@ -123,4 +124,48 @@ export async function exchangeUnbind(baseUrl: string, request: DeviceUnbindReque
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onCancel);
   }
+}
+
+/**
+ * How often a device asks again when the answer is lost (connection refused or reset, no answer in time):
+ * each time a new request (new nonce and ts) for the same token. The authority tells a retry what it had
+ * decided (`replayed: true`, DESIGN §4.3), so asking again never unbinds twice.
+ */
+export interface RetryPolicy {
+  /** Requests in all, the first included (1: never retry). */
+  attempts: number;
+  /** The pause before the first retry; doubled each time up to `maxBackoffMs`. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 200, maxBackoffMs: 2_000 };
+
+/** The request may have been decided but its answer never came: only then is asking again right. */
+export function answerLost(e: AuthorityExchange): boolean {
+  return e.kind === 'unreachable' || e.kind === 'timeout';
+}
+
+export interface RetryingExchangeOptions extends ExchangeOptions {
+  retry?: RetryPolicy;
+  /** Called before each retry, with the exchange that lost its answer. */
+  onRetry?: (attempt: number, lost: AuthorityExchange) => void;
+}
+
+/**
+ * The device → authority exchange with retries: `sign` makes a fresh signed request each time. The hooks
+ * of the first send (faults of the virtual devices) apply to it alone. Never throws.
+ */
+export async function exchangeUnbindRetrying(baseUrl: string, sign: () => DeviceUnbindRequest, opts: RetryingExchangeOptions): Promise<AuthorityExchange> {
+  const { retry = DEFAULT_RETRY, onRetry, onSent, onAnswerArriving, ...rest } = opts;
+  let exchange = await exchangeUnbind(baseUrl, sign(), { ...rest, ...(onSent ? { onSent } : {}), ...(onAnswerArriving ? { onAnswerArriving } : {}) });
+  let pause = retry.backoffMs;
+  for (let attempt = 2; attempt <= retry.attempts && answerLost(exchange); attempt++) {
+    onRetry?.(attempt, exchange);
+    if (opts.signal) await abortableSleep(pause, opts.signal);
+    else await new Promise((r) => setTimeout(r, pause));
+    if (opts.signal?.aborted) return { kind: 'cancelled' };
+    pause = Math.min(pause * 2, retry.maxBackoffMs);
+    exchange = await exchangeUnbind(baseUrl, sign(), rest);
+  }
+  return exchange;
 }
