@@ -62,6 +62,13 @@ export interface LanUnbindOptions {
    */
   reported?: (target: LanUnbindTarget, signal: AbortSignal) => Promise<ReportedEnd | null>;
   /**
+   * When the caller last received a `reported` end for any device of the operation (epoch ms), or
+   * undefined. While reports keep coming the authority is answering, so a device's `GET /status`
+   * waits until `pollMs` passed with none (a quiet stream), not merely `pollMs` from its token: in a
+   * large batch the polls would otherwise race the reports on their way.
+   */
+  lastReportAt?: () => number | undefined;
+  /**
    * The live sweep (a LanSweep): a device it sees at another address ends NETWORK_CHANGED. With
    * `on`, a move is caught even when the device says goodbye before the next poll.
    */
@@ -187,6 +194,12 @@ async function unbindOne(
       if (first && opts.reported) await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), waitSignal());
       first = false;
       if (report || wake.signal.aborted) continue;
+      // Reports still arriving: the device's is likely on its way too; ask it once they pause.
+      const quietIn = opts.reported && opts.lastReportAt ? (opts.lastReportAt() ?? 0) + pollMs - Date.now() : 0;
+      if (quietIn > 0 && Date.now() < deadline) {
+        await sleep(Math.min(quietIn, Math.max(0, deadline - Date.now())), waitSignal());
+        continue;
+      }
       const status = await client.status(at, waitSignal());
       if (report) continue;
       if (!status.ok && status.kind === 'cancelled' && !signal?.aborted) continue; // woken, not cancelled
