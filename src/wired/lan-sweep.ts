@@ -49,6 +49,12 @@ export interface LanSweep {
 const MALFORMED_KEPT = 100;
 const SADP_MISSED_ROUNDS_TO_DROP = 2;
 const REBUILD_COALESCE_MS = 15;
+/**
+ * Shortest time between two rebuilds on mDNS changes. A batch of devices changing state announces
+ * in many small bursts, and each rebuild looks at every device: the list lags by at most this, and
+ * a batch of n devices costs a few dozen rebuilds, not one per burst.
+ */
+const MDNS_REBUILD_GAP_MS = 10;
 
 export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanSweep> {
   const lan = resolveLanInterface(options.interface ?? DEFAULT_LAN_INTERFACE);
@@ -146,17 +152,26 @@ export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanS
    * few milliseconds of them, not one per datagram.
    */
   let rebuildQueued = false;
-  function scheduleRebuild(): void {
+  let lastRebuildAt = Number.NEGATIVE_INFINITY;
+  function scheduleRebuild(afterMs = REBUILD_COALESCE_MS): void {
     if (rebuildQueued) return;
     rebuildQueued = true;
     setTimeout(() => {
       rebuildQueued = false;
       if (!closed) rebuild();
-    }, REBUILD_COALESCE_MS);
+    }, afterMs);
+  }
+  /** An mDNS change: rebuilt now, unless a rebuild ran in the last MDNS_REBUILD_GAP_MS (then once that gap is over). */
+  function rebuildOnMdns(): void {
+    if (rebuildQueued) return;
+    const wait = lastRebuildAt + MDNS_REBUILD_GAP_MS - performance.now();
+    if (wait <= 0) rebuild();
+    else scheduleRebuild(wait);
   }
 
   /** Rebuilds the list and emits one event per entry that appeared, changed or went. */
   function rebuild(): void {
+    lastRebuildAt = performance.now();
     const next = new Map(mergeLanDevices(mdnsDevices(browser?.instances() ?? []), sadpSeen, mergeReuse).map((d) => [d.key, d]));
     const changes: LanDeviceChange[] = [];
     for (const [key, device] of next) {
@@ -169,7 +184,7 @@ export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanS
     for (const c of changes) emitter.emit('change', c);
   }
 
-  browser = await startMdnsBrowser({ lan, port: browserPort, onChange: rebuild, onWarning: warn });
+  browser = await startMdnsBrowser({ lan, port: browserPort, onChange: rebuildOnMdns, onWarning: warn });
 
   let sadp: SadpListener | null = null;
   let sadpTimer: NodeJS.Timeout | null = null;
