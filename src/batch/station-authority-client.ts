@@ -53,8 +53,11 @@ export interface AuthorityClient {
   productsAndQuota(): Promise<{ products: ProductView[]; quota: QuotaView }>;
   issueToken(req: IssueTokenRequest): Promise<IssuedToken>;
   token(id: string): Promise<TokenView>;
-  /** Follows a token's result stream from `afterSeq`, reconnecting (with Last-Event-ID) until it ends. */
-  watchToken(id: string, afterSeq: number, onResult: (r: DeviceResult) => void): TokenWatch;
+  /**
+   * Follows a token's result stream from `afterSeq`, reconnecting (with Last-Event-ID) until it ends.
+   * The new results of each read arrive together, in order (a group the authority decided at once).
+   */
+  watchToken(id: string, afterSeq: number, onResults: (rs: DeviceResult[]) => void): TokenWatch;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -111,7 +114,7 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     return parsed.data;
   }
 
-  function watchToken(id: string, afterSeq: number, onResult: (r: DeviceResult) => void): TokenWatch {
+  function watchToken(id: string, afterSeq: number, onResults: (rs: DeviceResult[]) => void): TokenWatch {
     const ac = new AbortController();
     let last = afterSeq;
     const path = `/api/v1/unbind-tokens/${encodeURIComponent(id)}/events`;
@@ -126,6 +129,10 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
         const { value, done } = await reader.read();
         if (done) return null;
         buf += value;
+        const fresh: DeviceResult[] = [];
+        const deliver = (): void => {
+          if (fresh.length) onResults(fresh.splice(0));
+        };
         let sep: number;
         while ((sep = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, sep);
@@ -147,21 +154,24 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
             const r = deviceResultSchema.safeParse(json);
             if (!r.success) {
               // Skipping it would lose it for good (the next good seq moves past it): reconnect from the last good one.
+              deliver();
               await reader.cancel().catch(() => undefined);
               return null;
             }
             if (r.data.seq > last) {
               last = r.data.seq;
-              onResult(r.data);
+              fresh.push(r.data);
             }
           } else if (event === 'end') {
             const e = tokenEndEventSchema.safeParse(json);
             if (e.success) {
+              deliver();
               await reader.cancel().catch(() => undefined);
               return e.data.status;
             }
           }
         }
+        deliver();
       }
     }
 

@@ -6,6 +6,7 @@ import { parseAttempt, parseAttempts, type ValidAttempt } from './new-attempt.js
 export interface AttemptWriter {
   record(input: unknown): HistoryRow | null;
   recordMany(input: unknown): number;
+  recordEach(input: unknown): Array<HistoryRow | null>;
 }
 
 /**
@@ -35,6 +36,23 @@ export function createAttemptWriter(db: Database): AttemptWriter {
     return id;
   };
   const recordOne = db.transaction((a: ValidAttempt) => insertOne(a));
+  const recordRows = db.transaction((list: ValidAttempt[]) => list.map(insertOne));
+  const rowOf = (id: number, a: ValidAttempt): HistoryRow =>
+    toHistoryRow({
+      id,
+      at: a.at,
+      station_id: a.stationId,
+      operator: a.operator,
+      account_id: a.accountId,
+      method: a.method,
+      batch_id: a.batchId,
+      pid: a.pid,
+      dev_id: a.devId,
+      serial: a.serial,
+      result: a.result,
+      code: a.code,
+      token_id: a.tokenId,
+    });
   const recordAll = db.transaction((list: ValidAttempt[]) => {
     let stored = 0;
     for (const a of list) if (insertOne(a) !== null) stored++;
@@ -45,26 +63,18 @@ export function createAttemptWriter(db: Database): AttemptWriter {
     record(input) {
       const a = parseAttempt(input);
       const id = recordOne.immediate(a);
-      if (id === null) return null;
-      return toHistoryRow({
-        id,
-        at: a.at,
-        station_id: a.stationId,
-        operator: a.operator,
-        account_id: a.accountId,
-        method: a.method,
-        batch_id: a.batchId,
-        pid: a.pid,
-        dev_id: a.devId,
-        serial: a.serial,
-        result: a.result,
-        code: a.code,
-        token_id: a.tokenId,
-      });
+      return id === null ? null : rowOf(id, a);
     },
     recordMany(input) {
       // Validate the whole list before the transaction starts: a bad row writes nothing.
       return recordAll.immediate(parseAttempts(input));
+    },
+    recordEach(input) {
+      // As recordMany (all validated first, one transaction: one commit and one index segment for the
+      // lot), answering what record answers for each: its row, or null for a repeat.
+      const list = parseAttempts(input);
+      const ids = recordRows.immediate(list);
+      return list.map((a, i) => (ids[i] === null ? null : rowOf(ids[i]!, a)));
     },
   };
 }
