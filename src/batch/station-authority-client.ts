@@ -123,12 +123,14 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
       const res = await sendSignedRequest(c, 'GET', path, { headers: { 'last-event-id': String(last) }, signal: ac.signal, clock });
       if (res.status === 404) throw new AuthorityRequestError(404, 'TOKEN_UNKNOWN', `token ${id} is unknown to the authority`);
       if (!res.ok || !res.body) return null;
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      // Bytes decoded here (streaming, so a character split across reads is kept whole): one stream layer, not two.
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
       let buf = '';
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return null;
-        buf += value;
+        buf += decoder.decode(value, { stream: true });
         const fresh: DeviceResult[] = [];
         const deliver = (): void => {
           if (fresh.length) onResults(fresh.splice(0));
