@@ -146,6 +146,19 @@ export class MdnsRecordCache {
     return changed;
   }
 
+  /** The newest record of one name and type (the first heard of equals), without sorting them all. */
+  #newest(name: string, type: CachedType): Cached | undefined {
+    let best: Cached | undefined;
+    for (const c of this.#groups.get(`${name}|${type}`)?.values() ?? []) if (!best || c.receivedAt > best.receivedAt) best = c;
+    return best;
+  }
+
+  /**
+   * Per instance, the records its last MdnsInstance was made from: an instance whose records are the
+   * very same (nothing about it was heard since) is the same object, so a caller can tell what changed.
+   */
+  #made = new Map<string, { ptr: Cached; srv: Cached; txt: Cached; a: Cached[]; inst: MdnsInstance }>();
+
   /** The records of one name and type, newest first. */
   #find(name: string, type: CachedType): Cached[] {
     return [...(this.#groups.get(`${name}|${type}`)?.values() ?? [])].sort((a, b) => b.receivedAt - a.receivedAt);
@@ -164,28 +177,37 @@ export class MdnsRecordCache {
   /** Every instance of the service with its PTR, SRV and TXT records present. */
   instances(): MdnsInstance[] {
     const out: MdnsInstance[] = [];
+    const made = new Map<string, { ptr: Cached; srv: Cached; txt: Cached; a: Cached[]; inst: MdnsInstance }>();
     const suffix = `.${this.serviceName}`;
     for (const ptr of this.#find(this.serviceName, 'PTR')) {
       const fqdn = ptr.data as string;
       const name = lower(fqdn);
-      const srv = this.#find(name, 'SRV')[0];
-      const txt = this.#find(name, 'TXT')[0];
+      const srv = this.#newest(name, 'SRV');
+      const txt = this.#newest(name, 'TXT');
       if (!srv || !txt) continue;
       const { port, target } = srv.data as { port: number; target: string };
-      out.push({
-        fqdn,
-        instance: name.endsWith(suffix) ? fqdn.slice(0, fqdn.length - suffix.length) : fqdn,
-        host: target,
-        port,
-        txt: txt.data as Uint8Array[],
-        addresses: this.#find(lower(target), 'A').map((a) => a.data as string),
-        from: srv.from,
-        lastSeen: Math.max(ptr.receivedAt, srv.receivedAt, txt.receivedAt),
-        expiresAt: Math.min(ptr.expiresAt, srv.expiresAt, txt.expiresAt),
-        ptrReceivedAt: ptr.receivedAt,
-        ptrTtlMs: ptr.expiresAt - ptr.receivedAt,
-      });
+      const a = this.#find(lower(target), 'A');
+      const before = this.#made.get(name);
+      const same = before && before.ptr === ptr && before.srv === srv && before.txt === txt && before.a.length === a.length && before.a.every((x, i) => x === a[i]);
+      const inst: MdnsInstance = same
+        ? before.inst
+        : {
+            fqdn,
+            instance: name.endsWith(suffix) ? fqdn.slice(0, fqdn.length - suffix.length) : fqdn,
+            host: target,
+            port,
+            txt: txt.data as Uint8Array[],
+            addresses: a.map((r) => r.data as string),
+            from: srv.from,
+            lastSeen: Math.max(ptr.receivedAt, srv.receivedAt, txt.receivedAt),
+            expiresAt: Math.min(ptr.expiresAt, srv.expiresAt, txt.expiresAt),
+            ptrReceivedAt: ptr.receivedAt,
+            ptrTtlMs: ptr.expiresAt - ptr.receivedAt,
+          };
+      made.set(name, { ptr, srv, txt, a, inst });
+      out.push(inst);
     }
+    this.#made = made;
     return out;
   }
 }
