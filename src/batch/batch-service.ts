@@ -151,19 +151,19 @@ export function createBatchService(deps: {
     }
     return index;
   };
-  const codesOf = (id: string, index: BatchIndex): BatchCodeView[] => {
+  const codesOf = (id: string, index: BatchIndex, records: readonly BatchCodeRecord[] = store.codes(id)): BatchCodeView[] => {
     const now = clock();
-    return store.codes(id).map((c) => index.codeView(c, now));
+    return records.map((c) => index.codeView(c, now));
   };
   const view = (b: BatchRecord): BatchView => {
     const index = indexOf(b.id);
     return batchView(b, index.tally(b), codesOf(b.id, index), index.rows(), store.labels(b.id));
   };
   /** A `batch` event when the batch starts (`force`), or when its status or one of its codes' changed. */
-  const announce = (id: string, force = false): void => {
-    const b = store.get(id)!;
+  const announce = (id: string, force = false, read?: { batch: BatchRecord; codes: readonly BatchCodeRecord[] }): void => {
+    const b = read?.batch ?? store.get(id)!;
     const index = indexOf(id);
-    const codes = codesOf(id, index);
+    const codes = codesOf(id, index, read?.codes);
     const said = `${b.status}|${codes.map((c) => c.status).join(',')}`;
     if (!force && said === index.announced) return;
     index.announced = said;
@@ -187,7 +187,7 @@ export function createBatchService(deps: {
       const code = row.tokenId ? codes.find((c) => c.tokenId === row.tokenId) : undefined;
       emit({ type: 'result', batchId: b.id, result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
     }
-    if (codes) announce(b.id);
+    if (codes) announce(b.id, false, { batch: b, codes }); // as just read: storing results changes neither
     return rows;
   }
   const storeAttempt = (b: BatchRecord, attempt: BatchAttempt): HistoryRow | null => storeAttempts(b, [attempt])[0] ?? null;
