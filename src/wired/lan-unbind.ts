@@ -81,6 +81,11 @@ const endpoint = (e: DeviceEndpoint): string => `${e.address}:${e.port}`;
 
 /** Wakes a device's wait early: a move seen by the sweep, the authority's report. */
 type Wake = () => void;
+/**
+ * The reason of the aborts that only wake or release a wait: a plain value, since abort() without
+ * one builds a DOMException with its stack for each of hundreds of devices, and no one reads it.
+ */
+const WOKEN = 'woken';
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -168,13 +173,13 @@ async function unbindOne(
   stage('unbinding');
   // Each wait below ends early on a wake: the authority's report, or a move the sweep saw.
   let wake = new AbortController();
-  wakers.set(target.devId, () => wake.abort());
+  wakers.set(target.devId, () => wake.abort(WOKEN));
   const stopReport = new AbortController();
   let report: ReportedEnd | null = null;
   opts.reported?.(target, stopReport.signal).then(
     (r) => {
       report = r;
-      if (r) wake.abort();
+      if (r) wake.abort(WOKEN);
     },
     () => undefined,
   );
@@ -222,7 +227,7 @@ async function unbindOne(
     }
   } finally {
     wakers.delete(target.devId);
-    stopReport.abort();
+    stopReport.abort(WOKEN);
   }
 }
 
