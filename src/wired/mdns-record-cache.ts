@@ -69,6 +69,8 @@ export class MdnsRecordCache {
   readonly serviceName: string;
   /** `name|type` → record key → record: lookups by name stay cheap with hundreds of devices. */
   readonly #groups = new Map<string, Map<string, Cached>>();
+  /** The hosts the held SRV records point to (their A records are relevant); null when to be recounted. */
+  #targets: Set<string> | null = null;
 
   /** `serviceName`: the PTR name browsed, such as `_iot-unbind._tcp.local`. */
   constructor(serviceName: string) {
@@ -97,6 +99,7 @@ export class MdnsRecordCache {
       for (const key of this.#groups.get(group)?.keys() ?? []) {
         if (keep.has(key)) continue;
         this.#groups.get(group)!.delete(key);
+        if (group.endsWith('|SRV')) this.#targets = null;
         changed = true;
       }
     }
@@ -104,12 +107,16 @@ export class MdnsRecordCache {
       const groupId = `${r.name}|${r.type}`;
       let group = this.#groups.get(groupId);
       if (r.ttl === 0) {
+        if (r.type === 'SRV') this.#targets = null;
         changed = (group?.delete(r.key) ?? false) || changed; // goodbye
         if (group?.size === 0) this.#groups.delete(groupId);
         continue;
       }
       if (!group) this.#groups.set(groupId, (group = new Map()));
-      if (!group.has(r.key)) changed = true;
+      if (!group.has(r.key)) {
+        changed = true;
+        if (r.type === 'SRV') this.#targets = null;
+      }
       group.set(r.key, { name: r.name, type: r.type, data: r.data, key: r.key, receivedAt: now, expiresAt: now + r.ttl * 1000, from });
     }
     return changed;
@@ -121,13 +128,18 @@ export class MdnsRecordCache {
    */
   #relevant(packet: ReadonlyArray<{ name: string; type: CachedType; data: Cached['data'] }>): (r: { name: string; type: CachedType }) => boolean {
     const suffix = `.${this.serviceName}`;
-    const targets = new Set<string>();
-    const addTarget = (data: Cached['data']): void => void targets.add(lower((data as { target: string }).target));
-    for (const r of packet) if (r.type === 'SRV' && r.name.endsWith(suffix)) addTarget(r.data);
-    for (const [groupId, group] of this.#groups) {
-      if (!groupId.endsWith('|SRV')) continue;
-      for (const c of group.values()) addTarget(c.data);
+    const targetOf = (data: Cached['data']): string => lower((data as { target: string }).target);
+    if (!this.#targets) {
+      this.#targets = new Set();
+      for (const [groupId, group] of this.#groups) {
+        if (!groupId.endsWith('|SRV')) continue;
+        for (const c of group.values()) this.#targets.add(targetOf(c.data));
+      }
     }
+    const held = this.#targets;
+    const inPacket = new Set<string>();
+    for (const r of packet) if (r.type === 'SRV' && r.name.endsWith(suffix)) inPacket.add(targetOf(r.data));
+    const targets = { has: (name: string): boolean => held.has(name) || inPacket.has(name) };
     return (r) =>
       r.type === 'PTR' ? r.name === this.serviceName : r.type === 'A' ? targets.has(r.name) : r.name.endsWith(suffix);
   }
@@ -139,6 +151,7 @@ export class MdnsRecordCache {
       for (const [key, c] of group) {
         if (c.expiresAt > now) continue;
         group.delete(key);
+        if (c.type === 'SRV') this.#targets = null;
         changed = true;
       }
       if (group.size === 0) this.#groups.delete(groupId);
