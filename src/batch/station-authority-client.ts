@@ -55,8 +55,11 @@ export interface AuthorityClient {
   /** Sends an Idempotency-Key, and asks once again with it when the answer is lost (no answer, connection cut). */
   issueToken(req: IssueTokenRequest): Promise<IssuedToken>;
   token(id: string): Promise<TokenView>;
-  /** Follows a token's result stream from `afterSeq`, reconnecting (with Last-Event-ID) until it ends. */
-  watchToken(id: string, afterSeq: number, onResult: (r: DeviceResult) => void): TokenWatch;
+  /**
+   * Follows a token's result stream from `afterSeq`, reconnecting (with Last-Event-ID) until it ends.
+   * The new results of each read arrive together, in order (a group the authority decided at once).
+   */
+  watchToken(id: string, afterSeq: number, onResults: (rs: DeviceResult[]) => void): TokenWatch;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -113,7 +116,7 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     return parsed.data;
   }
 
-  function watchToken(id: string, afterSeq: number, onResult: (r: DeviceResult) => void): TokenWatch {
+  function watchToken(id: string, afterSeq: number, onResults: (rs: DeviceResult[]) => void): TokenWatch {
     const ac = new AbortController();
     let last = afterSeq;
     const path = `/api/v1/unbind-tokens/${encodeURIComponent(id)}/events`;
@@ -122,12 +125,18 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
       const res = await sendSignedRequest(c, 'GET', path, { headers: { 'last-event-id': String(last) }, signal: ac.signal, clock });
       if (res.status === 404) throw new AuthorityRequestError(404, 'TOKEN_UNKNOWN', `token ${id} is unknown to the authority`);
       if (!res.ok || !res.body) return null;
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      // Bytes decoded here (streaming, so a character split across reads is kept whole): one stream layer, not two.
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
       let buf = '';
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return null;
-        buf += value;
+        buf += decoder.decode(value, { stream: true });
+        const fresh: DeviceResult[] = [];
+        const deliver = (): void => {
+          if (fresh.length) onResults(fresh.splice(0));
+        };
         let sep: number;
         while ((sep = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, sep);
@@ -149,21 +158,24 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
             const r = deviceResultSchema.safeParse(json);
             if (!r.success) {
               // Skipping it would lose it for good (the next good seq moves past it): reconnect from the last good one.
+              deliver();
               await reader.cancel().catch(() => undefined);
               return null;
             }
             if (r.data.seq > last) {
               last = r.data.seq;
-              onResult(r.data);
+              fresh.push(r.data);
             }
           } else if (event === 'end') {
             const e = tokenEndEventSchema.safeParse(json);
             if (e.success) {
+              deliver();
               await reader.cancel().catch(() => undefined);
               return e.data.status;
             }
           }
         }
+        deliver();
       }
     }
 

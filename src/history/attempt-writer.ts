@@ -8,6 +8,7 @@ export interface AttemptWriter {
   record(input: unknown): HistoryRow | null;
   recordMany(input: unknown): number;
   adoptLocal(input: unknown, transportCodes: readonly string[]): HistoryRow | null;
+  recordEach(input: unknown): Array<HistoryRow | null>;
 }
 
 /**
@@ -67,6 +68,27 @@ export function createAttemptWriter(db: Database, summary: DaySummary): AttemptW
     summary.add([keyOf(after)]);
     return after;
   });
+  const recordRows = db.transaction((list: ValidAttempt[]) => {
+    const ids = list.map(insertOne);
+    summary.add(list.filter((_, i) => ids[i] !== null));
+    return ids;
+  });
+  const rowOf = (id: number, a: ValidAttempt): HistoryRow =>
+    toHistoryRow({
+      id,
+      at: a.at,
+      station_id: a.stationId,
+      operator: a.operator,
+      account_id: a.accountId,
+      method: a.method,
+      batch_id: a.batchId,
+      pid: a.pid,
+      dev_id: a.devId,
+      serial: a.serial,
+      result: a.result,
+      code: a.code,
+      token_id: a.tokenId,
+    });
   const recordAll = db.transaction((list: ValidAttempt[]) => {
     const stored: ValidAttempt[] = [];
     for (const a of list) if (insertOne(a) !== null) stored.push(a);
@@ -78,22 +100,7 @@ export function createAttemptWriter(db: Database, summary: DaySummary): AttemptW
     record(input) {
       const a = parseAttempt(input);
       const id = recordOne.immediate(a);
-      if (id === null) return null;
-      return toHistoryRow({
-        id,
-        at: a.at,
-        station_id: a.stationId,
-        operator: a.operator,
-        account_id: a.accountId,
-        method: a.method,
-        batch_id: a.batchId,
-        pid: a.pid,
-        dev_id: a.devId,
-        serial: a.serial,
-        result: a.result,
-        code: a.code,
-        token_id: a.tokenId,
-      });
+      return id === null ? null : rowOf(id, a);
     },
     adoptLocal(input, transportCodes) {
       const row = adoptOne.immediate(parseAttempt(input), JSON.stringify(transportCodes));
@@ -102,6 +109,13 @@ export function createAttemptWriter(db: Database, summary: DaySummary): AttemptW
     recordMany(input) {
       // Validate the whole list before the transaction starts: a bad row writes nothing.
       return recordAll.immediate(parseAttempts(input));
+    },
+    recordEach(input) {
+      // As recordMany (all validated first, one transaction: one commit and one index segment for the
+      // lot), answering what record answers for each: its row, or null for a repeat.
+      const list = parseAttempts(input);
+      const ids = recordRows.immediate(list);
+      return list.map((a, i) => (ids[i] === null ? null : rowOf(ids[i]!, a)));
     },
   };
 }

@@ -29,6 +29,8 @@ export interface HistoryStore {
   adoptLocal(attempt: NewAttempt, transportCodes: readonly string[]): HistoryRow | null;
   /** All in one transaction; validates every row first, so one bad row writes nothing. Returns how many were new. */
   recordMany(attempts: readonly NewAttempt[]): number;
+  /** As recordMany, answering for each attempt what record would: its row, or null for a repeat. */
+  recordEach(attempts: readonly NewAttempt[]): Array<HistoryRow | null>;
   /** Newest first, in pages of `limit` (default 100) chained by an opaque `nextCursor`. */
   query(scope: HistoryScope, q: HistoryQuery): Page<HistoryRow>;
   /** Counts by code (UNBOUND and NOT_BOUND count as codes) and by day in the store's time zone. */
@@ -73,6 +75,10 @@ export function openHistoryStore(path: string, opts: HistoryStoreOptions = {}): 
     recordMany(attempts) {
       assertOpen();
       return writer.recordMany(attempts);
+    },
+    recordEach(attempts) {
+      assertOpen();
+      return writer.recordEach(attempts);
     },
     query(scope, q) {
       assertOpen();
