@@ -19,7 +19,7 @@ import type { AuthorityServices } from '../services.js';
 import { createStationAuth } from './station-auth.js';
 import { createUnbindBatcher } from './unbind-batcher.js';
 import { streamTokenEvents } from './token-events-stream.js';
-import { parseOr400 } from './validate.js';
+import { parseOr400, refuseUnknownQueryOnEveryRoute } from './validate.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,7 +35,6 @@ export interface ServerOptions {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const noQuery = z.strictObject({});
 
 /** The authority's HTTP face: the station API (signed, DESIGN §4.4) and the device API (§4.3). */
 export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions = {}): FastifyInstance {
@@ -83,6 +82,7 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
   app.addHook('onClose', async () => {
     for (const close of [...openStreams]) close();
   });
+  refuseUnknownQueryOnEveryRoute(app);
 
   // ---- device API (DESIGN §4.3): unsigned by the station scheme, signed by the device key inside ----
   app.post('/device/v1/unbind', async (req) => {
@@ -100,19 +100,15 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
         req.account = auth.verify(req, req.rawBody ?? Buffer.alloc(0));
       });
       const me = (req: FastifyRequest): AccountRecord => req.account!;
-      const checkNoQuery = (req: FastifyRequest): void => void parseOr400(noQuery, req.query, 'query');
 
       api.get('/me', async (req) => {
-        checkNoQuery(req);
         const { secret: _secret, ...view } = me(req);
         return view;
       });
       api.get('/products', async (req) => {
-        checkNoQuery(req);
         return { items: s.grants.unbindableProducts(me(req).accountId), nextCursor: null };
       });
       api.get('/quota', async (req): Promise<QuotaView> => {
-        checkNoQuery(req);
         const now = s.clock();
         const w = s.quota.window(now);
         return {
@@ -125,7 +121,6 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
         };
       });
       api.post('/unbind-tokens', async (req, reply) => {
-        checkNoQuery(req);
         const body = parseOr400(issueTokenRequestSchema, req.body, 'body');
         const issued = s.tokens.issue(me(req).accountId, me(req).region, body, s.clock());
         req.log.info({ evt: 'token-issued', tokenId: issued.id, account: me(req).accountId, capacity: issued.capacity, channel: issued.channel }, 'token issued');
@@ -135,11 +130,12 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
         const { id } = parseOr400(idParamSchema, req.params, 'path');
         return s.tokens.viewFor(me(req).accountId, id, s.clock());
       });
-      api.get('/unbind-tokens/:id/events', async (req, reply) => {
+      // No HEAD: Node sends a HEAD answer's headers only at its end, and a stream ends when the token does.
+      api.get('/unbind-tokens/:id/events', { exposeHeadRoute: false }, async (req, reply) => {
         const { id } = parseOr400(idParamSchema, req.params, 'path');
         streamTokenEvents(s, me(req).accountId, id, req, reply, openStreams);
       });
-      api.get('/device-logs', async (req) => s.logs.query(me(req).accountId, parseOr400(deviceLogQuerySchema, req.query, 'query')));
+      api.get('/device-logs', { config: { query: deviceLogQuerySchema } }, async (req) => s.logs.query(me(req).accountId, parseOr400(deviceLogQuerySchema, req.query, 'query')));
 
       api.post('/quota-tickets', async (req, reply) => {
         const body = parseOr400(quotaTicketRequestSchema, req.body, 'body');
