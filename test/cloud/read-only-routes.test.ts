@@ -93,8 +93,6 @@ interface Call {
   rawBody?: string;
   status: number;
   code?: string;
-  /** Refused before the signature is read (the body parser refuses first): writes nothing, not even the nonce. */
-  beforeSignature?: true;
 }
 
 /** What the test knows of one station route: a sample path, a body it would accept, and its calls. */
@@ -162,7 +160,8 @@ describe('reads never write; refusals leave nothing (every route, real HTTP, rea
         { what: 'to 2024-06-42', as: 'partner', body: ticketBody({ from: '2024-06-01', to: '2024-06-42' }), status: 400, code: 'BAD_REQUEST' },
         { what: 'from 2024-06-00', as: 'partner', body: ticketBody({ from: '2024-06-00', to: '2024-06-30' }), status: 400, code: 'BAD_REQUEST' },
         { what: 'from after to', as: 'partner', body: ticketBody({ from: '2024-06-02', to: '2024-06-01' }), status: 400, code: 'BAD_REQUEST' },
-        { what: 'body that is not JSON', as: 'partner', rawBody: '{"scope":', status: 400, code: 'BAD_JSON', beforeSignature: true },
+        { what: 'body that is not JSON', as: 'partner', rawBody: '{"scope":', status: 400, code: 'BAD_JSON' },
+        { what: 'not JSON at all', as: 'partner', rawBody: 'more quota please', status: 400, code: 'BAD_JSON' },
         { what: 'no rights on the product', as: 'none', body: ticketBody(), status: 403, code: 'UNAUTHORIZED' },
       ],
     },
@@ -388,8 +387,7 @@ describe('reads never write; refusals leave nothing (every route, real HTTP, rea
           expect(r.status, `${label}: ${JSON.stringify(r.body)}`).toBe(c.status);
           if (method !== 'HEAD') expect(r.body, label).toEqual({ code: c.code, message: expect.any(String) });
         });
-        if (c.beforeSignature) expect(changes, label).toEqual([]);
-        else expectOnlyItsNonce(changes, c.as, label);
+        expectOnlyItsNonce(changes, c.as, label);
         calls++;
       }
     }
@@ -419,12 +417,14 @@ describe('reads never write; refusals leave nothing (every route, real HTTP, rea
     }
   }
   const withQuery = (path: string, q: string): string => `${path}${path.includes('?') ? '&' : '?'}${q}`;
-  function unsignedCase(what: string, query: string | null, message: RegExp): SignatureCase {
+  function unsignedCase(what: string, query: string | null, message: RegExp, sent?: { body: string; type: string }): SignatureCase {
     return [
       what,
       async (route, method, entry) => {
-        const body = entry.body === undefined ? undefined : JSON.stringify(entry.body);
-        const res = await fetch(h.url + (query ? withQuery(entry.path, query) : entry.path), { method, ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) });
+        const given = sent ?? (entry.body === undefined ? undefined : { body: JSON.stringify(entry.body), type: 'application/json' });
+        // GET and HEAD carry no body.
+        const body = method === 'GET' || method === 'HEAD' ? undefined : given;
+        const res = await fetch(h.url + (query ? withQuery(entry.path, query) : entry.path), { method, ...(body ? { body: body.body, headers: { 'content-type': body.type } } : {}) });
         expect(res.status, `${route} ${what}`).toBe(401);
         if (method !== 'HEAD') expect(await res.json(), `${route} ${what}`).toEqual({ code: 'SIGN_MISSING', message: expect.stringMatching(message) });
       },
@@ -447,6 +447,9 @@ describe('reads never write; refusals leave nothing (every route, real HTTP, rea
       unsignedCase('no signature headers', null, /not signed.*client_id, t, nonce, sign_method, sign/),
       // The signature is checked before the query: an unsigned request learns nothing of the route.
       unsignedCase('no signature headers, an unknown query', 'sneaky=1', /not signed/),
+      // The body, too, is refused only once the signature checks out.
+      unsignedCase('no signature headers, a body that is not JSON', null, /not signed/, { body: '{"capacity":', type: 'application/json' }),
+      unsignedCase('no signature headers, another content type', null, /not signed/, { body: 'capacity=5', type: 'application/x-www-form-urlencoded' }),
       ...(['sign', 'nonce', 't'] as const).map((header) => tamperedCase(`without header ${header}`, { tamper: (hd) => delete hd[header] }, { code: 'SIGN_MISSING', message: `signing header missing: ${header}` })),
       tamperedCase('with only client_id', { tamper: (hd) => ['t', 'nonce', 'sign_method', 'sign'].forEach((k) => delete hd[k]) }, { code: 'SIGN_MISSING', message: 'signing headers missing: t, nonce, sign_method, sign' }),
     ]);

@@ -19,7 +19,7 @@ import type { AuthorityServices } from '../services.js';
 import { createStationAuth } from './station-auth.js';
 import { createUnbindBatcher } from './unbind-batcher.js';
 import { streamTokenEvents } from './token-events-stream.js';
-import { parseOr400, refuseUnknownQueryOnEveryRoute } from './validate.js';
+import { parseOr400, checkInputOnEveryRoute } from './validate.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -63,10 +63,16 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
     try {
       done(null, JSON.parse(utf8.decode(body)));
     } catch {
-      done(new AuthorityError(400, 'BAD_JSON', 'body is not valid UTF-8 JSON'), undefined);
+      req.bodyRefusal = new AuthorityError(400, 'BAD_JSON', 'body is not valid UTF-8 JSON');
+      done(null, undefined);
     }
   });
-  app.addContentTypeParser('*', (_req, _payload, done) => done(new AuthorityError(400, 'BAD_CONTENT_TYPE', 'send application/json'), undefined));
+  // Body refusals are thrown after the signature check (validate.ts): an unsigned request is told 401, whatever its body.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    req.rawBody = body;
+    req.bodyRefusal = new AuthorityError(400, 'BAD_CONTENT_TYPE', 'send application/json');
+    done(null, undefined);
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof AuthorityError) return reply.status(err.status).send({ code: err.code, message: err.message });
@@ -82,7 +88,7 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
   app.addHook('onClose', async () => {
     for (const close of [...openStreams]) close();
   });
-  refuseUnknownQueryOnEveryRoute(app);
+  checkInputOnEveryRoute(app);
 
   // ---- device API (DESIGN §4.3): unsigned by the station scheme, signed by the device key inside ----
   app.post('/device/v1/unbind', async (req) => {

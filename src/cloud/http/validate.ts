@@ -3,6 +3,10 @@ import type { z } from 'zod';
 import { AuthorityError } from '../errors.js';
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Why the body could not be read (not JSON, not UTF-8, another content type), thrown once the request is authenticated. */
+    bodyRefusal: AuthorityError | null;
+  }
   interface FastifyContextConfig {
     /** The query a route takes (its keys are the parameters it knows); a route that names none takes no query. */
     query?: z.ZodObject;
@@ -32,13 +36,20 @@ export async function refuseUnknownQuery(req: FastifyRequest): Promise<void> {
   throw new AuthorityError(400, 'UNKNOWN_QUERY_PARAMETER', `query parameter ${JSON.stringify(unknown)} is unknown: ${takes}`);
 }
 
+/** The body parser's refusal, if it had one. */
+export async function refuseUnreadBody(req: FastifyRequest): Promise<void> {
+  if (req.bodyRefusal) throw req.bodyRefusal;
+}
+
 /**
- * Every route registered after this call, in any plugin, refuses query parameters it does not know.
- * Added as the route's last preHandler, so it runs after the station API's signature check.
+ * Every route registered after this call, in any plugin, refuses a body that did not parse and query
+ * parameters it does not know. Added as the route's last preHandlers, so both come after the station
+ * API's signature check: an unsigned request is told 401 before anything about its input.
  */
-export function refuseUnknownQueryOnEveryRoute(app: FastifyInstance): void {
+export function checkInputOnEveryRoute(app: FastifyInstance): void {
+  app.decorateRequest('bodyRefusal', null);
   app.addHook('onRoute', (route) => {
     const own = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
-    route.preHandler = [...own, refuseUnknownQuery];
+    route.preHandler = [...own, refuseUnreadBody, refuseUnknownQuery];
   });
 }
