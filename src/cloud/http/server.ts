@@ -23,7 +23,7 @@ import { createUnbindBatcher } from './unbind-batcher.js';
 import { toWireAnswer } from '../unbind.js';
 import { idempotencyKeyOf } from './idempotency-key.js';
 import { streamTokenEvents } from './token-events-stream.js';
-import { parseOr400 } from './validate.js';
+import { parseOr400, checkInputOnEveryRoute } from './validate.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,7 +41,6 @@ export interface ServerOptions {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const noQuery = z.strictObject({});
 
 /** The authority's HTTP face: the station API (signed, DESIGN §4.4) and the device API (§4.3). */
 export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions = {}): FastifyInstance {
@@ -91,10 +90,16 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
     try {
       done(null, JSON.parse(utf8.decode(body)));
     } catch {
-      done(new AuthorityError(400, 'BAD_JSON', 'body is not valid UTF-8 JSON'), undefined);
+      req.bodyRefusal = new AuthorityError(400, 'BAD_JSON', 'body is not valid UTF-8 JSON');
+      done(null, undefined);
     }
   });
-  app.addContentTypeParser('*', (_req, _payload, done) => done(new AuthorityError(400, 'BAD_CONTENT_TYPE', 'send application/json'), undefined));
+  // Body refusals are thrown after the signature check (validate.ts): an unsigned request is told 401, whatever its body.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    req.rawBody = body;
+    req.bodyRefusal = new AuthorityError(400, 'BAD_CONTENT_TYPE', 'send application/json');
+    done(null, undefined);
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof AuthorityError) return reply.status(err.status).send({ code: err.code, message: err.message });
@@ -110,6 +115,7 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
   app.addHook('onClose', async () => {
     for (const close of [...openStreams]) close();
   });
+  checkInputOnEveryRoute(app);
 
   // ---- device API (DESIGN §4.3): unsigned by the station scheme, signed by the device key inside ----
   app.post('/device/v1/unbind', async (req) => {
@@ -130,19 +136,15 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
         req.account = auth.verify(req, req.rawBody ?? Buffer.alloc(0));
       });
       const me = (req: FastifyRequest): AccountRecord => req.account!;
-      const checkNoQuery = (req: FastifyRequest): void => void parseOr400(noQuery, req.query, 'query');
 
       api.get('/me', async (req) => {
-        checkNoQuery(req);
         const { secret: _secret, ...view } = me(req);
         return view;
       });
       api.get('/products', async (req) => {
-        checkNoQuery(req);
         return { items: s.grants.unbindableProducts(me(req).accountId), nextCursor: null };
       });
       api.get('/quota', async (req): Promise<QuotaView> => {
-        checkNoQuery(req);
         const now = s.clock();
         const w = s.quota.window(now);
         return {
@@ -155,7 +157,6 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
         };
       });
       api.post('/unbind-tokens', async (req, reply) => {
-        checkNoQuery(req);
         const body = parseOr400(issueTokenRequestSchema, req.body, 'body');
         const key = idempotencyKeyOf(req);
         const { token: issued, replayed } = key
@@ -169,11 +170,12 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
         const { id } = parseOr400(idParamSchema, req.params, 'path');
         return s.tokens.viewFor(me(req).accountId, id, s.clock());
       });
-      api.get('/unbind-tokens/:id/events', async (req, reply) => {
+      // No HEAD: Node sends a HEAD answer's headers only at its end, and a stream ends when the token does.
+      api.get('/unbind-tokens/:id/events', { exposeHeadRoute: false }, async (req, reply) => {
         const { id } = parseOr400(idParamSchema, req.params, 'path');
         streamTokenEvents(s, me(req).accountId, id, req, reply, openStreams);
       });
-      api.get('/device-logs', async (req) => s.logs.query(me(req).accountId, parseOr400(deviceLogQuerySchema, req.query, 'query')));
+      api.get('/device-logs', { config: { query: deviceLogQuerySchema } }, async (req) => s.logs.query(me(req).accountId, parseOr400(deviceLogQuerySchema, req.query, 'query')));
 
       api.post('/quota-tickets', async (req, reply) => {
         const body = parseOr400(quotaTicketRequestSchema, req.body, 'body');
