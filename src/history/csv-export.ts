@@ -7,8 +7,14 @@ import type { HistoryScope } from './history-scope.js';
 import { filterCondition } from './query-filter.js';
 import type { TextPlanner } from './text-search.js';
 
-/** The header row, in column order. */
+/** The header row, in column order: stable names for programs (`hint` is always the contract's English). */
 export const CSV_COLUMNS = ['time', 'station', 'operator', 'account', 'method', 'batch', 'product', 'device', 'serial', 'result', 'code', 'hint'] as const;
+
+/** One more column after those, for people: the code's hint in the operator's language (`hint_ru`, …). */
+export interface CsvHintColumn {
+  name: string;
+  hintOf(code: FailureCode): string;
+}
 
 type RawRow = [at: number, station: string, operator: string, account: string, method: string, batch: string | null, pid: string | null, dev: string, serial: string | null, result: string, code: string | null];
 
@@ -22,12 +28,16 @@ const ROWS_PER_CHUNK = 512;
  * `=HYPERLINK(...)` typed as an operator name or printed on a forged label shows as text instead of
  * running. The apostrophe is in the file: a program parsing the CSV reads `'-A1` for a serial `-A1`.
  */
-const CSV_OPTIONS: CsvOptions = { columns: [...CSV_COLUMNS], escape_formulas: true };
+function csvOptions(extra: CsvHintColumn | null): CsvOptions {
+  return { columns: extra ? [...CSV_COLUMNS, extra.name] : [...CSV_COLUMNS], escape_formulas: true };
+}
 
 /** The hint goes with every coded row: all failures, and results flagged with a code (SERIAL_MISMATCH). */
-function toCsvRecord(r: RawRow): Array<string | null> {
+function toCsvRecord(r: RawRow, extra: CsvHintColumn | null): Array<string | null> {
   const code = r[10] as FailureCode | null;
-  return [new Date(r[0]).toISOString(), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], code, code ? FAILURE_HINTS[code] : null];
+  const record = [new Date(r[0]).toISOString(), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], code, code ? FAILURE_HINTS[code] : null];
+  if (extra) record.push(code ? extra.hintOf(code) : null);
+  return record;
 }
 
 /**
@@ -44,6 +54,7 @@ class CsvChunks extends Readable {
     private readonly conn: Database,
     sql: string,
     params: Array<string | number>,
+    private readonly extra: CsvHintColumn | null,
   ) {
     super();
     this.rows = conn.prepare<unknown[], RawRow>(sql).raw().iterate(...params) as IterableIterator<RawRow>;
@@ -59,10 +70,10 @@ class CsvChunks extends Readable {
           done = true;
           break;
         }
-        records.push(toCsvRecord(next.value));
+        records.push(toCsvRecord(next.value, this.extra));
       }
       // The first chunk carries the BOM and the header row, even when no row matched.
-      const csv = stringify(records, { ...CSV_OPTIONS, header: this.first, bom: this.first });
+      const csv = stringify(records, { ...csvOptions(this.extra), header: this.first, bom: this.first });
       this.first = false;
       if (csv) this.push(csv);
       if (done) this.push(null);
@@ -89,12 +100,12 @@ class CsvChunks extends Readable {
  * cursor and limit are ignored. Streams: an export of a million rows holds neither the rows nor the
  * store's write connection (a long export on the store's own connection would block every record()).
  */
-export function exportHistoryCsv(openReader: () => Database, planText: TextPlanner, scope: HistoryScope, q: HistoryQuery): Readable {
+export function exportHistoryCsv(openReader: () => Database, planText: TextPlanner, scope: HistoryScope, q: HistoryQuery, extra: CsvHintColumn | null = null): Readable {
   const where = filterCondition(scope, q, planText);
   if (where === null) {
     // Nothing in scope: still a valid CSV with its header, so a download is never an error page.
-    return Readable.from([stringify([], { ...CSV_OPTIONS, header: true, bom: true })], { objectMode: false });
+    return Readable.from([stringify([], { ...csvOptions(extra), header: true, bom: true })], { objectMode: false });
   }
   const sql = `SELECT at, station_id, operator, account_id, method, batch_id, pid, dev_id, serial, result, code FROM attempts WHERE ${where.sql} ORDER BY at DESC, id DESC`;
-  return new CsvChunks(openReader(), sql, where.params);
+  return new CsvChunks(openReader(), sql, where.params, extra);
 }
