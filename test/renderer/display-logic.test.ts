@@ -36,7 +36,7 @@ describe('countdown to a code expiry', () => {
 
 describe('plan display', () => {
   it('names the codes a batch needs', () => {
-    expect(describeCodes([30, 15])).toBe('2 codes: 30 + 15');
+    expect(describeCodes([30, 15])).toBe('Codes: 2 (30 + 15)');
     expect(describeCodes([7])).toBe('Codes: 1 (7)');
     expect(describeCodes([])).toBe('no codes');
   });
