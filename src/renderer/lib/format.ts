@@ -28,6 +28,15 @@ export function formatDateTime(iso: string, locale: string = currentLocale()): s
   return formatter(locale, 'dateTime').format(d);
 }
 
+const DAY: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' };
+
+/** A calendar day the station names as `YYYY-MM-DD` (a quota or history day), written the chosen language's way. */
+export function formatDay(day: string, locale: string = currentLocale()): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return day;
+  const d = new Date(`${day}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) ? day : new Intl.DateTimeFormat(locale, DAY).format(d);
+}
+
 export function percent(part: number, whole: number): number {
   if (whole <= 0) return 0;
   return Math.min(100, Math.max(0, Math.round((part / whole) * 100)));

@@ -1,5 +1,6 @@
 import type { HistoryStats } from '../../protocol/station-api.js';
 import { t } from '../i18n/index.js';
+import { formatDay } from './format.js';
 
 /** Chart data independent of the chart library: labels and one or more series. */
 export interface ChartSeries {
@@ -34,7 +35,7 @@ export function byCodeChart(stats: HistoryStats): ChartData {
 export function byDayChart(stats: HistoryStats): ChartData {
   const days = [...stats.byDay].sort((a, b) => a.day.localeCompare(b.day));
   return {
-    labels: days.map((d) => d.day),
+    labels: days.map((d) => formatDay(d.day)),
     series: [
       { label: t('results.label.UNBOUND'), data: days.map((d) => d.unbound), color: RESULT_COLORS.unbound },
       { label: t('results.label.NOT_BOUND'), data: days.map((d) => d.notBound), color: RESULT_COLORS.notBound },

@@ -59,6 +59,13 @@ const en = {
     clientId: 'Client ID',
     clientSecret: 'Client secret',
     submit: 'Sign in',
+    role: {
+      owner: 'owner',
+      partner: 'partner',
+      member: 'member',
+      oem: 'OEM',
+      none: 'none',
+    },
   },
   dashboard: {
     title: 'Dashboard',

@@ -52,6 +52,13 @@ const es: LocaleMessages = {
     clientId: 'Client ID',
     clientSecret: 'Client secret',
     submit: 'Iniciar sesión',
+    role: {
+      owner: 'propietario',
+      partner: 'socio',
+      member: 'miembro',
+      oem: 'OEM',
+      none: 'sin permisos',
+    },
   },
   dashboard: {
     title: 'Panel',

@@ -52,6 +52,13 @@ const ru: LocaleMessages = {
     clientId: 'Client ID',
     clientSecret: 'Client secret',
     submit: 'Войти',
+    role: {
+      owner: 'владелец',
+      partner: 'партнёр',
+      member: 'участник',
+      oem: 'OEM',
+      none: 'без прав',
+    },
   },
   dashboard: {
     title: 'Обзор',

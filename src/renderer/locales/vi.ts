@@ -52,6 +52,13 @@ const vi: LocaleMessages = {
     clientId: 'Client ID',
     clientSecret: 'Client secret',
     submit: 'Đăng nhập',
+    role: {
+      owner: 'chủ sở hữu',
+      partner: 'đối tác',
+      member: 'thành viên',
+      oem: 'OEM',
+      none: 'không có quyền',
+    },
   },
   dashboard: {
     title: 'Tổng quan',

@@ -52,6 +52,13 @@ const zhCN: LocaleMessages = {
     clientId: 'Client ID',
     clientSecret: 'Client secret',
     submit: '登录',
+    role: {
+      owner: '所有者',
+      partner: '合作伙伴',
+      member: '成员',
+      oem: 'OEM',
+      none: '无权限',
+    },
   },
   dashboard: {
     title: '概览',
