@@ -7,7 +7,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILURE_HINTS } from '../../src/protocol/failure-codes.js';
 import en from '../../src/renderer/locales/en.js';
+import es from '../../src/renderer/locales/es.js';
 import ru from '../../src/renderer/locales/ru.js';
+import vi from '../../src/renderer/locales/vi.js';
 import zhCN from '../../src/renderer/locales/zh-CN.js';
 import { runUnbind, type RunningProcess } from '../support/processes.js';
 import { launchChromium, POLL_MS, settledShot, shot } from './browser.js';
@@ -149,6 +151,7 @@ describe('the station in Russian and Chinese', () => {
 
     await page.getByTestId('nav-settings').click();
     await page.getByTestId('settings-language').waitFor();
+    await page.locator('[data-testid="serial-form"], [data-testid="serial-error"]').first().waitFor();
     await page.screenshot({ path: shot('29-i18n-zh-settings') });
 
     // Kept on this station: a reload starts in Chinese, whatever the browser says (and resumes the running batch).
@@ -162,4 +165,22 @@ describe('the station in Russian and Chinese', () => {
     await expectNoEnglish([en.dashboard.productsTitle, ru.dashboard.productsTitle, en.dashboard.colAllowedBy]);
     await page.screenshot({ path: shot('30-i18n-zh-dashboard') });
   }, 120_000);
+
+  it('in Spanish and Vietnamese too, the longest of the five, the screens hold their text', async () => {
+    for (const locale of ['es', 'vi'] as const) {
+      await page.getByTestId('locale-select').selectOption(locale);
+      await page.waitForFunction((l) => document.documentElement.lang === l, locale, { polling: POLL_MS });
+      await page.getByTestId('nav-codes').click();
+      await page.locator('[data-testid="result-row"][data-code="SERIAL_MISMATCH"]').first().waitFor();
+      const hint = await page.locator('[data-testid="result-row"][data-code="SERIAL_MISMATCH"]').first().getByTestId('result-hint').innerText();
+      expect(hint).toBe((locale === 'es' ? es : vi).failure.SERIAL_MISMATCH);
+      await page.screenshot(settledShot(`31-i18n-${locale}-code-screen`));
+      await page.getByTestId('nav-wired').click();
+      await page.locator('[data-testid="lan-row"]').first().waitFor();
+      await page.screenshot({ path: shot(`32-i18n-${locale}-wired`) });
+      await page.getByTestId('nav-new-batch').click();
+      await page.getByTestId('batch-form').waitFor();
+      await page.screenshot({ path: shot(`33-i18n-${locale}-new-batch`) });
+    }
+  }, 90_000);
 });
