@@ -7,8 +7,14 @@ import type { HistoryScope } from './history-scope.js';
 import { filterCondition } from './query-filter.js';
 import type { TextPlanner } from './text-search.js';
 
-/** The header row, in column order. */
+/** The header row, in column order: stable names for programs (`hint` is always the contract's English). */
 export const CSV_COLUMNS = ['time', 'station', 'operator', 'account', 'method', 'batch', 'product', 'device', 'serial', 'result', 'code', 'hint'] as const;
+
+/** One more column after those, for people: the code's hint in the operator's language (`hint_ru`, …). */
+export interface CsvHintColumn {
+  name: string;
+  hintOf(code: FailureCode): string;
+}
 
 type RawRow = [at: number, station: string, operator: string, account: string, method: string, batch: string | null, pid: string | null, dev: string, serial: string | null, result: string, code: string | null];
 
@@ -22,14 +28,16 @@ const ROWS_PER_CHUNK = 512;
  * `=HYPERLINK(...)` typed as an operator name or printed on a forged label shows as text instead of
  * running. The apostrophe is in the file: a program parsing the CSV reads `'-A1` for a serial `-A1`.
  */
-const CSV_OPTIONS: CsvOptions = { columns: [...CSV_COLUMNS], escape_formulas: true };
+function csvOptions(extra: CsvHintColumn | null): CsvOptions {
+  return { columns: extra ? [...CSV_COLUMNS, extra.name] : [...CSV_COLUMNS], escape_formulas: true };
+}
 
 const SPECIAL = /[",\r\n]/;
 /** csv-stringify's `escape_formulas` set (= + - @ tab CR and their full-width forms). */
 const FORMULA = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
 
 /**
- * One cell exactly as csv-stringify writes it with CSV_OPTIONS (a property test holds the two equal):
+ * One cell exactly as csv-stringify writes it with csvOptions() (a property test holds the two equal):
  * a formula start gets its apostrophe, a cell holding a comma, quote or line break is quoted with its
  * quotes doubled, a null is empty. Written here because the library's per-record work (option checks,
  * casts, separator scans) was the export's largest cost: 3–4 µs a row against under 1 µs here.
@@ -41,12 +49,13 @@ export function csvCell(value: string | null): string {
 }
 
 /** A row as a CSV line; the hint goes with every coded row: all failures, and results flagged with a code (SERIAL_MISMATCH). */
-function csvLine(r: RawRow): string {
+function csvLine(r: RawRow, extra: CsvHintColumn | null): string {
   const code = r[10] as FailureCode | null;
-  return (
+  const line =
     `${new Date(r[0]).toISOString()},${csvCell(r[1])},${csvCell(r[2])},${csvCell(r[3])},${csvCell(r[4])},${csvCell(r[5])},` +
-    `${csvCell(r[6])},${csvCell(r[7])},${csvCell(r[8])},${csvCell(r[9])},${csvCell(code)},${code ? csvCell(FAILURE_HINTS[code]) : ''}\n`
-  );
+    `${csvCell(r[6])},${csvCell(r[7])},${csvCell(r[8])},${csvCell(r[9])},${csvCell(code)},${code ? csvCell(FAILURE_HINTS[code]) : ''}`;
+  if (!extra) return `${line}\n`;
+  return `${line},${code ? csvCell(extra.hintOf(code)) : ''}\n`;
 }
 
 /**
@@ -63,6 +72,7 @@ class CsvChunks extends Readable {
     private readonly conn: Database,
     sql: string,
     params: Array<string | number>,
+    private readonly extra: CsvHintColumn | null,
   ) {
     super();
     this.rows = conn.prepare<unknown[], RawRow>(sql).raw().iterate(...params) as IterableIterator<RawRow>;
@@ -71,7 +81,7 @@ class CsvChunks extends Readable {
   override _read(): void {
     try {
       // The first chunk carries the BOM and the header row, even when no row matched.
-      let csv = this.first ? stringify([], { ...CSV_OPTIONS, header: true, bom: true }) : '';
+      let csv = this.first ? stringify([], { ...csvOptions(this.extra), header: true, bom: true }) : '';
       this.first = false;
       let done = false;
       for (let n = 0; n < ROWS_PER_CHUNK; n++) {
@@ -80,7 +90,7 @@ class CsvChunks extends Readable {
           done = true;
           break;
         }
-        csv += csvLine(next.value);
+        csv += csvLine(next.value, this.extra);
       }
       if (csv) this.push(csv);
       if (done) this.push(null);
@@ -107,12 +117,12 @@ class CsvChunks extends Readable {
  * cursor and limit are ignored. Streams: an export of a million rows holds neither the rows nor the
  * store's write connection (a long export on the store's own connection would block every record()).
  */
-export function exportHistoryCsv(openReader: () => Database, planText: TextPlanner, scope: HistoryScope, q: HistoryQuery): Readable {
+export function exportHistoryCsv(openReader: () => Database, planText: TextPlanner, scope: HistoryScope, q: HistoryQuery, extra: CsvHintColumn | null = null): Readable {
   const where = filterCondition(scope, q, planText);
   if (where === null) {
     // Nothing in scope: still a valid CSV with its header, so a download is never an error page.
-    return Readable.from([stringify([], { ...CSV_OPTIONS, header: true, bom: true })], { objectMode: false });
+    return Readable.from([stringify([], { ...csvOptions(extra), header: true, bom: true })], { objectMode: false });
   }
   const sql = `SELECT at, station_id, operator, account_id, method, batch_id, pid, dev_id, serial, result, code FROM attempts WHERE ${where.sql} ORDER BY at DESC, id DESC`;
-  return new CsvChunks(openReader(), sql, where.params);
+  return new CsvChunks(openReader(), sql, where.params, extra);
 }

@@ -8,7 +8,7 @@ import { csvCell } from '../../src/history/csv-export.js';
  * The export writes its rows itself (csv-export.ts, for speed) to csv-stringify's rules: the library,
  * with the export's own options, is the oracle, cell by cell, over any text a cell can hold.
  */
-const oracle = (value: string | null): string => stringify([[value, 'x']], { escape_formulas: true }).slice(0, -'\n'.length).replace(/,x$/, '');
+const oracle = (value: string | null): string => stringify([[value, "x"]], { escape_formulas: true }).slice(0, -'\n'.length).replace(/,x$/, '');
 
 // Text rich in what matters: quotes, commas, line breaks, formula starts (ASCII and full-width).
 const tricky = fc.constantFrom('"', ',', '\n', '\r', '=', '+', '-', '@', '\t', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20', "'", ' ', 'a', 'Ü', '😀');
