@@ -65,8 +65,9 @@ describe('wired screen in the browser', () => {
     await page.getByTestId('nav-history').click();
     await page.getByTestId('history-view').waitFor();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="history-row"]').length >= n, nvrs, { polling: POLL_MS, timeout: 10_000 });
-    const methods = await page.getByTestId('history-row').allInnerTexts();
-    expect(methods.filter((t) => t.includes('wired') && t.includes('pnvr8ch'))).toHaveLength(nvrs);
+    // The method is shown in words ("Wired (LAN)"); the row carries its code for programs.
+    const methods = await page.locator('[data-testid="history-row"][data-method="wired"]').allInnerTexts();
+    expect(methods.filter((t) => t.includes('Wired (LAN)') && t.includes('pnvr8ch'))).toHaveLength(nvrs);
   }, 120_000);
 
   it('the selectable list shrinks as devices finish: what is left can all be selected and unbound', async () => {

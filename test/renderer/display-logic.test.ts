@@ -108,7 +108,8 @@ describe('history filters and charts', () => {
     expect(c.labels).toEqual(['UNBOUND', 'NOT_BOUND', 'WIFI_AUTH']);
     expect(c.series[0]?.color).toEqual([RESULT_COLORS.unbound, RESULT_COLORS.notBound, RESULT_COLORS.failed]);
     const d = byDayChart(stats);
-    expect(d.labels).toEqual(['2025-03-01', '2025-03-02']);
+    // Days written through Intl in the chosen language (English here).
+    expect(d.labels).toEqual(['Mar 1, 2025', 'Mar 2, 2025']);
     expect(d.series.map((s) => s.data)).toEqual([[35, 5], [3, 0], [1, 1]]);
   });
 });
