@@ -382,12 +382,15 @@ export function createBatchService(deps: {
   ): Promise<{ id: string; codes: IssuedCode[] }> {
     const now = clock();
     const id = batchIdAt(now);
+    // The Wi-Fi verifier (scrypt, on the thread pool) is derived while the tokens are issued, not after them.
+    const verifying = b.wifi ? wifiVerifier(b.wifi.password) : Promise.resolve(null);
+    verifying.catch(() => undefined); // awaited below; a failed issue must not leave it unhandled
     // All at once: each token is its own request, and the devices wait for all of them.
     const issued = await Promise.all(
       capacities.map((capacity) => session.client.issueToken({ capacity, channel: b.method, batchRef: id, ...(b.ttlSeconds ? { ttlSeconds: b.ttlSeconds } : {}) })),
     );
     const codes = issued.map((t, index) => ({ index, tokenId: t.id, token: t.token, capacity: capacities[index]!, expiresAt: Date.parse(t.expiresAt) }));
-    const verifier = b.wifi ? await wifiVerifier(b.wifi.password) : null;
+    const verifier = await verifying;
     store.create(
       { id, createdAt: now, method: b.method, pid: b.pid, accountId: session.accountId, operator: session.operator, ssid: b.wifi?.ssid ?? null, expected: b.expected, manifest: b.manifest, wifiVerifier: verifier },
       codes,
