@@ -21,10 +21,13 @@ const { values: args } = parseArgs({
   options: {
     devices: { type: 'string', default: '30000' },
     concurrency: { type: 'string', default: '32' },
+    /** V8 flags for the authority process, e.g. `--node-flags=--max-semi-space-size=4` (space-separated). */
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const DEVICES = Number(args.devices);
 const CONCURRENCY = Number(args.concurrency);
+const NODE_FLAGS = args['node-flags'].split(' ').filter(Boolean);
 const WARMUP = Math.min(2000, Math.floor(DEVICES / 10));
 
 interface World {
@@ -84,7 +87,7 @@ function buildNode(): void {
 }
 
 async function startChild(dbPath: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['bin/unbind-built.js', 'authority', '--db', dbPath, '--port', '0', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, 'bin/unbind-built.js', 'authority', '--db', dbPath, '--port', '0', '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -162,7 +165,7 @@ function runDirect(w: World, group: number): { seconds: number; unbound: number 
 
 async function main(): Promise<void> {
   buildNode();
-  console.log(`bench:authority — built JavaScript (dist/node, bin/unbind-built.js) — ${DEVICES} bound devices, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up requests`);
+  console.log(`bench:authority — built JavaScript (dist/node, bin/unbind-built.js${NODE_FLAGS.length ? ` with ${NODE_FLAGS.join(' ')}` : ''}) — ${DEVICES} bound devices, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up requests`);
   const httpWorld = seedWorld('http');
   httpWorld.services.db.close();
   const child = await startChild(httpWorld.dbPath);
