@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { toLanDeviceView } from './lan-views.js';
@@ -37,7 +37,19 @@ export interface RunningStation {
   close(): Promise<void>;
 }
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * The project's folder (where dist/renderer is built): the nearest one above this module holding its
+ * package.json. Not a fixed `../../`: from the sources this file is src/main/, from the built
+ * JavaScript (`npm run build:node`) it is a chunk in dist/node/chunks/.
+ */
+function projectRoot(from: string): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'unbind-station') return dir;
+    if (dirname(dir) === dir) throw new Error(`the Unbind Station folder (its package.json) is not above ${from}`);
+  }
+}
+const ROOT = projectRoot(fileURLToPath(import.meta.url));
 
 export async function composeStation(config: StationConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningStation> {
   const stack = createServiceStack((name, err) => process.stderr.write(`stopping ${name} failed: ${(err as Error).message}\n`));
