@@ -189,6 +189,18 @@ describe('cases: approve and reject (real HTTP, quota in the same transaction)',
     expect((await h.station('owner').call('POST', `/api/v1/cases/${c2.id}/approve`)).body).toMatchObject({ state: 'approved' });
   });
 
+  it('given one unbind of quota left and two cases approved at the same moment, then exactly one unbinds', async () => {
+    h = await startHarness({ accountLimit: 1, fakeClockStart: Date.parse('2026-12-02T10:00:00Z') });
+    const devs = eligible(h, 'pnvr8ch').slice(0, 2);
+    const cs = await Promise.all(devs.map((d) => file(d.devId)));
+    const answers = await Promise.all(cs.map((c) => h.station('owner').call('POST', `/api/v1/cases/${c.id}/approve`)));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect(devs.filter((d) => h.authority.services.registry.bindingOf(d.devId) === undefined)).toHaveLength(1);
+    const used = h.authority.services.db.prepare("SELECT scope, used FROM quota_usage WHERE key IN ('acc-partner', 'pnvr8ch') ORDER BY scope").all();
+    expect(used).toEqual([{ scope: 'account', used: 1 }, { scope: 'product', used: 1 }]);
+    expect(h.authority.services.db.prepare("SELECT COUNT(*) AS n FROM device_logs WHERE batch_ref LIKE 'case:%'").get()).toEqual({ n: 1 });
+  });
+
   it('given approvals that may not be made, then each is refused and nothing changes', async () => {
     h = await startHarness({ fakeClockStart: Date.parse('2026-12-02T10:00:00Z') });
     const unbound = h.devices((d) => d.pid === 'pqr1cam' && !d.bound)[0]!;
