@@ -78,7 +78,8 @@ describe('station: cases (real authority and station processes)', () => {
   });
 
   it('given a partner filing a case with a label photo, when the owner approves it, then the partner sees it approved live and in its history', async () => {
-    expect((await s.call('POST', '/api/session', { demoAccountId: 'acc-partner', operator: 'Pia' })).status).toBe(200);
+    const signedIn = await s.call('POST', '/api/session', { demoAccountId: 'acc-partner', operator: 'Pia' });
+    expect(signedIn.body.account).toMatchObject({ accountId: 'acc-partner', verifiedInstaller: true });
     const dev = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[5]!;
     const filed = await s.call<CaseView>('POST', '/api/cases', { kind: 'unbind', serial: dev.serial, labelPhoto: PNG.toString('base64'), note: 'customer return' });
     expect(filed.status, JSON.stringify(filed.body)).toBe(201);
@@ -113,7 +114,8 @@ describe('station: cases (real authority and station processes)', () => {
     const dev = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[7]!;
     const filed = await s.call<CaseView>('POST', '/api/cases', { kind: 'unbind', devId: dev.devId, labelPhoto: PNG.toString('base64') });
     expect(filed.status).toBe(201);
-    expect((await s.call('POST', '/api/session', { demoAccountId: 'acc-owner', operator: 'Olga' })).status).toBe(200);
+    const owner = await s.call('POST', '/api/session', { demoAccountId: 'acc-owner', operator: 'Olga' });
+    expect(owner.body.account).toMatchObject({ accountId: 'acc-owner', verifiedInstaller: false });
     const pending = await s.call('GET', '/api/cases?state=submitted');
     const mine = pending.body.items.find((c: CaseView) => c.id === filed.body.id);
     expect(mine).toMatchObject({ state: 'submitted', dueAt: expect.any(String) });
