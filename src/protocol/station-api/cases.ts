@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { Page } from '../cloud-api.js';
 import { caseIdSchema, caseListQuerySchema, caseViewSchema, CASE_BODY_LIMIT, CASE_REJECT_CODES, fileCaseRequestSchema, MAX_CASE_NOTE_CHARS, PHOTO_TYPES, type CaseView } from '../case-api.js';
+
+export { CASE_REJECT_CODES, MAX_LABEL_PHOTO_BYTES, type CaseKind, type CaseRejectCode, type CaseState, type FileCaseRequest } from '../case-api.js';
 import { call, json } from './call-spec.js';
 
 /**
