@@ -20,6 +20,7 @@ import { createServiceStack } from './service-stack.js';
 import type { StationHandlers } from './station-calls.js';
 import type { StationConfig } from './station-config.js';
 import { createStationCore, NO_BENCH, type StationCore } from './station-core.js';
+import { createCaseDesk } from './case-desk.js';
 import { buildStationServer } from './station-server.js';
 import { createSessionManager } from './station-session.js';
 
@@ -118,7 +119,8 @@ async function compose(config: StationConfig, stack: ReturnType<typeof createSer
     (s) => s.close(),
   );
 
-  core = createStationCore({ sessions, batches, history, hub, lan, serial, timeZone: config.timeZone, log: (msg, f) => process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`) });
+  const cases = await stack.start('cases desk', () => createCaseDesk({ sessions, history, hub, stationId }), (d) => d.close());
+  core = createStationCore({ sessions, batches, history, hub, lan, serial, cases: cases.handlers, timeZone: config.timeZone, log: (msg, f) => process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`) });
   if (lan) {
     await stack.start(
       'LAN events',
