@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { startAuthority } from '../cloud/authority.js';
 import { runFleetCommand } from '../device/fleet-cli/index.js';
+import { runPgDevCommand } from '../cloud/pg/pg-dev-command.js';
 import { START_USAGE, StartUsageError, startStation } from './start-command.js';
 
 /** The `unbind` command line: one program, one subcommand per job. */
@@ -11,6 +12,7 @@ const USAGE = `usage: unbind <command> [options]
 commands:
   start                     run the main job: station + embedded authority + virtual bench (see unbind start --help)
   fleet                     run virtual devices against an authority (see unbind fleet --help)
+  pg-dev start|stop|status  a throwaway PostgreSQL on 127.0.0.1 for trying the cluster store (see unbind pg-dev --help)
   authority                 run the unbind authority
       --port P              TCP port on 127.0.0.1 (default 8787; 0 picks a free one)
       --host H              address to listen on (default 127.0.0.1)
@@ -89,6 +91,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'fleet':
         return await runFleetCommand(rest);
+      case 'pg-dev':
+        return await runPgDevCommand(rest);
       case undefined:
       case 'help':
       case '--help':

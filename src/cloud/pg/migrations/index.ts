@@ -1,0 +1,7 @@
+import type { PgMigration, PgSchema } from '../pg-migrations.js';
+import * as m0001 from './0001-initial.js';
+
+/** Numbered, append-only, the twin of ../../migrations: never edit one that has shipped, add the next. */
+export const PG_MIGRATIONS: readonly PgMigration[] = [{ version: 1, name: 'initial', up: m0001.up }];
+
+export const PG_AUTHORITY_SCHEMA: PgSchema = { label: 'database schema', migrations: PG_MIGRATIONS };
