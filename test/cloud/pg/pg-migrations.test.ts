@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Pool } from 'pg';
+import { openAuthorityDb } from '../../../src/cloud/authority-database.js';
+import { PG_AUTHORITY_SCHEMA, PG_MIGRATIONS } from '../../../src/cloud/pg/migrations/index.js';
+import { currentPgVersion, latestPgVersion, migratePg, type PgMigration } from '../../../src/cloud/pg/pg-migrations.js';
+import { useTestPg } from '../../support/pg-server.js';
+
+/** The PostgreSQL store's migrations, as test/cloud/migrations.test.ts checks SQLite's. */
+const testPg = useTestPg();
+
+async function emptyDb(): Promise<Pool> {
+  const pg = testPg();
+  return pg.pool(await pg.freshDatabase(0), 4);
+}
+async function tablesOf(pool: Pool): Promise<string[]> {
+  const r = await pool.query<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+  return r.rows.map((x) => x.t);
+}
+async function columnsOf(pool: Pool): Promise<Record<string, string[]>> {
+  const r = await pool.query<{ t: string; c: string }>(
+    "SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, column_name",
+  );
+  const out: Record<string, string[]> = {};
+  for (const { t, c } of r.rows) (out[t] ??= []).push(c);
+  return out;
+}
+
+describe('PostgreSQL authority migrations', () => {
+  it('given an empty database, when migrated, then it holds every table and column of the SQLite store, at schema version 1', async () => {
+    const pool = await emptyDb();
+    await migratePg(pool, PG_AUTHORITY_SCHEMA);
+    expect(await currentPgVersion(pool)).toBe(1);
+    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(1);
+    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1]);
+
+    // One schema, two stores: the same tables with the same columns (the twin of every SQLite migration).
+    const dir = mkdtempSync(join(tmpdir(), 'pg-parity-'));
+    const sqlite = openAuthorityDb(join(dir, 'authority.db'));
+    const expected: Record<string, string[]> = {};
+    try {
+      const tables = sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>;
+      for (const { name } of tables) expected[name] = (sqlite.prepare(`SELECT name FROM pragma_table_info(?) ORDER BY name`).all(name) as Array<{ name: string }>).map((c) => c.name);
+    } finally {
+      sqlite.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const actual = await columnsOf(pool);
+    expect(actual.schema_version).toEqual(['applied_at', 'name', 'version']);
+    delete actual.schema_version;
+    expect(actual).toEqual(expected);
+  });
+
+  it('given a migrated database, when migrated again, then nothing changes and the data is kept', async () => {
+    const pool = await emptyDb();
+    await migratePg(pool, PG_AUTHORITY_SCHEMA);
+    await pool.query("INSERT INTO meta (key, value) VALUES ('install', 'bench-7')");
+    await migratePg(pool, PG_AUTHORITY_SCHEMA);
+    expect((await pool.query('SELECT version, name FROM schema_version')).rows).toEqual([{ version: 1, name: 'initial' }]);
+    expect((await pool.query("SELECT value FROM meta WHERE key = 'install'")).rows).toEqual([{ value: 'bench-7' }]);
+  });
+
+  it('given a database written by a newer program (version 99), when migrated, then it is refused with a clear error and left untouched', async () => {
+    const pool = await emptyDb();
+    await pool.query("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now()); INSERT INTO schema_version VALUES (99, 'future'); CREATE TABLE from_the_future (x int)");
+    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (1); upgrade the program');
+    expect(await tablesOf(pool)).toEqual(['from_the_future', 'schema_version']);
+  });
+
+  it('given a migration that fails half-way, when migrating, then its tables and its version row are rolled back', async () => {
+    const pool = await emptyDb();
+    const broken: PgMigration[] = [
+      ...PG_MIGRATIONS,
+      { version: 2, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 2 failed'); } },
+    ];
+    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 2 failed');
+    expect(await currentPgVersion(pool)).toBe(1);
+    expect(await tablesOf(pool)).not.toContain('half_done');
+  });
+
+  it('given version N-1 with rows, when migrated to N, then the rows are carried into the new shape', async () => {
+    const pool = await emptyDb();
+    // A stand-in for the next real step (issue 9's decided answers): it must keep what 0001 holds.
+    const next: PgMigration = {
+      version: 2,
+      name: 'token-use-answer',
+      up: async (c) => {
+        await c.query("ALTER TABLE token_uses ADD COLUMN result TEXT NOT NULL DEFAULT 'UNBOUND'");
+      },
+    };
+    const steps = [...PG_MIGRATIONS, next];
+    await migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: steps }, 1);
+    expect(await currentPgVersion(pool)).toBe(1);
+    await pool.query("INSERT INTO accounts VALUES ('a', 'A', 'EU', 'cid', 'v1.x.y.z', 0)");
+    await pool.query("INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, created_at, expires_at) VALUES ('tok1', 'h', 'a', 'EU', 2, 'qr', 0, 1)");
+    await pool.query("INSERT INTO token_uses VALUES ('tok1', 'dev-1')");
+    await migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: steps });
+    expect(await currentPgVersion(pool)).toBe(2);
+    expect((await pool.query('SELECT * FROM token_uses')).rows).toEqual([{ token_id: 'tok1', dev_id: 'dev-1', result: 'UNBOUND' }]);
+  });
+
+  it('given three nodes starting at once on an empty database, then the schema is created once and every node starts', async () => {
+    const pg = testPg();
+    const url = await pg.freshDatabase(0);
+    const pools = [pg.pool(url, 2), pg.pool(url, 2), pg.pool(url, 2)];
+    await Promise.all(pools.map((p) => migratePg(p, PG_AUTHORITY_SCHEMA)));
+    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }]);
+  });
+
+  it('given the PostgreSQL checks, then a token is never over capacity and a device log row has a known result', async () => {
+    const pool = await emptyDb();
+    await migratePg(pool, PG_AUTHORITY_SCHEMA);
+    await pool.query("INSERT INTO accounts VALUES ('a', 'A', 'EU', 'cid', 'v1.x.y.z', 0)");
+    await pool.query("INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, created_at, expires_at) VALUES ('tok1', 'h', 'a', 'EU', 1, 'qr', 0, 1)");
+    await expect(pool.query("UPDATE tokens SET used = 2 WHERE id = 'tok1'")).rejects.toThrow(/check constraint/);
+    await expect(pool.query("INSERT INTO device_logs (at, dev_id, result) VALUES (0, 'd', 'MAYBE')")).rejects.toThrow(/check constraint/);
+    await expect(pool.query("INSERT INTO device_logs (id, at, dev_id, result) VALUES (1, 0, 'd', 'FAILED')")).rejects.toThrow(/cannot insert a non-DEFAULT value into column "id"/);
+  });
+});
