@@ -16,7 +16,7 @@ export interface TestPg {
   /** A new empty database, or one migrated to `version` (default: the latest schema). */
   freshDatabase(version?: number): Promise<string>;
   /** A pool the file's afterAll closes. */
-  pool(url: string, max?: number): Pool;
+  pool(url: string, max?: number, applicationName?: string): Pool;
 }
 
 export function useTestPg(): () => TestPg {
@@ -45,8 +45,8 @@ export function useTestPg(): () => TestPg {
         }
         return url;
       },
-      pool(url, max = 10) {
-        const p = createPgPool(url, { max });
+      pool(url, max = 10, applicationName) {
+        const p = createPgPool(url, { max, ...(applicationName ? { applicationName } : {}) });
         pools.push(p);
         return p;
       },
