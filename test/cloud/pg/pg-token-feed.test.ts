@@ -111,7 +111,9 @@ describe('token results across nodes on PostgreSQL', () => {
   it('given an unbind of a token still open on one connection, then the next one of that token waits for it, so a later id is never visible first', async () => {
     const { world, a, b, admin } = await twoNodes({ bound: 2 });
     const t = await world.issue('acc-owner', 30);
-    const [d1, d2] = world.devices('cam1');
+    const d1 = world.devices('cam1')[0];
+    // A refusal that names the token: it takes no place, so only the token lock can make it wait.
+    const d2 = world.devices('old1')[0];
     const seen = collect(b.feed, t.id);
     // Node X (a raw connection) is half-way through an unbind of the token: locked, its log row's id drawn, not committed.
     const x = await admin.connect();
@@ -119,7 +121,7 @@ describe('token results across nodes on PostgreSQL', () => {
       await x.query('BEGIN');
       await x.query('SELECT 1 FROM tokens WHERE id = $1 FOR NO KEY UPDATE', [t.id]);
       const xId = (await x.query<{ id: number }>("INSERT INTO device_logs (at, dev_id, token_id, result, reason) VALUES ($1, $2, $3, 'FAILED', 'TIMEOUT') RETURNING id", [Date.now(), d1!.devId, t.id])).rows[0]!.id;
-      // Node A decides another device of the token meanwhile: it must wait for X, not commit a larger id before X's.
+      // Node A decides another device of the token meanwhile (UNSUPPORTED_PRODUCT): it must wait for X, not commit a larger id before X's.
       const decided = a.unbind.unbind(world.request(d2!, t.token)).then(() => 'decided' as const);
       const waiting = (async () => {
         for (;;) {
