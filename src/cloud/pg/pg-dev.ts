@@ -188,8 +188,10 @@ export async function startPgDev(o: PgDevOptions): Promise<PgDevStatus> {
     return pgDevStatus(p.dir);
   }
   if (!existsSync(join(p.data, 'PG_VERSION'))) await initCluster(p, binDir);
-  // A pid file left by a killed server names a dead (or someone else's) pid: postgres would refuse to start.
+  // A pid file and socket lock left by a killed server name a dead (or reused) pid: postgres would refuse to start.
+  // The socket dir is this server's alone, so whatever it holds is stale once the postmaster is gone.
   rmSync(join(p.data, 'postmaster.pid'), { force: true });
+  rmSync(p.socket, { recursive: true, force: true });
   mkdirSync(p.socket, { recursive: true, mode: 0o700 });
   giveToPostgres(p.socket);
   if (!existsSync(p.log)) {
@@ -221,6 +223,7 @@ export async function stopPgDev(o: { dir: string; binDir?: string }): Promise<bo
   const p = pathsOf(o.dir);
   if (!livePostmaster(p)) {
     rmSync(join(p.data, 'postmaster.pid'), { force: true });
+    rmSync(p.socket, { recursive: true, force: true });
     return false;
   }
   await run(o.binDir ?? DEFAULT_PG_BIN_DIR, 'pg_ctl', ['-D', p.data, '-m', 'fast', '-w', '-t', '60', '-s', 'stop']);
