@@ -26,10 +26,12 @@ export function latestPgVersion(schema: PgSchema): number {
 }
 
 export async function currentPgVersion(c: Pool | PoolClient): Promise<number> {
-  const { rows } = await c.query<{ v: number | null }>(
-    `SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN 0 END AS v`,
+  // A query of pg_class under this statement's snapshot, not to_regclass: that looks the name up without a
+  // lock and may answer from the backend's catalog cache, missing a table another node just committed.
+  const { rows } = await c.query<{ present: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'schema_version' AND relnamespace = current_schema()::regnamespace) AS present`,
   );
-  if (rows[0]?.v === 0) return 0;
+  if (!rows[0]?.present) return 0;
   const r = await c.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
   return r.rows[0]?.v ?? 0;
 }

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import {
   CLOCK_SKEW_MS,
   compareFirmware,
@@ -18,7 +18,10 @@ import type { TokenRow } from '../tokens.js';
 
 /**
  * The device unbind (DESIGN §3, §4.3, §8) on PostgreSQL, shared by several authority nodes: the same checks
- * in the same order as src/cloud/unbind.ts, and the same writes, in one READ COMMITTED transaction.
+ * in the same order as src/cloud/unbind.ts, and the same writes, in one READ COMMITTED transaction. Here: the
+ * device row, its signature (the key is sealed under the master key, which only the node holds) and the
+ * clock; the rest is one call of `unbind_decide` (migrations/0002-unbind-decide.ts), so no lock is held
+ * across a network round trip.
  *
  * Why READ COMMITTED is exact here: every row whose value decides the answer and that another node may
  * change meanwhile is either locked before it is read, by a statement that starts after the lock (the token:
@@ -43,10 +46,6 @@ interface DeviceRow {
   key_enc: string;
   unbind_supported: boolean;
   min_firmware: string | null;
-}
-
-interface LockedToken extends TokenRow {
-  granted: boolean;
 }
 
 export interface PgUnbindOutcome {
@@ -80,55 +79,19 @@ const LOG_VALUES_TYPED = '$1::bigint, $2::text, $3::text, $4::text, $5::text, $6
 const INSERT_LOG_SQL = `INSERT INTO device_logs (${LOG_COLUMNS}) VALUES (${LOG_VALUES}) RETURNING id`;
 const logParams = (r: NewLog): unknown[] => [r.at, r.dev_id, r.serial, r.pid, r.region, r.operator_id, r.token_id, r.channel, r.batch_ref, r.result, r.reason];
 
-const NONCE_SQL = 'INSERT INTO device_nonces (dev_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING';
+// One round trip, autocommitted: the transaction is the function call (migrations/0002-unbind-decide.ts).
+const DECIDE_SQL = 'SELECT * FROM unbind_decide($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)';
 
-// Who may unbind (DESIGN §7), as src/cloud/grants.ts decides it; evaluated live, so a revoke stops issued tokens.
-const TOKEN_SQL = `SELECT t.*, COALESCE(
-    p.owner_id = t.account_id
-    OR EXISTS (SELECT 1 FROM spaces s JOIN space_members m ON m.space_id = s.id JOIN roles r ON r.id = m.role_id
-                WHERE s.owner_id = p.owner_id AND m.account_id = t.account_id AND r.can_unbind
-                  AND (r.all_products OR EXISTS (SELECT 1 FROM role_products rp WHERE rp.role_id = r.id AND rp.pid = p.pid)))
-    OR EXISTS (SELECT 1 FROM partner_grants g WHERE g.pid = p.pid AND g.account_id = t.account_id AND g.revoked_at IS NULL)
-    OR p.oem_source_id = t.account_id, false) AS granted
-  FROM tokens t JOIN products p ON p.pid = $2
- WHERE t.id = $1
-   FOR NO KEY UPDATE OF t`;
-
-const REUSED_SQL = 'SELECT 1 FROM token_uses WHERE token_id = $1 AND dev_id = $2';
-const BINDING_SQL = 'SELECT 1 FROM bindings WHERE dev_id = $1 FOR UPDATE';
-
-// Both counters in one statement; the product one is tried only when the account one was paid.
-const QUOTA_SQL = `WITH arg AS (SELECT $1::text AS day, $2::text AS account, $3::text AS pid), lim AS (
-    SELECT GREATEST($4::int, COALESCE((SELECT MAX(limit_value) FROM quota_tickets WHERE status = 'approved' AND scope = 'account'
-                                          AND requester_id = $2 AND from_day <= $1 AND to_day >= $1), $4)) AS account,
-           GREATEST($5::int, COALESCE((SELECT MAX(limit_value) FROM quota_tickets WHERE status = 'approved' AND scope = 'product'
-                                          AND pid = $3 AND from_day <= $1 AND to_day >= $1), $5)) AS product
-  ), a AS (
-    INSERT INTO quota_usage AS q (day, scope, key, used) SELECT $1::text, 'account', $2::text, 1 FROM lim WHERE lim.account > 0
-    ON CONFLICT (day, scope, key) DO UPDATE SET used = q.used + 1 WHERE q.used < (SELECT account FROM lim)
-    RETURNING used
-  ), p AS (
-    INSERT INTO quota_usage AS q (day, scope, key, used) SELECT $1::text, 'product', $3::text, 1 FROM lim WHERE lim.product > 0 AND EXISTS (SELECT 1 FROM a)
-    ON CONFLICT (day, scope, key) DO UPDATE SET used = q.used + 1 WHERE q.used < (SELECT product FROM lim)
-    RETURNING used
-  )
-  SELECT (SELECT used FROM a) AS account_used, (SELECT used FROM p) AS product_used`;
-// The account place taken by a request the product refused is given back; we hold that row's lock.
-const QUOTA_GIVE_BACK_SQL = `UPDATE quota_usage SET used = used - 1 WHERE day = $1 AND scope = 'account' AND key = $2`;
-
-// The token's place is taken by a conditional update: nothing is written unless a place was free.
-const USE_SQL = `WITH t AS (
-    UPDATE tokens SET used = used + 1 WHERE id = $12::text AND used < capacity RETURNING used, capacity
-  ), s AS (
-    DELETE FROM shares WHERE $13::boolean AND dev_id = $2 AND EXISTS (SELECT 1 FROM t)
-  ), b AS (
-    DELETE FROM bindings WHERE $13::boolean AND dev_id = $2 AND EXISTS (SELECT 1 FROM t)
-  ), u AS (
-    INSERT INTO token_uses (token_id, dev_id) SELECT $12::text, $2::text FROM t
-  ), l AS (
-    INSERT INTO device_logs (${LOG_COLUMNS}) SELECT ${LOG_VALUES_TYPED} FROM t RETURNING id
-  )
-  SELECT l.id, t.used, t.capacity FROM l, t`;
+interface Decision {
+  o_log_id: number;
+  o_result: UnbindResult;
+  o_reason: FailureCode | null;
+  o_operator_id: string | null;
+  o_token_id: string | null;
+  o_channel: TokenRow['channel'] | null;
+  o_batch_ref: string | null;
+  o_exhausted: boolean;
+}
 
 export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
   const { pool, box } = o;
@@ -150,51 +113,9 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
     return cached.day;
   };
 
-  async function append(c: Pool | PoolClient, row: NewLog): Promise<LogRow> {
+  async function append(c: Pool, row: NewLog): Promise<LogRow> {
     const r = await c.query<{ id: number }>(INSERT_LOG_SQL, logParams(row));
     return { id: r.rows[0]!.id, ...row };
-  }
-
-  /** Everything after the signature, in the caller's transaction. */
-  async function decide(c: PoolClient, req: DeviceUnbindRequest, dev: DeviceRow, base: NewLog, now: number): Promise<PgUnbindOutcome> {
-    const withToken = (t: TokenRow): Partial<NewLog> => ({ operator_id: t.account_id, token_id: t.id, channel: t.channel, batch_ref: t.batch_ref });
-    const done = async (result: UnbindResult, reason: FailureCode | null, t?: LockedToken): Promise<PgUnbindOutcome> => {
-      const log = await append(c, { ...base, result, reason, ...(t ? withToken(t) : {}) });
-      return { result, ...(reason ? { reason } : {}), log, exhausted: !!t && t.used >= t.capacity };
-    };
-
-    // Only a correctly signed request burns its nonce; the unique key makes a second use, on any node, a REPLAY.
-    if ((await c.query(NONCE_SQL, [req.devId, req.nonce, now])).rowCount === 0) return done('FAILED', 'REPLAY');
-    const parsed = parseToken(req.token);
-    if (!parsed.ok) return done('FAILED', 'TOKEN_INVALID');
-    const token = (await c.query<LockedToken>(TOKEN_SQL, [parsed.value.id, dev.pid])).rows[0];
-    if (!token || !signaturesEqual(sha256Hex(parsed.value.secret), token.secret_hash)) return done('FAILED', 'TOKEN_INVALID');
-    if (token.region !== dev.region || parsed.value.region !== token.region) return done('FAILED', 'REGION_MISMATCH', token);
-    if (now >= token.expires_at) return done('FAILED', 'TOKEN_EXPIRED', token);
-    // A statement after the lock sees every use committed before it: no node adds one while we hold the token.
-    if ((await c.query(REUSED_SQL, [token.id, dev.dev_id])).rowCount) return done('FAILED', 'TOKEN_REUSED', token);
-    if (token.used >= token.capacity) return done('FAILED', 'TOKEN_EXHAUSTED', token);
-    if (!dev.unbind_supported) return done('FAILED', 'UNSUPPORTED_PRODUCT', token);
-    if (dev.min_firmware && compareFirmware(dev.firmware, dev.min_firmware) < 0) return done('FAILED', 'FIRMWARE_UNSUPPORTED', token);
-    if (!token.granted) return done('FAILED', 'UNAUTHORIZED', token);
-
-    // Locked, so a second request for this device (another token, another node) waits and then finds it unbound.
-    const bound = ((await c.query(BINDING_SQL, [dev.dev_id])).rowCount ?? 0) > 0;
-    if (bound) {
-      const day = dayOf(now);
-      const q = (await c.query<{ account_used: number | null; product_used: number | null }>(QUOTA_SQL, [day, token.account_id, dev.pid, limits.account, limits.product])).rows[0]!;
-      if (q.account_used === null) return done('FAILED', 'QUOTA_ACCOUNT', token);
-      if (q.product_used === null) {
-        await c.query(QUOTA_GIVE_BACK_SQL, [day, token.account_id]);
-        return done('FAILED', 'QUOTA_PRODUCT', token);
-      }
-    }
-    const result: UnbindResult = bound ? 'UNBOUND' : 'NOT_BOUND';
-    const row: NewLog = { ...base, result, reason: null, ...withToken(token) };
-    const used = (await c.query<{ id: number; used: number; capacity: number }>(USE_SQL, [...logParams(row), token.id, bound])).rows[0];
-    // We hold the token and saw a free place: a missing place here is a broken rule, not an answer.
-    if (!used) throw new Error(`token ${token.id} had no free place although it was locked with one`);
-    return { result, log: { id: used.id, ...row }, exhausted: used.used >= used.capacity };
   }
 
   return {
@@ -224,19 +145,30 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
         const log = await append(pool, { ...base, reason: 'REPLAY' });
         return { result: 'FAILED', reason: 'REPLAY', log, exhausted: false };
       }
-      const c = await pool.connect();
-      try {
-        await c.query('BEGIN');
-        const out = await decide(c, req, dev, base, now);
-        await c.query('COMMIT');
-        c.release();
-        return out;
-      } catch (err) {
-        // A client whose ROLLBACK fails is broken: the pool must not hand it out again.
-        const broken = await c.query('ROLLBACK').then(() => undefined, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-        c.release(broken);
-        throw err;
-      }
+      const parsed = parseToken(req.token);
+      const productRefusal: FailureCode | null = !dev.unbind_supported
+        ? 'UNSUPPORTED_PRODUCT'
+        : dev.min_firmware && compareFirmware(dev.firmware, dev.min_firmware) < 0
+          ? 'FIRMWARE_UNSUPPORTED'
+          : null;
+      const d = (
+        await pool.query<Decision>(DECIDE_SQL, [
+          req.devId, req.nonce, now, dev.serial, dev.pid, dev.region,
+          parsed.ok ? parsed.value.id : null, parsed.ok ? parsed.value.region : null, parsed.ok ? sha256Hex(parsed.value.secret) : null,
+          productRefusal, dayOf(now), limits.account, limits.product,
+        ])
+      ).rows[0]!;
+      const log: LogRow = {
+        id: d.o_log_id,
+        ...base,
+        operator_id: d.o_operator_id,
+        token_id: d.o_token_id,
+        channel: d.o_channel,
+        batch_ref: d.o_batch_ref,
+        result: d.o_result,
+        reason: d.o_reason,
+      };
+      return { result: d.o_result, ...(d.o_reason ? { reason: d.o_reason } : {}), log, exhausted: d.o_exhausted };
     },
   };
 }

@@ -29,12 +29,12 @@ async function columnsOf(pool: Pool): Promise<Record<string, string[]>> {
 }
 
 describe('PostgreSQL authority migrations', () => {
-  it('given an empty database, when migrated, then it holds every table and column of the SQLite store, at schema version 1', async () => {
+  it('given an empty database, when migrated, then it holds every table and column of the SQLite store, at the latest schema version', async () => {
     const pool = await emptyDb();
     await migratePg(pool, PG_AUTHORITY_SCHEMA);
-    expect(await currentPgVersion(pool)).toBe(1);
-    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(1);
-    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1]);
+    expect(await currentPgVersion(pool)).toBe(2);
+    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(2);
+    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1, 2]);
 
     // One schema, two stores: the same tables with the same columns (the twin of every SQLite migration).
     const dir = mkdtempSync(join(tmpdir(), 'pg-parity-'));
@@ -58,14 +58,14 @@ describe('PostgreSQL authority migrations', () => {
     await migratePg(pool, PG_AUTHORITY_SCHEMA);
     await pool.query("INSERT INTO meta (key, value) VALUES ('install', 'bench-7')");
     await migratePg(pool, PG_AUTHORITY_SCHEMA);
-    expect((await pool.query('SELECT version, name FROM schema_version')).rows).toEqual([{ version: 1, name: 'initial' }]);
+    expect((await pool.query('SELECT version, name FROM schema_version')).rows).toEqual([{ version: 1, name: 'initial' }, { version: 2, name: 'unbind-decide' }]);
     expect((await pool.query("SELECT value FROM meta WHERE key = 'install'")).rows).toEqual([{ value: 'bench-7' }]);
   });
 
   it('given a database written by a newer program (version 99), when migrated, then it is refused with a clear error and left untouched', async () => {
     const pool = await emptyDb();
     await pool.query("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now()); INSERT INTO schema_version VALUES (99, 'future'); CREATE TABLE from_the_future (x int)");
-    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (1); upgrade the program');
+    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (2); upgrade the program');
     expect(await tablesOf(pool)).toEqual(['from_the_future', 'schema_version']);
   });
 
@@ -73,32 +73,31 @@ describe('PostgreSQL authority migrations', () => {
     const pool = await emptyDb();
     const broken: PgMigration[] = [
       ...PG_MIGRATIONS,
-      { version: 2, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 2 failed'); } },
+      { version: 3, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 3 failed'); } },
     ];
-    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 2 failed');
-    expect(await currentPgVersion(pool)).toBe(1);
+    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 3 failed');
+    expect(await currentPgVersion(pool)).toBe(2);
     expect(await tablesOf(pool)).not.toContain('half_done');
   });
 
-  it('given version N-1 with rows, when migrated to N, then the rows are carried into the new shape', async () => {
+  it('given version 1 with a world in it, when migrated to 2, then the rows are kept and the new unbind function decides on them', async () => {
     const pool = await emptyDb();
-    // A stand-in for the next real step (issue 9's decided answers): it must keep what 0001 holds.
-    const next: PgMigration = {
-      version: 2,
-      name: 'token-use-answer',
-      up: async (c) => {
-        await c.query("ALTER TABLE token_uses ADD COLUMN result TEXT NOT NULL DEFAULT 'UNBOUND'");
-      },
-    };
-    const steps = [...PG_MIGRATIONS, next];
-    await migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: steps }, 1);
+    await migratePg(pool, PG_AUTHORITY_SCHEMA, 1);
     expect(await currentPgVersion(pool)).toBe(1);
     await pool.query("INSERT INTO accounts VALUES ('a', 'A', 'EU', 'cid', 'v1.x.y.z', 0)");
-    await pool.query("INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, created_at, expires_at) VALUES ('tok1', 'h', 'a', 'EU', 2, 'qr', 0, 1)");
-    await pool.query("INSERT INTO token_uses VALUES ('tok1', 'dev-1')");
-    await migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: steps });
+    await pool.query("INSERT INTO consumers VALUES ('c', 'C', 'EU')");
+    await pool.query("INSERT INTO products VALUES ('p', 'P', 'camera', 'a', true, NULL, NULL)");
+    await pool.query("INSERT INTO devices VALUES ('dev-1', 'SN1', 'p', 'EU', '1.0', 'v1.x.y.z')");
+    await pool.query("INSERT INTO bindings VALUES ('dev-1', 'c', 0)");
+    await pool.query("INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, created_at, expires_at) VALUES ('tok1', 'h', 'a', 'EU', 2, 'qr', 0, 9e12)");
+    await migratePg(pool, PG_AUTHORITY_SCHEMA, 2);
     expect(await currentPgVersion(pool)).toBe(2);
-    expect((await pool.query('SELECT * FROM token_uses')).rows).toEqual([{ token_id: 'tok1', dev_id: 'dev-1', result: 'UNBOUND' }]);
+    const decided = await pool.query(
+      "SELECT o_result, o_reason, o_token_id, o_exhausted FROM unbind_decide('dev-1', 'nonce-0001-abcdef', 1000, 'SN1', 'p', 'EU', 'tok1', 'EU', 'h', NULL, '2026-01-01', 100, 100)",
+    );
+    expect(decided.rows).toEqual([{ o_result: 'UNBOUND', o_reason: null, o_token_id: 'tok1', o_exhausted: false }]);
+    expect((await pool.query('SELECT count(*)::int AS n FROM bindings')).rows).toEqual([{ n: 0 }]);
+    expect((await pool.query('SELECT used FROM tokens')).rows).toEqual([{ used: 1 }]);
   });
 
   it('given three nodes starting at once on an empty database, then the schema is created once and every node starts', async () => {
@@ -106,7 +105,7 @@ describe('PostgreSQL authority migrations', () => {
     const url = await pg.freshDatabase(0);
     const pools = [pg.pool(url, 2), pg.pool(url, 2), pg.pool(url, 2)];
     await Promise.all(pools.map((p) => migratePg(p, PG_AUTHORITY_SCHEMA)));
-    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }]);
+    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }, { version: 2 }]);
   });
 
   it('given the PostgreSQL checks, then a token is never over capacity and a device log row has a known result', async () => {
