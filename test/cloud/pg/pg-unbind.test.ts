@@ -17,9 +17,9 @@ async function setUp(o: { bound: number; unbound?: number; nodes?: number; accou
   const pool = pg.pool(url, 4);
   const world = await seedWorld(pool, { boundDevices: o.bound, unboundDevices: o.unbound ?? 0 });
   // Each node: its own pool and its own unbind service, as separate authority processes would have.
-  const nodes = Array.from({ length: o.nodes ?? 1 }, () =>
+  const nodes = Array.from({ length: o.nodes ?? 1 }, (_, i) =>
     createPgUnbind({
-      pool: pg.pool(url, 8),
+      pool: pg.pool(url, 8, `node-${i}`),
       box: world.box,
       timeZone: 'UTC',
       ...(o.accountLimit !== undefined ? { accountLimit: o.accountLimit } : {}),
@@ -158,5 +158,26 @@ describe('device unbind on PostgreSQL', () => {
     const replayed = await Promise.all([nodes[0]!.unbind(same), nodes[1]!.unbind(same)]);
     expect(replayed.map(answer).sort()).toEqual(['FAILED:REPLAY', 'UNBOUND']);
     expect(await count(pool, "SELECT sum(used) AS n FROM quota_usage WHERE scope = 'product'")).toBe(2);
+  });
+
+  it('given another node half-way through unbinding a device, when this node is asked for it, then it waits, finds it unbound, and charges nothing', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 1 });
+    const [dev] = world.devices('cam1');
+    const t = await world.issue('acc-owner', 5);
+    const x = await pool.connect();
+    try {
+      await x.query('BEGIN');
+      await x.query('DELETE FROM bindings WHERE dev_id = $1', [dev!.devId]); // not committed yet
+      const decided = nodes[0]!.unbind(world.request(dev!, t.token));
+      for (;;) {
+        const r = await pool.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'node-0' AND wait_event_type = 'Lock'");
+        if (r.rowCount) break;
+      }
+      await x.query('COMMIT');
+      expect(answer(await decided)).toBe('NOT_BOUND');
+      expect(await count(pool, 'SELECT count(*) AS n FROM quota_usage WHERE used > 0')).toBe(0);
+    } finally {
+      x.release();
+    }
   });
 });
