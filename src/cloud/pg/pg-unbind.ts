@@ -72,11 +72,9 @@ export interface PgUnbind {
 const DEVICE_SQL = `SELECT d.dev_id, d.serial, d.pid, d.region, d.firmware, d.key_enc, p.unbind_supported, p.min_firmware
   FROM devices d JOIN products p ON p.pid = d.pid WHERE d.dev_id = $1`;
 
-const LOG_COLUMNS = 'at, dev_id, serial, pid, region, operator_id, token_id, channel, batch_ref, result, reason';
-const LOG_VALUES = '$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11';
-// Typed, because in INSERT … SELECT an untyped parameter is text and would not fit a BIGINT column.
-const LOG_VALUES_TYPED = '$1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, $11::text';
-const INSERT_LOG_SQL = `INSERT INTO device_logs (${LOG_COLUMNS}) VALUES (${LOG_VALUES}) RETURNING id`;
+// Refusals decided before the transaction (bad signature, clock skew) name no token: a plain insert.
+const INSERT_LOG_SQL = `INSERT INTO device_logs (at, dev_id, serial, pid, region, operator_id, token_id, channel, batch_ref, result, reason)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`;
 const logParams = (r: NewLog): unknown[] => [r.at, r.dev_id, r.serial, r.pid, r.region, r.operator_id, r.token_id, r.channel, r.batch_ref, r.result, r.reason];
 
 // One round trip, autocommitted: the transaction is the function call (migrations/0002-unbind-decide.ts).

@@ -37,6 +37,7 @@ export async function up(c: PoolClient): Promise<void> {
       ELSE
         -- The token is locked first: its places, its uses and the order of its log rows (ids) follow from it.
         SELECT * INTO t FROM tokens WHERE id = p_token_id FOR NO KEY UPDATE;
+        -- Hashes compared, not secrets: timing tells nothing about a secret without a preimage of its hash.
         IF NOT FOUND OR t.secret_hash <> p_secret_hash THEN
           v_reason := 'TOKEN_INVALID';
         ELSE
