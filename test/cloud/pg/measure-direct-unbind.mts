@@ -8,8 +8,6 @@ import { createPgPool } from '../../../src/cloud/pg/pg-pool.js';
 import { migratePg } from '../../../src/cloud/pg/pg-migrations.js';
 import { PG_AUTHORITY_SCHEMA } from '../../../src/cloud/pg/migrations/index.js';
 import { createPgUnbind } from '../../../src/cloud/pg/pg-unbind.js';
-
-const createPgUnbind = newUnbind;
 import { createSecretBox } from '../../../src/cloud/secret-box.js';
 import { generateToken, sha256Hex, signDeviceRequest, randomUrlSafe } from '../../../src/protocol/index.js';
 
@@ -64,8 +62,9 @@ try {
   const secs = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
   console.log(JSON.stringify({ K, N, NODES, CONC, durable: !!process.env.DURABLE, perSec: Math.round(N / secs), p50: lat[Math.floor(N * 0.5)]!.toFixed(2), p99: lat[Math.floor(N * 0.99)]!.toFixed(2), counts }));
-  process.exit(0);
 } finally {
   await stopPgDev({ dir });
   rmSync(join(dir, '..'), { recursive: true, force: true });
 }
+// The pools still hold connections to the stopped server: leave now, only after the server is stopped.
+process.exit(0);
