@@ -3,7 +3,10 @@ import type { Channel, DeviceLogQuery, DeviceLogView, DeviceResult, FailureCode,
 import { seesAllOperations, type GrantResolver } from './grants.js';
 import { AuthorityError } from './errors.js';
 
-/** The authority's device log: one row per checked unbind request, scoped per DESIGN §7 on read. */
+/**
+ * The authority's device log: one row per checked unbind request, scoped per DESIGN §7 on read — except
+ * that repeated identical token-less failures (a flood of forgeries) fold into one row with a count.
+ */
 export interface LogRow {
   id: number;
   at: number;
@@ -17,9 +20,19 @@ export interface LogRow {
   batch_ref: string | null;
   result: UnbindResult;
   reason: FailureCode | null;
+  /** Requests folded into this row, from `at` (the first) to `last_at` (the last). */
+  count: number;
+  last_at: number;
 }
 
-export type NewLog = Omit<LogRow, 'id'>;
+export type NewLog = Omit<LogRow, 'id' | 'count' | 'last_at'>;
+
+/**
+ * A failure that names no token folds into the device's latest row of the same failure when that row's
+ * last request is at most this old: a flood becomes one row per reason, a failure after a pause a new one.
+ */
+export const FOLD_GAP_MS = 10 * 60_000;
+const foldable = (r: Pick<LogRow, 'result' | 'token_id'>): boolean => r.result === 'FAILED' && r.token_id === null;
 
 export function toDeviceResult(r: LogRow): DeviceResult {
   return { seq: r.id, at: new Date(r.at).toISOString(), devId: r.dev_id, serial: r.serial, pid: r.pid, result: r.result, reason: r.reason };
@@ -39,6 +52,9 @@ function toView(r: LogRow): DeviceLogView {
     batchRef: r.batch_ref,
     result: r.result,
     reason: r.reason,
+    count: r.count,
+    firstAt: new Date(r.at).toISOString(),
+    lastAt: new Date(r.last_at).toISOString(),
   };
 }
 
@@ -51,16 +67,39 @@ function decodeCursor(c: string): number {
 }
 
 export interface DeviceLogs {
+  /** One checked request; a token-less failure may fold into the device's latest row (then that row). */
   append(row: NewLog): LogRow;
+  /**
+   * `count` requests of a known device refused unchecked (`reason`, e.g. RATE_LIMITED) between `firstAt`
+   * and `lastAt`, folded like `append`; nothing is kept for a device the authority does not know.
+   */
+  appendUnchecked(devId: string, reason: FailureCode, count: number, firstAt: number, lastAt: number): void;
   forToken(tokenId: string, afterSeq?: number): LogRow[];
   query(accountId: string, q: DeviceLogQuery): Page<DeviceLogView>;
 }
 
 export function createDeviceLogs(db: Database, grants: GrantResolver): DeviceLogs {
   const insert = db.prepare(
-    `INSERT INTO device_logs (at, dev_id, serial, pid, region, operator_id, token_id, channel, batch_ref, result, reason)
-     VALUES (@at, @dev_id, @serial, @pid, @region, @operator_id, @token_id, @channel, @batch_ref, @result, @reason)`,
+    `INSERT INTO device_logs (at, dev_id, serial, pid, region, operator_id, token_id, channel, batch_ref, result, reason, count, last_at)
+     VALUES (@at, @dev_id, @serial, @pid, @region, @operator_id, @token_id, @channel, @batch_ref, @result, @reason, @count, @last_at)`,
   );
+  const latestOf = db.prepare<[string, string | null], LogRow>(
+    "SELECT * FROM device_logs WHERE dev_id = ? AND result = 'FAILED' AND token_id IS NULL AND reason IS ? ORDER BY id DESC LIMIT 1",
+  );
+  const fold = db.prepare<[number, number, number], LogRow>('UPDATE device_logs SET count = count + ?, last_at = max(last_at, ?) WHERE id = ? RETURNING *');
+  const deviceOf = db.prepare<[string], { serial: string; pid: string; region: string }>('SELECT serial, pid, region FROM devices WHERE dev_id = ?');
+  /** The device's latest row, if `row` is the same failure repeated soon enough to fold into it. */
+  const foldTarget = (row: NewLog): LogRow | undefined => {
+    if (!foldable(row)) return undefined;
+    const last = latestOf.get(row.dev_id, row.reason);
+    return last && row.at - last.last_at <= FOLD_GAP_MS ? last : undefined;
+  };
+  const appendCounted = (row: NewLog, count: number, lastAt: number): LogRow => {
+    const target = foldTarget(row);
+    if (target) return fold.get(count, lastAt, target.id)!;
+    const info = insert.run({ ...row, count, last_at: lastAt });
+    return { id: Number(info.lastInsertRowid), ...row, count, last_at: lastAt };
+  };
   const byToken = db.prepare<[string, number], LogRow>('SELECT * FROM device_logs WHERE token_id = ? AND id > ? ORDER BY id');
   const scoped = db.prepare<Record<string, string | number | null>, LogRow>(`
     SELECT * FROM device_logs
@@ -73,9 +112,12 @@ export function createDeviceLogs(db: Database, grants: GrantResolver): DeviceLog
        AND (@reason IS NULL OR reason = @reason) AND (@tokenId IS NULL OR token_id = @tokenId)
      ORDER BY id DESC LIMIT @limit`);
   return {
-    append(row) {
-      const info = insert.run(row);
-      return { id: Number(info.lastInsertRowid), ...row };
+    append: (row) => appendCounted(row, 1, row.at),
+    appendUnchecked(devId, reason, count, firstAt, lastAt) {
+      const dev = deviceOf.get(devId);
+      if (!dev || count < 1) return;
+      const row: NewLog = { at: firstAt, dev_id: devId, ...dev, operator_id: null, token_id: null, channel: null, batch_ref: null, result: 'FAILED', reason };
+      appendCounted(row, count, lastAt);
     },
     forToken: (tokenId, afterSeq = 0) => byToken.all(tokenId, afterSeq),
     query(accountId, q) {

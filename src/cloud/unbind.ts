@@ -106,7 +106,7 @@ export function createUnbindService(deps: {
       });
 
     // Nobody may read a row about a device no product owns, and anyone can send these: answer, keep nothing.
-    if (!dev) return { id: 0, ...base, result: 'FAILED', reason: 'DEVICE_UNKNOWN' };
+    if (!dev) return { id: 0, ...base, result: 'FAILED', reason: 'DEVICE_UNKNOWN', count: 1, last_at: now };
     if (!signaturesEqual(signDeviceRequest(keyOf(dev), req.devId, req.token, req.ts, req.nonce), req.sig)) return done('FAILED', 'DEVICE_AUTH');
     // Only a correctly signed request burns its nonce: a forger cannot block a device's future nonces.
     if (Math.abs(now - req.ts) > CLOCK_SKEW_MS) return done('FAILED', 'REPLAY');

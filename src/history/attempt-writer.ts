@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { HistoryRow } from '../protocol/station-api.js';
+import type { DaySummary } from './day-summary.js';
 import { toHistoryRow } from './history-row.js';
 import { parseAttempt, parseAttempts, type ValidAttempt } from './new-attempt.js';
 
@@ -9,14 +10,15 @@ export interface AttemptWriter {
 }
 
 /**
- * The only code that writes attempts. Each row goes into `attempts` and its device text into the
- * trigram index in one transaction (no trigger: see migration 0003), after zod has checked it.
+ * The only code that writes attempts. Each row goes into `attempts`, its device text into the
+ * trigram index and its count into the day summary (migration 0004) in one transaction (no trigger:
+ * see migration 0003), after zod has checked it.
  *
  * No RETURNING either: a RETURNING statement runs inside a statement savepoint, and FTS5 flushes its
  * pending terms at every savepoint, so each row became its own index segment (10× slower at 200,000
  * rows, and worse as the index grows). The row is rebuilt from the validated input and its rowid.
  */
-export function createAttemptWriter(db: Database): AttemptWriter {
+export function createAttemptWriter(db: Database, summary: DaySummary): AttemptWriter {
   // DO NOTHING on a repeated (token_id, seq): `changes` is then 0, which is how a replayed authority
   // result is told apart from a new one.
   const insertAttempt = db.prepare<ValidAttempt>(
@@ -34,11 +36,16 @@ export function createAttemptWriter(db: Database): AttemptWriter {
     insertText.run(id, a.devId, a.serial);
     return id;
   };
-  const recordOne = db.transaction((a: ValidAttempt) => insertOne(a));
+  const recordOne = db.transaction((a: ValidAttempt) => {
+    const id = insertOne(a);
+    if (id !== null) summary.add([a]);
+    return id;
+  });
   const recordAll = db.transaction((list: ValidAttempt[]) => {
-    let stored = 0;
-    for (const a of list) if (insertOne(a) !== null) stored++;
-    return stored;
+    const stored: ValidAttempt[] = [];
+    for (const a of list) if (insertOne(a) !== null) stored.push(a);
+    summary.add(stored);
+    return stored.length;
   });
 
   return {

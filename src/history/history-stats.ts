@@ -96,9 +96,54 @@ export function createHistoryStats(db: Database, timeZone: string): HistoryStats
     }
   }
 
+  /**
+   * From the day summary (migration 0004) when every filter is one of its columns: whole days add up
+   * their counts; a day cut by `from` or `to` is counted from its rows, as before.
+   */
+  function tallyFromSummary(scope: HistoryScope, q: HistoryQuery, tally: Tally): boolean {
+    const { from, to, ...rest } = q;
+    const where = filterCondition(scope, rest, planText);
+    if (where === null) return true;
+    const fromMs = from === undefined ? undefined : Date.parse(from);
+    const toMs = to === undefined ? undefined : Date.parse(to);
+    if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) return true;
+    const countRange = prepared(`SELECT result, code, count(*) FROM attempts WHERE ${where.sql} AND at >= ? AND at < ? GROUP BY result, code`);
+    const countRows = (a: number, b: number): void => {
+      const day = calendar.dayOf(a);
+      for (const [result, code, n] of countRange.all(...where.params, a, b) as Array<[string, string | null, number]>) tally.add(day, result, code, n);
+    };
+    // Whole days: [firstDay, endDay). A bound inside a day leaves that day to its rows.
+    let firstDay: string | undefined;
+    if (fromMs !== undefined) {
+      const d = calendar.dayOf(fromMs);
+      firstDay = calendar.startOf(d) === fromMs ? d : calendar.nextDay(d);
+    }
+    const endDay = toMs === undefined ? undefined : calendar.dayOf(toMs);
+    if (firstDay !== undefined && endDay !== undefined && firstDay > endDay) {
+      countRows(fromMs!, toMs!); // both bounds inside one day
+      return true;
+    }
+    if (fromMs !== undefined && firstDay !== calendar.dayOf(fromMs)) countRows(fromMs, Math.min(calendar.startOf(firstDay!), toMs ?? Infinity));
+    const days = ['1'];
+    const params: Array<string | number> = [];
+    if (firstDay !== undefined) days.push('day >= ?'), params.push(firstDay);
+    if (endDay !== undefined) days.push('day < ?'), params.push(endDay);
+    const summed = prepared(`SELECT day, result, code, sum(n) FROM attempt_days WHERE ${where.sql} AND ${days.join(' AND ')} GROUP BY day, result, code ORDER BY day`);
+    for (const [day, result, code, n] of summed.all(...where.params, ...params) as Array<[string, string, string | null, number]>) tally.add(day, result, code, n);
+    if (toMs !== undefined && endDay !== undefined && calendar.startOf(endDay) < toMs) countRows(Math.max(calendar.startOf(endDay), fromMs ?? -Infinity), toMs);
+    return true;
+  }
+
+  /** The summary counts by (day, pid, account, result, code); the other filters need the rows. */
+  const summaryServes = (q: HistoryQuery): boolean => !q.text?.trim() && q.batchId === undefined && q.operator === undefined && q.method === undefined;
+
   return {
     stats(scope, q) {
       const tally = new Tally();
+      if (summaryServes(q)) {
+        tallyFromSummary(scope, q, tally);
+        return tally.result();
+      }
       const where = filterCondition(scope, q, planText);
       if (where === null) return tally.result();
       if (q.text?.trim()) tallyRowByRow(where, calendar, tally);

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { HistoryQuery, HistoryRow, HistoryStats, Page } from '../protocol/station-api.js';
 import { createAttemptWriter } from './attempt-writer.js';
+import { createDaySummary } from './day-summary.js';
 import { exportHistoryCsv } from './csv-export.js';
 import { openHistoryDb, openHistoryReader } from './operation-log-database.js';
 import { createHistoryReader } from './history-reader.js';
@@ -43,7 +44,7 @@ export function openHistoryStore(path: string, opts: HistoryStoreOptions = {}): 
   // Before the file is opened: a typo in the station's config must not leave a handle behind.
   assertTimeZone(timeZone);
   const db = openHistoryDb(path);
-  const writer = createAttemptWriter(db);
+  const writer = createAttemptWriter(db, createDaySummary(db, timeZone));
   const reader = createHistoryReader(db);
   const statsReader = createHistoryStats(db, timeZone);
   const planText = createTextPlanner(db);

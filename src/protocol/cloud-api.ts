@@ -134,7 +134,28 @@ export interface DeviceLogView {
   batchRef: string | null;
   result: z.infer<typeof unbindResultSchema>;
   reason: z.infer<typeof failureCodeSchema> | null;
+  /** Identical failures folded into this row (1 for a single request), from `firstAt` (= `at`) to `lastAt`. */
+  count: number;
+  firstAt: string;
+  lastAt: string;
 }
+export const deviceLogViewSchema = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  devId: z.string(),
+  serial: z.string().nullable(),
+  pid: z.string().nullable(),
+  region: z.string().nullable(),
+  operator: z.string().nullable(),
+  tokenId: z.string().nullable(),
+  channel: channelSchema.nullable(),
+  batchRef: z.string().nullable(),
+  result: unbindResultSchema,
+  reason: failureCodeSchema.nullable(),
+  count: z.number().int().min(1),
+  firstAt: z.string(),
+  lastAt: z.string(),
+}) satisfies z.ZodType<DeviceLogView>;
 
 export const quotaTicketRequestSchema = z
   .strictObject({

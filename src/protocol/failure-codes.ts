@@ -12,6 +12,8 @@ export const FAILURE_HINTS = {
   REGION_MISMATCH: "The device belongs to another region than the account that issued the code. Use an account of the device's region.",
   DEVICE_UNKNOWN: 'The authority does not know this device. Check the serial label; it may be a counterfeit or from another vendor.',
   DEVICE_AUTH: 'Device rejected: its identity signature is wrong. The device key may be corrupt; send it to the service center.',
+  RATE_LIMITED:
+    'Refused unchecked: too many failed device authentications (bad signature, replay, unknown device) came from this network address. Wait a minute and retry; if it persists, find what floods the bench network.',
   REPLAY: 'The request was a replay or the device clock is off by more than 5 minutes. Check the bench network time (NTP) and retry.',
   UNSUPPORTED_PRODUCT: 'This product has no unbind mechanism. Send the device to the service center.',
   FIRMWARE_UNSUPPORTED: 'The device firmware is older than the minimum that supports unbinding. Upgrade the firmware, then retry.',

@@ -1,9 +1,10 @@
-import QRCode from 'qrcode';
+import QRCode, { type QRCodeSegment } from 'qrcode';
 import { encodeQrPayload, type QrPayload } from '../protocol/index.js';
 
 /**
  * Pairing codes as images (DESIGN §4.1): byte mode, error correction M, a quiet zone of 4 modules
- * (the minimum the QR standard asks for; cameras lose codes that touch other content).
+ * (the minimum the QR standard asks for; cameras lose codes that touch other content); a payload
+ * that is not pure ASCII is preceded by the UTF-8 ECI, so decoders that guess a charset read it exactly.
  */
 export const QR_ERROR_CORRECTION = 'M';
 export const QR_QUIET_ZONE_MODULES = 4;
@@ -22,6 +23,8 @@ export interface QrSymbol {
   modules: number;
   /** Bytes encoded (the payload's UTF-8 length). */
   payloadBytes: number;
+  /** The ECI designator before the byte segment: 26 (UTF-8) when a byte is not ASCII, else none. */
+  eci: typeof UTF8_ECI_DESIGNATOR | null;
   /** Pixels per side of the image, quiet zone included. */
   imageSize: number;
 }
@@ -41,15 +44,56 @@ function checkedScale(opts: QrRenderOptions | undefined): number {
   return scale;
 }
 
+/** ECI designator of UTF-8 (AIM ECI 000026), written in one byte as 0x1A. */
+export const UTF8_ECI_DESIGNATOR = 26;
+
+/**
+ * The ECI segment as the qrcode package writes a segment: its 4-bit mode indicator (0111), then
+ * getLength() in the mode's "count" bits, here the 8 bits of a one-byte designator (0xxxxxxx), then
+ * no data. qrcode 1.5 has no ECI mode of its own, but writes and sizes any segment by these members.
+ */
+const UTF8_ECI_SEGMENT = {
+  mode: { id: 'ECI', bit: 0b0111, ccBits: [8, 8, 8] },
+  getLength: () => UTF8_ECI_DESIGNATOR,
+  getBitsLength: () => 0,
+  write: () => {},
+};
+
+function isAscii(bytes: Uint8Array): boolean {
+  return bytes.every((b) => b < 0x80);
+}
+
+/**
+ * The segment list for qrcode: one byte segment, after the UTF-8 ECI when a byte is not ASCII.
+ * qrcode builds its segments from an array with `array.reduce` and knows only its four data modes;
+ * this array's own reduce lets qrcode build the byte segment as usual, then puts the ECI before it.
+ * encodeSymbol checks that the ECI is there, so a qrcode that builds segments otherwise fails loudly.
+ */
+function segmentsFor(bytes: Uint8Array): QRCodeSegment[] {
+  const segments: QRCodeSegment[] = [{ data: bytes, mode: 'byte' }];
+  if (isAscii(bytes)) return segments;
+  Object.defineProperty(segments, 'reduce', {
+    value(this: unknown[], ...args: Parameters<typeof Array.prototype.reduce>) {
+      return [UTF8_ECI_SEGMENT, ...(Array.prototype.reduce.apply(this, args) as unknown[])];
+    },
+  });
+  return segments;
+}
+
 /** Encodes once, then pins version and mask so every renderer draws exactly this symbol. */
 function encodeSymbol(bytes: Uint8Array, scale: number) {
-  const segments = [{ data: bytes, mode: 'byte' as const }];
+  const segments = segmentsFor(bytes);
   const qr = QRCode.create(segments, { errorCorrectionLevel: QR_ERROR_CORRECTION });
+  const eci = isAscii(bytes) ? null : UTF8_ECI_DESIGNATOR;
+  if ((eci !== null) !== ((qr.segments as unknown[])[0] === UTF8_ECI_SEGMENT)) {
+    throw new Error('the qrcode package did not take the UTF-8 ECI segment (has its segment building changed?)');
+  }
   const modules = qr.modules.size;
   const symbol: QrSymbol = {
     version: qr.version,
     modules,
     payloadBytes: bytes.length,
+    eci,
     imageSize: (modules + 2 * QR_QUIET_ZONE_MODULES) * scale,
   };
   const options = {

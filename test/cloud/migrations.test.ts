@@ -14,6 +14,8 @@ const TABLES_0001 = [
   'space_members', 'spaces', 'token_uses', 'tokens',
 ];
 
+// The newest migration: tests of the runner add theirs after it.
+const LATEST = latestVersion(AUTHORITY_SCHEMA);
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'authority-migrations-'));
@@ -34,14 +36,14 @@ function schemaOf(db: BetterSqlite3.Database): string[] {
 }
 
 describe('authority migrations', () => {
-  it('given an empty file, when the authority opens it, then migration 0001 creates every table and sets user_version 1', () => {
+  it('given an empty file, when the authority opens it, then the migrations create every table and set user_version to the latest', () => {
     const path = join(dir, 'authority.db');
     const db = openAuthorityDb(path);
     try {
       expect(tablesOf(db)).toEqual(TABLES_0001);
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
-      expect(latestVersion(AUTHORITY_SCHEMA)).toBe(1);
-      expect(MIGRATIONS.map((m) => m.version)).toEqual([1]);
+      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      expect(LATEST).toBe(2);
+      expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2]);
     } finally {
       db.close();
     }
@@ -58,7 +60,7 @@ describe('authority migrations', () => {
     const again = openAuthorityDb(path);
     try {
       expect(schemaOf(again)).toEqual(before);
-      expect(again.pragma('user_version', { simple: true })).toBe(1);
+      expect(again.pragma('user_version', { simple: true })).toBe(LATEST);
       expect(again.prepare("SELECT value FROM meta WHERE key = 'install'").get()).toEqual({ value: 'bench-7' });
     } finally {
       again.close();
@@ -72,7 +74,7 @@ describe('authority migrations', () => {
     future.exec('CREATE TABLE from_the_future (x)');
     future.close();
 
-    expect(() => openAuthorityDb(path)).toThrow('database schema version 99 is newer than this program knows (1); upgrade the program');
+    expect(() => openAuthorityDb(path)).toThrow('database schema version 99 is newer than this program knows (2); upgrade the program');
 
     const check = new BetterSqlite3(path, { readonly: true });
     try {
@@ -102,16 +104,16 @@ describe('authority migrations', () => {
       const broken: Migration[] = [
         ...MIGRATIONS,
         {
-          version: 2,
+          version: LATEST + 1,
           name: 'broken',
           up(d) {
             d.exec('CREATE TABLE half_done (x)');
-            throw new Error('migration 2 failed');
+            throw new Error('the next migration failed');
           },
         },
       ];
-      expect(() => migrateTo(db, { ...AUTHORITY_SCHEMA, migrations: broken }, 2)).toThrow('migration 2 failed');
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(() => migrateTo(db, { ...AUTHORITY_SCHEMA, migrations: broken }, LATEST + 1)).toThrow('the next migration failed');
+      expect(db.pragma('user_version', { simple: true })).toBe(LATEST);
       expect(tablesOf(db)).toEqual(TABLES_0001);
     } finally {
       db.close();
@@ -121,12 +123,12 @@ describe('authority migrations', () => {
   it('given a target version, when migrating, then later migrations are not applied yet', () => {
     const db = new BetterSqlite3(join(dir, 'stepwise.db'));
     try {
-      const steps: Migration[] = [...MIGRATIONS, { version: 2, name: 'extra', up: (d) => d.exec('CREATE TABLE extra (x)') }];
-      migrateTo(db, { ...AUTHORITY_SCHEMA, migrations: steps }, 1);
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      const steps: Migration[] = [...MIGRATIONS, { version: LATEST + 1, name: 'extra', up: (d) => d.exec('CREATE TABLE extra (x)') }];
+      migrateTo(db, { ...AUTHORITY_SCHEMA, migrations: steps }, LATEST);
+      expect(db.pragma('user_version', { simple: true })).toBe(LATEST);
       expect(tablesOf(db)).not.toContain('extra');
-      migrateTo(db, { ...AUTHORITY_SCHEMA, migrations: steps }, 2);
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      migrateTo(db, { ...AUTHORITY_SCHEMA, migrations: steps }, LATEST + 1);
+      expect(db.pragma('user_version', { simple: true })).toBe(LATEST + 1);
       expect(tablesOf(db)).toContain('extra');
     } finally {
       db.close();

@@ -59,7 +59,7 @@ function seedAttempt(id: number, over: Record<string, unknown> = {}): void {
 describe('history migrations', () => {
   it('lists migrations numbered 1..N without gaps, the latest being what the store opens to', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
-    expect(latestHistoryVersion()).toBe(3);
+    expect(latestHistoryVersion()).toBe(4);
   });
 
   describe('0001 attempts: empty file → 1', () => {
@@ -146,6 +146,43 @@ describe('history migrations', () => {
     });
   });
 
+  describe('0004 day summary: 3 → 4', () => {
+    it('counts the rows written before it on their days in the zone the store opens with, and counts new rows in their own transaction', () => {
+      migrateTo(db, HISTORY_SCHEMA, 3);
+      // 23:30 UTC on 2 January is already 3 January in Berlin.
+      seedAttempt(1, { at: Date.UTC(2025, 0, 2, 10) });
+      seedAttempt(2, { at: Date.UTC(2025, 0, 2, 23, 30), result: 'FAILED', code: 'WIFI_AUTH' });
+      seedAttempt(3, { at: Date.UTC(2025, 0, 3, 9), pid: null, result: 'FAILED', code: 'DEVICE_UNKNOWN' });
+      migrateTo(db, HISTORY_SCHEMA, 4);
+      expect(db.pragma('user_version', { simple: true })).toBe(4);
+      expect(columnsOf('attempt_days')).toEqual(['day', 'pid', 'account_id', 'result', 'code', 'n']);
+      // The migration makes the table; the counts are made by the store that knows the zone.
+      expect(db.prepare('SELECT count(*) AS n FROM attempt_days').get()).toEqual({ n: 0 });
+      db.close();
+
+      const store = openHistoryStore(join(dir, 'history.db'), { timeZone: 'Europe/Berlin' });
+      try {
+        expect(store.stats(OWNER, {}).byDay).toEqual([
+          { day: '2025-01-02', unbound: 1, notBound: 0, failed: 0 },
+          { day: '2025-01-03', unbound: 0, notBound: 0, failed: 2 },
+        ]);
+      } finally {
+        store.close();
+      }
+      const check = new BetterSqlite3(join(dir, 'history.db'), { readonly: true });
+      try {
+        expect(check.prepare('SELECT day, pid, account_id, result, code, n FROM attempt_days ORDER BY day, code').all()).toEqual([
+          { day: '2025-01-02', pid: 'cam-c6n', account_id: 'acc-owner', result: 'UNBOUND', code: null, n: 1 },
+          { day: '2025-01-03', pid: null, account_id: 'acc-owner', result: 'FAILED', code: 'DEVICE_UNKNOWN', n: 1 },
+          { day: '2025-01-03', pid: 'cam-c6n', account_id: 'acc-owner', result: 'FAILED', code: 'WIFI_AUTH', n: 1 },
+        ]);
+        expect(check.prepare("SELECT value FROM history_meta WHERE name = 'summary_zone'").get()).toEqual({ value: 'Europe/Berlin' });
+      } finally {
+        check.close();
+      }
+    });
+  });
+
   describe('opening a store', () => {
     it('opens an empty file to the latest version in WAL mode, and reopening changes nothing', () => {
       db.close();
@@ -168,7 +205,7 @@ describe('history migrations', () => {
       db.exec('CREATE TABLE from_the_future (x)');
       db.close();
       const path = join(dir, 'history.db');
-      expect(() => openHistoryStore(path)).toThrow('history schema version 42 is newer than this program knows (3); upgrade the program');
+      expect(() => openHistoryStore(path)).toThrow('history schema version 42 is newer than this program knows (4); upgrade the program');
       const check = new BetterSqlite3(path, { readonly: true });
       try {
         expect(check.pragma('user_version', { simple: true })).toBe(42);
@@ -179,20 +216,20 @@ describe('history migrations', () => {
     });
 
     it('rolls a failing migration back whole: schema and version stay where they were', () => {
-      migrateTo(db, HISTORY_SCHEMA, 3);
+      migrateTo(db, HISTORY_SCHEMA, 4);
       const broken: Migration[] = [
         ...MIGRATIONS,
         {
-          version: 4,
+          version: 5,
           name: 'broken',
           up(d) {
             d.exec('CREATE TABLE half_done (x)');
-            throw new Error('migration 4 failed');
+            throw new Error('migration 5 failed');
           },
         },
       ];
-      expect(() => migrateTo(db, { ...HISTORY_SCHEMA, migrations: broken }, 4)).toThrow('migration 4 failed');
-      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      expect(() => migrateTo(db, { ...HISTORY_SCHEMA, migrations: broken }, 5)).toThrow('migration 5 failed');
+      expect(db.pragma('user_version', { simple: true })).toBe(4);
       expect(names('table')).not.toContain('half_done');
     });
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import QRCode from 'qrcode';
-import { decodeQrPayload, encodeQrPayload, MAX_QR_PAYLOAD_BYTES, type QrPayload } from '../../src/protocol/qr-payload.js';
+import { decodeQrPayload, encodeQrPayload, MAX_QR_PAYLOAD_BYTES, QrPayloadError, type QrPayload } from '../../src/protocol/qr-payload.js';
 import { generateToken } from '../../src/protocol/token.js';
 
 const utf8 = new TextEncoder();
@@ -40,8 +40,8 @@ describe('QR payload (DESIGN §4.1)', () => {
     expect(qr.version).toBe(4);
   });
 
-  it('given SSIDs and passwords with quotes, backslashes and non-ASCII, when round-tripped, then they come back unchanged', () => {
-    const p = { s: 'Caf\u00e9 "bench" \\ 1', p: 'p\u00e4ss"w\\rd', t: generateToken('AY').token };
+  it('given SSIDs and passwords with quotes, backslashes (and a non-ASCII SSID), when round-tripped, then they come back unchanged', () => {
+    const p = { s: 'Caf\u00e9 "bench" \\ 1', p: 'p"ss w\\rd~', t: generateToken('AY').token };
     expect(decodeQrPayload(utf8.encode(encodeQrPayload(p)))).toEqual({ ok: true, value: p });
   });
 
@@ -66,7 +66,7 @@ describe('QR payload (DESIGN §4.1)', () => {
 
   it('given an invalid payload, when encoding, then encode throws instead of printing a bad code', () => {
     expect(() => encodeQrPayload({ s: 'x'.repeat(33), p: '', t: generateToken('EU').token })).toThrow(/SSID is longer than 32 bytes/);
-    expect(() => encodeQrPayload({ s: 'Net', p: 'short', t: generateToken('EU').token })).toThrow(/8–63 characters/);
+    expect(() => encodeQrPayload({ s: 'Net', p: 'short', t: generateToken('EU').token })).toThrow(/shorter than 8 characters/);
   });
 
   describe('when decoding malformed codes, then each gets a precise reason', () => {
@@ -84,11 +84,11 @@ describe('QR payload (DESIGN §4.1)', () => {
     it('given more than 512 bytes (as bytes and as text)', () => {
       expect(refusalOf(new Uint8Array(513).fill(0x20))).toBe('payload is 513 bytes, more than 512');
       const longText = JSON.stringify({ s: 'Net', p: 'password', t: token, pad: 'x'.repeat(520) });
-      expect(refusalOf(longText)).toBe('payload is longer than 512 bytes');
+      expect(refusalOf(longText)).toBe(`payload is ${bytesOf(longText)} bytes, more than 512`);
     });
 
     it('given a 512-byte string of 2-byte characters that is only 256 chars long, then the byte limit still applies', () => {
-      expect(refusalOf('\u00e9'.repeat(257))).toBe('payload is longer than 512 bytes');
+      expect(refusalOf('\u00e9'.repeat(257))).toBe('payload is 514 bytes, more than 512');
     });
 
     it('given an extra key', () => {
@@ -124,10 +124,80 @@ describe('QR payload (DESIGN §4.1)', () => {
       expect(refusalOf(JSON.stringify({ s: '', p: 'password', t: token }))).toBe('payload s: SSID is empty');
     });
 
-    it('given a Wi-Fi password of 7 or 64 characters', () => {
-      const msg = 'payload p: Wi-Fi password must be empty (open) or 8–63 characters';
-      expect(refusalOf(JSON.stringify({ s: 'Net', p: '1234567', t: token }))).toBe(msg);
-      expect(refusalOf(JSON.stringify({ s: 'Net', p: 'x'.repeat(64), t: token }))).toBe(msg);
+    it('given a Wi-Fi password of 7, 65 or 64 non-hex characters', () => {
+      expect(refusalOf(JSON.stringify({ s: 'Net', p: '1234567', t: token }))).toBe(
+        'payload p: Wi-Fi password is shorter than 8 characters (leave it empty for an open network)',
+      );
+      expect(refusalOf(JSON.stringify({ s: 'Net', p: 'x'.repeat(65), t: token }))).toBe(
+        'payload p: Wi-Fi password is longer than 63 characters (or 64 hex digits)',
+      );
+      expect(refusalOf(JSON.stringify({ s: 'Net', p: 'x'.repeat(64), t: token }))).toBe(
+        'payload p: Wi-Fi password of 64 characters is a WPA key and must be hex digits only',
+      );
+    });
+  });
+
+  describe('one set of limits: the encoder refuses what the decoder refuses, with the same message (issue 9)', () => {
+    const token = 'EUabcdefgh123456';
+    /** The encoder's refusal of a value, next to the decoder's refusal of the same value as JSON. */
+    function bothRefusals(p: QrPayload): { encoder: string; decoder: string } {
+      let encoder = '(accepted)';
+      try {
+        encodeQrPayload(p);
+      } catch (e) {
+        expect(e).toBeInstanceOf(QrPayloadError);
+        encoder = (e as Error).message;
+      }
+      return { encoder, decoder: refusalOf(JSON.stringify(p)) };
+    }
+
+    it('given 17 × U+0001 as SSID and a 63-character password of control characters (once 518 bytes), then both refuse it with the same message', () => {
+      const p = { s: '\u0001'.repeat(17), p: '\u0001'.repeat(63), t: generateToken('EU').token };
+      expect(bytesOf(JSON.stringify(p))).toBe(518);
+      const r = bothRefusals(p);
+      expect(r.encoder).toBe('payload is 518 bytes, more than 512');
+      expect(r.decoder).toBe(r.encoder);
+      // Within the size limit, the SSID is what both name.
+      const shorter = bothRefusals({ ...p, p: 'password' });
+      expect(shorter.encoder).toBe('payload s: SSID has a control character or a lone surrogate (it must be text of printable characters)');
+      expect(shorter.decoder).toBe(shorter.encoder);
+    });
+
+    it('given SSIDs with a control character (C0, DEL, C1) or a lone surrogate, then both refuse them', () => {
+      for (const s of ['a\u0000b', 'tab\there', 'nl\n', 'del\u007f', 'c1\u0085', 'c1\u009f', 'half\ud83d', '\udcf7x']) {
+        const r = bothRefusals({ s, p: 'password', t: token });
+        expect(r.encoder, JSON.stringify(s)).toMatch(/^payload s: SSID has a control character/);
+        expect(r.decoder).toBe(r.encoder);
+      }
+    });
+
+    it('given passwords that are not printable ASCII (ä, tab, DEL, emoji) or a 64-character non-hex key, then both refuse them', () => {
+      for (const pw of ['p\u00e4sswort', 'pass\tword', 'password\u007f', 'password\u{1F511}', 'g'.repeat(64)]) {
+        const r = bothRefusals({ s: 'Net', p: pw, t: token });
+        expect(r.encoder, JSON.stringify(pw)).toMatch(/^payload p: /);
+        expect(r.decoder).toBe(r.encoder);
+      }
+    });
+
+    it('given the edges that are valid (space and ~ in an 8- and a 63-character passphrase, a 64-hex-digit WPA key), then both accept them', () => {
+      for (const pw of [' ~ ~ ~ ~', '~'.repeat(63), ' '.repeat(8), '0123456789abcdefABCDEF'.repeat(3).slice(0, 64)]) {
+        const p = { s: 'Net', p: pw, t: token };
+        expect(decodeQrPayload(utf8.encode(encodeQrPayload(p)))).toEqual({ ok: true, value: p });
+      }
+    });
+
+    it('given a payload with a key twice (plainly or escaped), then decode refuses it instead of keeping the last', () => {
+      const valid = `{"s":"Net","p":"password","t":"${token}"`;
+      expect(refusalOf(`${valid},"s":"Evil"}`)).toBe('payload object: the key "s" appears twice');
+      expect(refusalOf(`${valid},"\\u0070":"password"}`)).toBe('payload object: the key "p" appears twice');
+      expect(refusalOf(utf8.encode(`{"t":"${token}","t":"${token}","s":"Net","p":""}`))).toBe('payload object: the key "t" appears twice');
+      // A brace or a quote inside a string is not structure.
+      expect(decodeQrPayload(`{"s":"{\\"s\\":1,\\"s\\":2}","p":"password","t":"${token}"}`).ok).toBe(true);
+    });
+
+    it('given a byte-order mark before the JSON, then decode refuses it (the encoder never writes one)', () => {
+      const bytes = utf8.encode(encodeQrPayload({ s: 'Net', p: 'password', t: token }));
+      expect(refusalOf(Uint8Array.from([0xef, 0xbb, 0xbf, ...bytes]))).toBe('payload is not JSON');
     });
   });
 

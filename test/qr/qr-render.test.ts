@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCameraImage } from '../../src/device/index.js';
 import { encodeQrPayload, generateToken } from '../../src/protocol/index.js';
-import { QR_QUIET_ZONE_MODULES, qrSymbolFor, renderQrPng, renderQrSvg } from '../../src/qr/index.js';
+import { QR_QUIET_ZONE_MODULES, qrSymbolFor, renderQrPng, renderQrSvg, UTF8_ECI_DESIGNATOR } from '../../src/qr/index.js';
 import { flipPixels, pngToRgba } from '../device/support/pixels.js';
 
 const typical = () => ({ s: 'bench-lab-01', p: 'pass-1234567', t: generateToken('EU').token });
@@ -48,6 +48,36 @@ describe('pairing code rendering', () => {
     expect(svg.svg).toContain(`viewBox="0 0 ${side} ${side}"`);
     expect(svg.svg).toContain(`width="${side * 4}"`);
     expect(svg.version).toBe(qrSymbolFor(p).version);
+  });
+
+  it('puts the UTF-8 ECI before a non-ASCII payload only, and PNG and SVG draw the same symbol (DESIGN §4.1)', async () => {
+    expect(qrSymbolFor(typical()).eci).toBeNull();
+    const p = { s: 'Café-Läb-Ω', p: 'pass-1234567', t: generateToken('EU').token };
+    const symbol = qrSymbolFor(p, { scale: 2 });
+    expect(symbol.eci).toBe(UTF8_ECI_DESIGNATOR);
+    const [png, svg] = await Promise.all([renderQrPng(p, { scale: 2 }), renderQrSvg(p, { scale: 2 })]);
+    expect(png).toMatchObject(symbol);
+    expect(svg).toMatchObject(symbol);
+    // The same modules: the SVG's dark cells are the PNG's dark modules.
+    const img = pngToRgba(png.png);
+    const dark = new Set<string>();
+    for (let y = 0; y < symbol.modules; y++) {
+      for (let x = 0; x < symbol.modules; x++) {
+        const px = ((y + QR_QUIET_ZONE_MODULES) * 2 * img.width + (x + QR_QUIET_ZONE_MODULES) * 2) * 4;
+        if (img.data[px]! < 128) dark.add(`${x + QR_QUIET_ZONE_MODULES},${y + QR_QUIET_ZONE_MODULES}`);
+      }
+    }
+    const svgDark = new Set<string>();
+    const path = /<path[^>]*stroke="#000000"[^>]*d="([^"]+)"/.exec(svg.svg)?.[1] ?? '';
+    let x = 0;
+    let y = 0;
+    for (const [, cmd, a, b] of path.matchAll(/([Mmh])(-?\d+(?:\.\d+)?)(?:[ ,](-?\d+(?:\.\d+)?))?/g)) {
+      if (cmd === 'M') [x, y] = [Number(a), Number(b) - 0.5];
+      else if (cmd === 'm') [x, y] = [x + Number(a), y + Number(b)];
+      else for (let i = 0; i < Number(a); i++) svgDark.add(`${x++},${y}`);
+    }
+    expect(svgDark.size).toBeGreaterThan(100);
+    expect(svgDark).toEqual(dark);
   });
 
   it('refuses a scale that is not a whole number of pixels', async () => {

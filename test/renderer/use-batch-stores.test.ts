@@ -145,6 +145,31 @@ describe('batch stores', () => {
       expect(batch.results).toEqual([reused]);
     });
 
+    it('given a fetch of one batch still on its way, when another batch becomes current and misses a result, then that batch is fetched too', async () => {
+      const OTHER = 'b-20250301-def456';
+      const pending = new Map<string, (v: ReturnType<typeof batchView>) => void>();
+      api.answers.getBatch = (id: string) => new Promise((resolve) => pending.set(id, resolve));
+      const batch = useCurrentBatchStore();
+      const openingA = batch.open(BATCH);
+      pending.get(BATCH)!(batchView());
+      await openingA;
+      // A result of A whose tally counts two: one was missed, so A is fetched again (and that fetch hangs).
+      batch.applyResult(resultEvent(BATCH, result('dev-a'), tally({ unbound: 2 })));
+      await settle();
+      expect(api.callsOf('getBatch')).toHaveLength(2);
+      const openingB = batch.open(OTHER);
+      pending.get(OTHER)!(batchView({ id: OTHER }));
+      await openingB;
+      pending.delete(OTHER);
+      batch.applyResult(resultEvent(OTHER, result('dev-x'), tally({ unbound: 2 })));
+      await settle();
+      expect(pending.has(OTHER)).toBe(true);
+      pending.get(OTHER)!(batchView({ id: OTHER, tally: tally({ unbound: 2 }), results: [result('dev-y', { at: '2025-03-01T10:00:30.000Z' }), result('dev-x')] }));
+      await settle();
+      expect(batch.current?.id).toBe(OTHER);
+      expect(batch.results.map((r) => r.devId).sort()).toEqual(['dev-x', 'dev-y']);
+    });
+
     it('given all 45 devices reported, then progress reads "45 / 45"', async () => {
       const batch = useCurrentBatchStore();
       await batch.open('b-20250301-abc123');

@@ -15,6 +15,7 @@ import {
 } from '../../protocol/index.js';
 import type { AccountRecord } from '../accounts.js';
 import { AuthorityError } from '../errors.js';
+import { AUTH_FAILURES, createAuthFailureGuard, DEFAULT_AUTH_FAILURE_LIMITS, type AuthFailureLimits } from '../auth-failures.js';
 import type { AuthorityServices } from '../services.js';
 import { createStationAuth } from './station-auth.js';
 import { createUnbindBatcher } from './unbind-batcher.js';
@@ -32,6 +33,8 @@ export interface ServerOptions {
   logLevel?: string;
   /** Where structured logs go (default stdout). */
   logStream?: NodeJS.WritableStream;
+  /** Rate limits and log window of failed device authentication (default DEFAULT_AUTH_FAILURE_LIMITS). */
+  authFailureLimits?: Partial<AuthFailureLimits>;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -54,6 +57,27 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
   const auth = createStationAuth(s.db, s.accounts, s.clock);
   const openStreams = new Set<() => void>();
   const batcher = createUnbindBatcher(s.unbind);
+  const authFailures = createAuthFailureGuard({
+    clock: s.clock,
+    log: (l) => app.log[l.level](l.fields, l.message),
+    onUnchecked: (devId, count, firstAt, lastAt) => s.logs.appendUnchecked(devId, 'RATE_LIMITED', count, firstAt, lastAt),
+    ...(opts.authFailureLimits ? { limits: opts.authFailureLimits } : {}),
+  });
+  // One transaction for the window's folded rows; the last window is flushed before the store closes.
+  const foldWindow = s.db.transaction(() => authFailures.flush());
+  const flushAuthFailures = (): void => {
+    try {
+      foldWindow();
+    } catch (err) {
+      app.log.warn({ evt: 'auth-failures-folded', message: (err as Error).message }, 'folding failed device authentications failed');
+    }
+  };
+  const authFailureTimer = setInterval(flushAuthFailures, opts.authFailureLimits?.windowMs ?? DEFAULT_AUTH_FAILURE_LIMITS.windowMs);
+  authFailureTimer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(authFailureTimer);
+    flushAuthFailures();
+  });
 
   app.decorateRequest('rawBody', null as unknown as Buffer);
   app.decorateRequest('account', null);
@@ -87,8 +111,11 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
   // ---- device API (DESIGN §4.3): unsigned by the station scheme, signed by the device key inside ----
   app.post('/device/v1/unbind', async (req) => {
     const body = parseOr400(deviceUnbindRequestSchema, req.body, 'body');
+    // A (device, address) or an address that keeps failing is answered unchecked: no store, no log line.
+    if (!authFailures.admit(body.devId, req.ip)) return { result: 'FAILED', reason: 'RATE_LIMITED' };
     const out = await batcher.submit(body);
-    if (out.result === 'FAILED') req.log.info({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result, reason: out.reason }, 'device unbind refused');
+    if (out.reason && AUTH_FAILURES.has(out.reason)) authFailures.record(body.devId, req.ip, out.reason);
+    else if (out.result === 'FAILED') req.log.info({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result, reason: out.reason }, 'device unbind refused');
     else req.log.debug({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result }, 'device unbind');
     return out.reason ? { result: out.result, reason: out.reason } : { result: out.result };
   });

@@ -1,9 +1,13 @@
 import type { Migration, SqliteSchema } from '../../sqlite/index.js';
 import * as m0001 from './0001-initial.js';
+import * as m0002 from './0002-folded-failures-flood.js';
 
 export type { Migration };
 
 /** Numbered, append-only. Never edit a migration that has shipped: add the next one. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: m0001.up }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', up: m0001.up },
+  { version: 2, name: 'folded-failures', up: m0002.up },
+];
 
 export const AUTHORITY_SCHEMA: SqliteSchema = { label: 'database schema', migrations: MIGRATIONS };

@@ -72,9 +72,8 @@ export interface PgUnbind {
 const DEVICE_SQL = `SELECT d.dev_id, d.serial, d.pid, d.region, d.firmware, d.key_enc, p.unbind_supported, p.min_firmware
   FROM devices d JOIN products p ON p.pid = d.pid WHERE d.dev_id = $1`;
 
-// Refusals decided before the transaction (bad signature, clock skew) name no token: a plain insert.
-const INSERT_LOG_SQL = `INSERT INTO device_logs (at, dev_id, serial, pid, region, operator_id, token_id, channel, batch_ref, result, reason)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`;
+// Refusals decided before the transaction (bad signature, clock skew) name no token: they fold (migration 0003).
+const APPEND_LOG_SQL = 'SELECT * FROM device_log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $1)';
 const logParams = (r: NewLog): unknown[] => [r.at, r.dev_id, r.serial, r.pid, r.region, r.operator_id, r.token_id, r.channel, r.batch_ref, r.result, r.reason];
 
 // One round trip, autocommitted: the transaction is the function call (migrations/0002-unbind-decide.ts).
@@ -89,6 +88,10 @@ interface Decision {
   o_channel: TokenRow['channel'] | null;
   o_batch_ref: string | null;
   o_exhausted: boolean;
+  /** The log row's first request, count and last request (a token-less failure may have folded). */
+  o_at: number;
+  o_count: number;
+  o_last_at: number;
 }
 
 export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
@@ -112,8 +115,7 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
   };
 
   async function append(c: Pool, row: NewLog): Promise<LogRow> {
-    const r = await c.query<{ id: number }>(INSERT_LOG_SQL, logParams(row));
-    return { id: r.rows[0]!.id, ...row };
+    return (await c.query<LogRow>(APPEND_LOG_SQL, logParams(row))).rows[0]!;
   }
 
   return {
@@ -134,7 +136,7 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
         reason: null,
       };
       // Nobody may read a row about a device no product owns, and anyone can send these: answer, keep nothing.
-      if (!dev) return { result: 'FAILED', reason: 'DEVICE_UNKNOWN', log: { id: 0, ...base, reason: 'DEVICE_UNKNOWN' }, exhausted: false };
+      if (!dev) return { result: 'FAILED', reason: 'DEVICE_UNKNOWN', log: { id: 0, ...base, reason: 'DEVICE_UNKNOWN', count: 1, last_at: now }, exhausted: false };
       if (!signaturesEqual(signDeviceRequest(keyOf(dev), req.devId, req.token, req.ts, req.nonce), req.sig)) {
         const log = await append(pool, { ...base, reason: 'DEVICE_AUTH' });
         return { result: 'FAILED', reason: 'DEVICE_AUTH', log, exhausted: false };
@@ -159,6 +161,9 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
       const log: LogRow = {
         id: d.o_log_id,
         ...base,
+        at: d.o_at,
+        count: d.o_count,
+        last_at: d.o_last_at,
         operator_id: d.o_operator_id,
         token_id: d.o_token_id,
         channel: d.o_channel,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { pidSchema } from '../../protocol/index.js';
+import { pidSchema, wifiCredentialsSchema } from '../../protocol/index.js';
 import { DEFAULT_BENCH_NETWORKS, DEFAULT_BENCH_PASSWORD, DEFAULT_BENCH_SSID, type BenchNetwork } from '../bench/bench-network.js';
 import { readDemoExport, type DemoExport } from '../bench/demo-export.js';
 import { FaultSpecError, parseFaultSpec, type FaultSpec } from '../bench/fault-spec.js';
@@ -54,8 +54,9 @@ function parseWifi(args: string[] | undefined): Record<string, BenchNetwork> {
     if (colon < 1) throw new UsageError(`--wifi needs SSID:PASSWORD, got "${arg}"`);
     const ssid = arg.slice(0, colon);
     const password = arg.slice(colon + 1);
-    if (Buffer.byteLength(ssid) > 32) throw new UsageError(`--wifi: SSID "${ssid}" is longer than 32 bytes`);
-    if (password.length !== 0 && (password.length < 8 || password.length > 63)) throw new UsageError(`--wifi: the password of "${ssid}" must be empty or 8–63 characters`);
+    // The station's own limits (DESIGN §4.1): a bench network no pairing code could name is a typo.
+    const checked = wifiCredentialsSchema.safeParse({ ssid, password });
+    if (!checked.success) throw new UsageError(`--wifi "${ssid}": ${checked.error.issues[0]?.message ?? 'not a valid network'}`);
     networks[ssid] = { password, dhcp: true };
   }
   return networks;

@@ -22,7 +22,8 @@ export const useCurrentBatchStore = defineStore('current-batch', () => {
   const results = ref<DeviceResultView[]>([]);
   const busy = ref(false);
   const error = ref<StationError | null>(null);
-  let resyncing: Promise<void> | null = null;
+  /** The fetch in flight per batch: a fetch for one batch never stands in for another's. */
+  const resyncing = new Map<string, Promise<void>>();
   /**
    * Batches the station told of before they became current here: a batch's first results can arrive
    * before the answer that starts it (fast wired or serial devices). Kept few; only their ids matter.
@@ -90,15 +91,18 @@ export const useCurrentBatchStore = defineStore('current-batch', () => {
   async function resync(): Promise<void> {
     const id = current.value?.id;
     if (!id) return;
-    resyncing ??= runStationCall(async () => {
+    const inFlight = resyncing.get(id);
+    if (inFlight) return inFlight;
+    const fetching = runStationCall(async () => {
       const view = await api.getBatch(id);
       if (current.value?.id === view.id) adopt(view);
     }).then((answered) => {
       // Done in the background: its success does not hide an error the operator's own call left.
       if (!answered.ok) error.value = answered.error;
-      resyncing = null;
+      resyncing.delete(id);
     });
-    return resyncing;
+    resyncing.set(id, fetching);
+    return fetching;
   }
 
   /** A `batch` event: status, codes and the station's tally; rows come by `result` events. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Pool } from 'pg';
 import { openAuthorityDb } from '../../../src/cloud/authority-database.js';
+import { FOLD_GAP_MS } from '../../../src/cloud/device-logs.js';
 import { PG_AUTHORITY_SCHEMA, PG_MIGRATIONS } from '../../../src/cloud/pg/migrations/index.js';
 import { currentPgVersion, latestPgVersion, migratePg, type PgMigration } from '../../../src/cloud/pg/pg-migrations.js';
 import { useTestPg } from '../../support/pg-server.js';
@@ -32,9 +33,9 @@ describe('PostgreSQL authority migrations', () => {
   it('given an empty database, when migrated, then it holds every table and column of the SQLite store, at the latest schema version', async () => {
     const pool = await emptyDb();
     await migratePg(pool, PG_AUTHORITY_SCHEMA);
-    expect(await currentPgVersion(pool)).toBe(2);
-    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(2);
-    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1, 2]);
+    expect(await currentPgVersion(pool)).toBe(3);
+    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(3);
+    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3]);
 
     // One schema, two stores: the same tables with the same columns (the twin of every SQLite migration).
     const dir = mkdtempSync(join(tmpdir(), 'pg-parity-'));
@@ -58,14 +59,18 @@ describe('PostgreSQL authority migrations', () => {
     await migratePg(pool, PG_AUTHORITY_SCHEMA);
     await pool.query("INSERT INTO meta (key, value) VALUES ('install', 'bench-7')");
     await migratePg(pool, PG_AUTHORITY_SCHEMA);
-    expect((await pool.query('SELECT version, name FROM schema_version')).rows).toEqual([{ version: 1, name: 'initial' }, { version: 2, name: 'unbind-decide' }]);
+    expect((await pool.query('SELECT version, name FROM schema_version')).rows).toEqual([
+      { version: 1, name: 'initial' },
+      { version: 2, name: 'unbind-decide' },
+      { version: 3, name: 'folded-failures' },
+    ]);
     expect((await pool.query("SELECT value FROM meta WHERE key = 'install'")).rows).toEqual([{ value: 'bench-7' }]);
   });
 
   it('given a database written by a newer program (version 99), when migrated, then it is refused with a clear error and left untouched', async () => {
     const pool = await emptyDb();
     await pool.query("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now()); INSERT INTO schema_version VALUES (99, 'future'); CREATE TABLE from_the_future (x int)");
-    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (2); upgrade the program');
+    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (3); upgrade the program');
     expect(await tablesOf(pool)).toEqual(['from_the_future', 'schema_version']);
   });
 
@@ -73,10 +78,10 @@ describe('PostgreSQL authority migrations', () => {
     const pool = await emptyDb();
     const broken: PgMigration[] = [
       ...PG_MIGRATIONS,
-      { version: 3, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 3 failed'); } },
+      { version: 4, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 4 failed'); } },
     ];
-    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 3 failed');
-    expect(await currentPgVersion(pool)).toBe(2);
+    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 4 failed');
+    expect(await currentPgVersion(pool)).toBe(3);
     expect(await tablesOf(pool)).not.toContain('half_done');
   });
 
@@ -100,12 +105,48 @@ describe('PostgreSQL authority migrations', () => {
     expect((await pool.query('SELECT used FROM tokens')).rows).toEqual([{ used: 1 }]);
   });
 
+  it('given version 2 with log rows, when migrated to 3, then each old row counts one request and repeated token-less failures fold', async () => {
+    const pool = await emptyDb();
+    await migratePg(pool, PG_AUTHORITY_SCHEMA, 2);
+    await pool.query("INSERT INTO accounts VALUES ('a', 'A', 'EU', 'cid', 'v1.x.y.z', 0)");
+    await pool.query("INSERT INTO consumers VALUES ('c', 'C', 'EU')");
+    await pool.query("INSERT INTO products VALUES ('p', 'P', 'camera', 'a', true, NULL, NULL)");
+    await pool.query("INSERT INTO devices VALUES ('dev-1', 'SN1', 'p', 'EU', '1.0', 'v1.x.y.z')");
+    await pool.query("INSERT INTO bindings VALUES ('dev-1', 'c', 0)");
+    await pool.query("INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, created_at, expires_at) VALUES ('tok1', 'h', 'a', 'EU', 2, 'qr', 0, 9e12)");
+    await pool.query("INSERT INTO device_logs (at, dev_id, result, reason) VALUES (500, 'dev-1', 'FAILED', 'DEVICE_AUTH')");
+    await migratePg(pool, PG_AUTHORITY_SCHEMA, 3);
+    expect(await currentPgVersion(pool)).toBe(3);
+    expect((await pool.query('SELECT at, count, last_at FROM device_logs')).rows).toEqual([{ at: 500, count: 1, last_at: 500 }]);
+
+    const decide = (nonce: string, now: number, tokenId: string | null) =>
+      pool.query(`SELECT o_result, o_reason, o_log_id, o_at, o_count, o_last_at FROM unbind_decide('dev-1', $1, $2, 'SN1', 'p', 'EU', $3, 'EU', 'h', NULL, '2026-01-01', 100, 100)`, [nonce, now, tokenId]);
+    // An unknown token twice: one row, two requests; the old DEVICE_AUTH row is another reason and stays.
+    const first = (await decide('nonce-0001-abcdef', 1000, null)).rows[0];
+    const second = (await decide('nonce-0002-abcdef', 2000, null)).rows[0];
+    expect(first).toMatchObject({ o_result: 'FAILED', o_reason: 'TOKEN_INVALID', o_at: 1000, o_count: 1, o_last_at: 1000 });
+    expect(second).toMatchObject({ o_reason: 'TOKEN_INVALID', o_log_id: first.o_log_id, o_at: 1000, o_count: 2, o_last_at: 2000 });
+    // The gap is written into migration 0003: if SQLite's changes, PostgreSQL needs a migration too.
+    expect(FOLD_GAP_MS).toBe(10 * 60_000);
+    // A decision naming a token never folds; after it, the same failure long after starts a row of its own.
+    expect((await decide('nonce-0003-abcdef', 3000, 'tok1')).rows[0]).toMatchObject({ o_result: 'UNBOUND', o_count: 1 });
+    const late = (await decide('nonce-0004-abcdef', 2000 + 10 * 60_000 + 1, null)).rows[0];
+    expect(late).toMatchObject({ o_reason: 'TOKEN_INVALID', o_count: 1 });
+    expect(late.o_log_id).not.toBe(first.o_log_id);
+    expect((await pool.query('SELECT reason, count FROM device_logs ORDER BY id')).rows).toEqual([
+      { reason: 'DEVICE_AUTH', count: 1 },
+      { reason: 'TOKEN_INVALID', count: 2 },
+      { reason: null, count: 1 },
+      { reason: 'TOKEN_INVALID', count: 1 },
+    ]);
+  });
+
   it('given three nodes starting at once on an empty database, then the schema is created once and every node starts', async () => {
     const pg = testPg();
     const url = await pg.freshDatabase(0);
     const pools = [pg.pool(url, 2), pg.pool(url, 2), pg.pool(url, 2)];
     await Promise.all(pools.map((p) => migratePg(p, PG_AUTHORITY_SCHEMA)));
-    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }, { version: 2 }]);
+    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
   });
 
   it('given the PostgreSQL checks, then a token is never over capacity and a device log row has a known result', async () => {
