@@ -48,6 +48,11 @@ interface DeviceRow {
   min_firmware: string | null;
 }
 
+interface CachedDevice extends DeviceRow {
+  key: string;
+  productRefusal: FailureCode | null;
+}
+
 export interface PgUnbindOutcome {
   result: UnbindResult;
   reason?: FailureCode;
@@ -63,6 +68,8 @@ export interface PgUnbindOptions {
   clock?: () => number;
   accountLimit?: number;
   productLimit?: number;
+  /** Device rows a node keeps (default 100,000). */
+  maxCachedDevices?: number;
 }
 
 export interface PgUnbind {
@@ -97,16 +104,31 @@ interface Decision {
 export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
   const { pool, box } = o;
   const clock = o.clock ?? Date.now;
+  const maxCachedDevices = o.maxCachedDevices ?? 100_000;
   const limits = { account: o.accountLimit ?? DEFAULT_DAILY_LIMIT, product: o.productLimit ?? DEFAULT_DAILY_LIMIT };
-  // Device keys never change; decrypting one per request would dominate the hot path.
-  const keys = new Map<string, string>();
-  const keyOf = (d: DeviceRow): string => {
-    let k = keys.get(d.dev_id);
-    if (k === undefined) {
-      k = box.open(d.key_enc);
-      keys.set(d.dev_id, k);
+  // A device row (and its product's flags) is never changed once written — no statement of the authority
+  // updates devices or products — so a known device is read once per node, its key opened once: an unbind
+  // is then one round trip. Bounded: the least recently used gives way. An unknown device is never cached
+  // (another node may add it). A future statement changing a device or product must evict it here.
+  const devices = new Map<string, CachedDevice>();
+  const deviceOf = async (devId: string): Promise<CachedDevice | undefined> => {
+    const hit = devices.get(devId);
+    if (hit) {
+      devices.delete(devId);
+      devices.set(devId, hit);
+      return hit;
     }
-    return k;
+    const row = (await pool.query<DeviceRow>({ name: 'unbind-device', text: DEVICE_SQL, values: [devId] })).rows[0];
+    if (!row) return undefined;
+    const productRefusal: FailureCode | null = !row.unbind_supported
+      ? 'UNSUPPORTED_PRODUCT'
+      : row.min_firmware && compareFirmware(row.firmware, row.min_firmware) < 0
+        ? 'FIRMWARE_UNSUPPORTED'
+        : null;
+    const d: CachedDevice = { ...row, key: box.open(row.key_enc), productRefusal };
+    devices.set(devId, d);
+    if (devices.size > maxCachedDevices) devices.delete(devices.keys().next().value as string);
+    return d;
   };
   let cached: DayWindow = { day: '', startsAt: 0, endsAt: 0 };
   const dayOf = (now: number): string => {
@@ -115,13 +137,13 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
   };
 
   async function append(c: Pool, row: NewLog): Promise<LogRow> {
-    return (await c.query<LogRow>(APPEND_LOG_SQL, logParams(row))).rows[0]!;
+    return (await c.query<LogRow>({ name: 'unbind-append-log', text: APPEND_LOG_SQL, values: logParams(row) })).rows[0]!;
   }
 
   return {
     async unbind(req) {
       const now = clock();
-      const dev = (await pool.query<DeviceRow>(DEVICE_SQL, [req.devId])).rows[0];
+      const dev = await deviceOf(req.devId);
       const base: NewLog = {
         at: now,
         dev_id: req.devId,
@@ -137,7 +159,7 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
       };
       // Nobody may read a row about a device no product owns, and anyone can send these: answer, keep nothing.
       if (!dev) return { result: 'FAILED', reason: 'DEVICE_UNKNOWN', log: { id: 0, ...base, reason: 'DEVICE_UNKNOWN', count: 1, last_at: now }, exhausted: false };
-      if (!signaturesEqual(signDeviceRequest(keyOf(dev), req.devId, req.token, req.ts, req.nonce), req.sig)) {
+      if (!signaturesEqual(signDeviceRequest(dev.key, req.devId, req.token, req.ts, req.nonce), req.sig)) {
         const log = await append(pool, { ...base, reason: 'DEVICE_AUTH' });
         return { result: 'FAILED', reason: 'DEVICE_AUTH', log, exhausted: false };
       }
@@ -146,17 +168,16 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
         return { result: 'FAILED', reason: 'REPLAY', log, exhausted: false };
       }
       const parsed = parseToken(req.token);
-      const productRefusal: FailureCode | null = !dev.unbind_supported
-        ? 'UNSUPPORTED_PRODUCT'
-        : dev.min_firmware && compareFirmware(dev.firmware, dev.min_firmware) < 0
-          ? 'FIRMWARE_UNSUPPORTED'
-          : null;
       const d = (
-        await pool.query<Decision>(DECIDE_SQL, [
-          req.devId, req.nonce, now, dev.serial, dev.pid, dev.region,
-          parsed.ok ? parsed.value.id : null, parsed.ok ? parsed.value.region : null, parsed.ok ? sha256Hex(parsed.value.secret) : null,
-          productRefusal, dayOf(now), limits.account, limits.product,
-        ])
+        await pool.query<Decision>({
+          name: 'unbind-decide',
+          text: DECIDE_SQL,
+          values: [
+            req.devId, req.nonce, now, dev.serial, dev.pid, dev.region,
+            parsed.ok ? parsed.value.id : null, parsed.ok ? parsed.value.region : null, parsed.ok ? sha256Hex(parsed.value.secret) : null,
+            dev.productRefusal, dayOf(now), limits.account, limits.product,
+          ],
+        })
       ).rows[0]!;
       const log: LogRow = {
         id: d.o_log_id,
