@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomUrlSafe, signDeviceRequest, type DeviceUnbindResponse, type IssueTokenRequest, type IssuedToken } from '../../src/protocol/index.js';
 import { createAuthorityClient, sendSignedRequest, type AuthorityClient } from '../../src/batch/station-authority-client.js';
 import { startAuthority, type AuthorityOptions, type RunningAuthority } from '../../src/cloud/authority.js';
 import type { DemoExport } from '../../src/cloud/demo.js';
 import { sendCraftedStationRequest } from './crafted-station-request.js';
+import { freshAuthorityStore, type AuthorityStoreKind } from './authority-store.js';
 
 /** A real authority on 127.0.0.1 with the demo world, and real HTTP clients for stations and devices. */
 export interface HttpAnswer<T = any> {
@@ -27,6 +25,8 @@ export interface StationClient {
 }
 
 export interface Harness {
+  /** The store this authority runs on (AUTHORITY_STORE, see authority-store.ts). */
+  store: AuthorityStoreKind;
   authority: RunningAuthority;
   demo: DemoExport;
   url: string;
@@ -41,7 +41,7 @@ export interface Harness {
 }
 
 export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClockStart?: number } = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'authority-'));
+  const store = await freshAuthorityStore();
   let fake = opts.fakeClockStart ?? null;
   const clock = (): number => fake ?? Date.now();
   const logs: string[] = [];
@@ -51,7 +51,11 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
       cb();
     },
   });
-  const authority = await startAuthority({ dbPath: join(dir, 'authority.db'), demo: true, clock, logLevel: 'debug', logStream, ...opts });
+  if (store.kind === 'pg') throw new Error('the authority is not wired to PostgreSQL yet (issue 10 phase 2)');
+  const authority = await startAuthority({ dbPath: store.db, keyFile: store.keyFile, demo: true, clock, logLevel: 'debug', logStream, ...opts }).catch(async (e: unknown) => {
+    await store.drop();
+    throw e;
+  });
   const demo = authority.exportDemo();
   const byId = new Map(demo.devices.map((d) => [d.devId, d]));
 
@@ -78,6 +82,7 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
   }
 
   return {
+    store: store.kind,
     authority,
     demo,
     url: authority.url,
@@ -106,7 +111,7 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
     },
     async close() {
       await authority.close();
-      rmSync(dir, { recursive: true, force: true });
+      await store.drop();
     },
   };
 }
