@@ -7,6 +7,9 @@
  * SQLite history and batch store; daily limits raised). Targets: all 250 listed in < 2 s; all 100
  * final in the station in ≤ 250 ms, every one UNBOUND in the authority's logs. Exits 1 if missed.
  *   npm run bench:sweep
+ * The unbind phase is CPU-bound (station, authority and devices share one process): its CPU time per
+ * device is printed with it. BENCH_PHASE_HRTIME=1 prints the phase's process.hrtime window in µs, the
+ * clock of `node --cpu-prof` profiles, to read only the phase's samples.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -139,11 +142,16 @@ const client = ownerClient;
 // Signed in before the clock starts, as the operator is before pressing start.
 const session = { client, accountId: (await client.me()).accountId, operator: 'bench' };
 
+const cpu0 = process.cpuUsage();
+const hr0 = process.hrtime.bigint();
 const t2 = Date.now();
 const started = await startWiredBatch({ batches, sweep, emit }, session, { method: 'wired', devIds: selected.map((d) => d.devId) });
 const startedMs = Date.now() - t2;
 await final;
 const unbindMs = Date.now() - t2;
+const cpu = process.cpuUsage(cpu0);
+const hr1 = process.hrtime.bigint();
+const cpuMs = (cpu.user + cpu.system) / 1000;
 await batches.whenFinished(started.id);
 const finishedMs = Date.now() - t2;
 const batch = batches.get(started.id);
@@ -170,9 +178,11 @@ console.log(`                               authority decided ${at('decided')}`)
 console.log(`                               station stored + event ${at('stored')}`);
 console.log(`                               device ended    ${at('done')}`);
 console.log(`  all ${selected.length} final in the station            ${ms(unbindMs)}   ${(selected.length / (unbindMs / 1000)).toFixed(0)} devices/s`);
+console.log(`  CPU of the process until all final         ${ms(cpuMs)}   ${(cpuMs / selected.length).toFixed(2)} ms per device (user ${(cpu.user / 1000).toFixed(0)}, system ${(cpu.system / 1000).toFixed(0)})`);
 console.log(`  batch completed (codes closed)               ${ms(finishedMs)}`);
 console.log(`  events: ${[...resultEvents.values()].reduce((a, b) => a + b, 0)} result events for ${resultEvents.size} devices; last tally ${JSON.stringify(lastTally)}`);
 console.log(`  UNBOUND: ${unbound}/${selected.length} in the station, ${logged}/${selected.length} in the authority's logs`);
+if (process.env.BENCH_PHASE_HRTIME) console.log(`  phase hrtime µs ${hr0 / 1000n} ${hr1 / 1000n}`);
 console.log(`\nunbind target: all ${selected.length} final in ≤ ${TARGET_UNBIND_MS} ms: ${met ? 'met' : 'MISSED'} (${unbindMs.toFixed(0)} ms, limit ${TARGET_UNBIND_MS} ms, ratio ${(unbindMs / TARGET_UNBIND_MS).toFixed(2)})`);
 if (selected.length !== UNBIND || unbound !== UNBIND || logged !== UNBIND || !met) ok = false;
 batches.close();

@@ -28,16 +28,40 @@ export class BatchIndex {
   /**
    * A device may report more than once (TOKEN_REUSED after scanning the code again, a station-side
    * TIMEOUT after the authority's UNBOUND): it counts once, by its best result, since an unbind that
-   * happened stays an unbind. Among equal results the latest counts.
+   * happened stays an unbind. Among equal results the latest counts. (A station-side row the authority's
+   * result stands for is replaced, not added to: see `replace`.)
    */
   add(row: HistoryRow): void {
     this.#rows.push(row);
+    this.#rank(row);
+    this.#took(row);
+  }
+
+  /**
+   * A row the station wrote itself (a transport failure, or the device's word while the authority's was
+   * late) became the authority's result: the same attempt, in its place, counted once by what it is now.
+   */
+  replace(id: number, row: HistoryRow): void {
+    const at = this.#rows.findIndex((r) => r.id === id);
+    if (at < 0) return this.add(row);
+    this.#rows[at] = row;
+    const prev = this.#best.get(row.devId);
+    if (prev) this.#counts[countOf(prev)]--;
+    this.#best.delete(row.devId);
+    for (const r of this.#rows) if (r.devId === row.devId) this.#rank(r);
+    this.#took(row);
+  }
+
+  #rank(row: HistoryRow): void {
     const prev = this.#best.get(row.devId);
     if (!prev || RANK[row.result] >= RANK[prev.result]) {
       if (prev) this.#counts[countOf(prev)]--;
       this.#counts[countOf(row)]++;
       this.#best.set(row.devId, row);
     }
+  }
+
+  #took(row: HistoryRow): void {
     if (row.tokenId && row.result !== 'FAILED') {
       const places = this.#placesByToken.get(row.tokenId) ?? new Set<string>();
       places.add(row.devId);

@@ -1,11 +1,14 @@
 import type { BatchMethod, BatchStatus } from '../protocol/index.js';
-import { openSqliteWriter } from '../sqlite/index.js';
-import { BATCH_SCHEMA } from './migrations/index.js';
+import { dirname, join } from 'node:path';
+import { createSecretBox, loadOrCreateMasterKey, openSqliteWriter } from '../sqlite/index.js';
+import { batchSchema } from './migrations/index.js';
 
 /**
  * The station's batches, so that a batch survives a restart: what was planned, the tokens issued for
  * it, and how far each token's result stream was read. Device results themselves live in history.
- * The Wi-Fi password is not stored: after a restart the operator types it again to show the codes.
+ * The Wi-Fi password is not stored: after a restart the operator types it again to show the codes,
+ * checked against a slow salted verifier kept with the batch. Tokens are sealed at rest under the
+ * station key (`station.key` beside the file, 0600): the file alone gives no live token away.
  */
 export interface BatchRecord {
   id: string;
@@ -32,7 +35,9 @@ export interface BatchCodeRecord {
 }
 
 export interface BatchStore {
-  create(b: Omit<BatchRecord, 'status' | 'endedAt'>, codes: Omit<BatchCodeRecord, 'batchId' | 'ended'>[]): void;
+  create(b: Omit<BatchRecord, 'status' | 'endedAt'> & { wifiVerifier?: string | null }, codes: Omit<BatchCodeRecord, 'batchId' | 'ended'>[]): void;
+  /** The batch's Wi-Fi password verifier (src/batch/wifi-verifier.ts); null for a batch without Wi-Fi or from before verifiers. */
+  wifiVerifier(id: string): string | null;
   get(id: string): BatchRecord | undefined;
   codes(batchId: string): BatchCodeRecord[];
   list(limit?: number): BatchRecord[];
@@ -73,13 +78,23 @@ const toRecord = (r: BatchRow): BatchRecord => ({
   endedAt: r.ended_at,
 });
 
-export function openBatchStore(path: string): BatchStore {
-  const db = openSqliteWriter(path, { schema: BATCH_SCHEMA, pragmas: ['foreign_keys = ON'] });
+export interface OpenBatchStoreOptions {
+  /** The station key (64 hex characters), created 0600 when missing; default `station.key` beside the file. */
+  keyFile?: string;
+}
+
+export function openBatchStore(path: string, opts: OpenBatchStoreOptions = {}): BatchStore {
+  const box = createSecretBox(loadOrCreateMasterKey(opts.keyFile ?? join(dirname(path), 'station.key')));
+  // secure_delete: the bytes a sealed token replaces are zeroed, not left in the page's free space.
+  const db = openSqliteWriter(path, { schema: batchSchema(box), pragmas: ['foreign_keys = ON', 'secure_delete = ON'] });
+  // Clear tokens sealed by the migration may still sit in the WAL: write them out now and empty it.
+  db.pragma('wal_checkpoint(TRUNCATE)');
   const q = {
     insert: db.prepare(
-      `INSERT INTO batches (id, created_at, method, pid, account_id, operator, status, ssid, expected, manifest)
-       VALUES (@id, @createdAt, @method, @pid, @accountId, @operator, 'running', @ssid, @expected, @manifest)`,
+      `INSERT INTO batches (id, created_at, method, pid, account_id, operator, status, ssid, expected, manifest, wifi_verifier)
+       VALUES (@id, @createdAt, @method, @pid, @accountId, @operator, 'running', @ssid, @expected, @manifest, @wifiVerifier)`,
     ),
+    verifier: db.prepare<[string], { wifi_verifier: string | null }>('SELECT wifi_verifier FROM batches WHERE id = ?'),
     insertCode: db.prepare(
       'INSERT INTO batch_codes (batch_id, idx, token_id, token, capacity, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
@@ -102,16 +117,18 @@ export function openBatchStore(path: string): BatchStore {
   return {
     create(b, codes) {
       db.transaction(() => {
-        q.insert.run({ ...b, manifest: b.manifest ? JSON.stringify(b.manifest) : null });
-        for (const c of codes) q.insertCode.run(b.id, c.index, c.tokenId, c.token, c.capacity, c.expiresAt);
+        const { wifiVerifier = null, ...batch } = b;
+        q.insert.run({ ...batch, manifest: b.manifest ? JSON.stringify(b.manifest) : null, wifiVerifier });
+        for (const c of codes) q.insertCode.run(b.id, c.index, c.tokenId, box.seal(c.token), c.capacity, c.expiresAt);
       })();
     },
+    wifiVerifier: (id) => q.verifier.get(id)?.wifi_verifier ?? null,
     get: (id) => {
       const r = q.get.get(id);
       return r && toRecord(r);
     },
     codes: (batchId) =>
-      q.codes.all(batchId).map((c) => ({ batchId: c.batch_id, index: c.idx, tokenId: c.token_id, token: c.token, capacity: c.capacity, expiresAt: c.expires_at, ended: c.ended })),
+      q.codes.all(batchId).map((c) => ({ batchId: c.batch_id, index: c.idx, tokenId: c.token_id, token: box.open(c.token), capacity: c.capacity, expiresAt: c.expires_at, ended: c.ended })),
     list: (limit = 200) => q.list.all(limit).map(toRecord),
     running: (accountId) => q.running.all(accountId).map(toRecord),
     endCode: (batchId, index, ended) => void q.endCode.run(ended, batchId, index),

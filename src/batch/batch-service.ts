@@ -19,6 +19,10 @@ import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-records.j
 import { batchView, summaryOf, toResultView } from './batch-views.js';
 import { planBatch, planDevices } from './planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';
+import { wifiPasswordMatches, wifiVerifier } from './wifi-verifier.js';
+
+/** Station-side ends that say only that the answer did not come: the authority's result, when it comes, replaces them. */
+export const ANSWER_LOST_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['TIMEOUT', 'NETWORK_CHANGED', 'CLOUD_UNREACHABLE']);
 
 /** What the batch service needs of the history store (src/history). */
 export interface NewAttempt {
@@ -39,6 +43,13 @@ export interface NewAttempt {
 export interface AttemptLog {
   /** Stores an attempt; returns null when (tokenId, seq) was stored before. */
   record(a: NewAttempt): HistoryRow | null;
+  /**
+   * Turns the station's own row for this device and token (one of `transportCodes`, or the same result)
+   * into the authority's result `a`; null when there is none (src/history `adoptLocal`).
+   */
+  adoptLocal(a: NewAttempt, transportCodes: readonly string[]): HistoryRow | null;
+  /** Several in one transaction, each answered as record answers it (all refused if one is malformed). */
+  recordEach?(a: readonly NewAttempt[]): Array<HistoryRow | null>;
   batchAttempts(batchId: string): HistoryRow[];
 }
 
@@ -65,8 +76,8 @@ export interface BatchService {
   scanLabel(batchId: string, label: string): BatchView;
   /** What a code carries, while the Wi-Fi password is known to this process. */
   codePayload(batchId: string, index: number): CodePayload;
-  /** After a restart the password is gone; the operator gives it again to show the codes. */
-  unlockCodes(batchId: string, wifi: WifiCredentials): BatchView;
+  /** After a restart the password is gone; the operator gives it again (checked against the batch's verifier) to show the codes. */
+  unlockCodes(batchId: string, wifi: WifiCredentials): Promise<BatchView>;
   /**
    * A batch whose tokens the station hands to the devices itself (wired, serial): planned against
    * authorization and quota per product, then the tokens are issued and followed as for QR; the caller
@@ -149,42 +160,69 @@ export function createBatchService(deps: {
     }
     return index;
   };
-  const codesOf = (id: string, index: BatchIndex): BatchCodeView[] => {
+  const codesOf = (id: string, index: BatchIndex, records: readonly BatchCodeRecord[] = store.codes(id)): BatchCodeView[] => {
     const now = clock();
-    return store.codes(id).map((c) => index.codeView(c, now));
+    return records.map((c) => index.codeView(c, now));
   };
   const view = (b: BatchRecord): BatchView => {
     const index = indexOf(b.id);
     return batchView(b, index.tally(b), codesOf(b.id, index), index.rows(), store.labels(b.id));
   };
   /** A `batch` event when the batch starts (`force`), or when its status or one of its codes' changed. */
-  const announce = (id: string, force = false): void => {
-    const b = store.get(id)!;
+  const announce = (id: string, force = false, read?: { batch: BatchRecord; codes: readonly BatchCodeRecord[] }): void => {
+    const b = read?.batch ?? store.get(id)!;
     const index = indexOf(id);
-    const codes = codesOf(id, index);
+    const codes = codesOf(id, index, read?.codes);
     const said = `${b.status}|${codes.map((c) => c.status).join(',')}`;
     if (!force && said === index.announced) return;
     index.announced = said;
     emit({ type: 'batch', batch: { ...summaryOf(b, index.tally(b)), codes } });
   };
 
-  /** Stores one attempt of a batch (once: a repeated (token, seq) is no new row), indexes it, and sends one event with the tally. */
-  function storeAttempt(b: BatchRecord, attempt: Omit<NewAttempt, 'stationId' | 'operator' | 'accountId' | 'method' | 'batchId'>): HistoryRow | null {
+  type BatchAttempt = Omit<NewAttempt, 'stationId' | 'operator' | 'accountId' | 'method' | 'batchId'>;
+  /**
+   * Stores attempts of a batch (each once: a repeated (token, seq) is no new row) in one transaction,
+   * indexes them, and sends one event per new row with the tally as it then stands.
+   */
+  function storeAttempts(b: BatchRecord, attempts: readonly BatchAttempt[]): Array<HistoryRow | null> {
     const index = indexOf(b.id);
-    const row = history.record({ ...attempt, stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: b.id });
-    if (!row) return null;
-    index.add(row);
-    const code = row.tokenId ? store.codes(b.id).find((c) => c.tokenId === row.tokenId) : undefined;
+    const full = attempts.map((a) => ({ ...a, stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: b.id }));
+    const rows = full.length > 1 && history.recordEach ? history.recordEach(full) : full.map((a) => history.record(a));
+    let codes: BatchCodeRecord[] | undefined;
+    for (const row of rows) {
+      if (!row) continue;
+      index.add(row);
+      codes ??= store.codes(b.id);
+      const code = row.tokenId ? codes.find((c) => c.tokenId === row.tokenId) : undefined;
+      emit({ type: 'result', batchId: b.id, result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
+    }
+    if (codes) announce(b.id, false, { batch: b, codes }); // as just read: storing results changes neither
+    return rows;
+  }
+  const storeAttempt = (b: BatchRecord, attempt: BatchAttempt): HistoryRow | null => storeAttempts(b, [attempt])[0] ?? null;
+
+  /**
+   * The authority's result for a device the station already wrote a row for itself on this token: a
+   * transport failure (the answer was lost; the device's retry was told the decision, replayed) or the
+   * device's own word while the stream was late. It is that attempt's result, not a second attempt.
+   */
+  function adoptLocal(b: BatchRecord, attempt: Omit<NewAttempt, 'stationId' | 'operator' | 'accountId' | 'method' | 'batchId'>): boolean {
+    const index = indexOf(b.id);
+    const earlier = index.rows().filter((r) => r.devId === attempt.devId && r.tokenId === attempt.tokenId);
+    if (earlier.length === 0) return false;
+    const row = history.adoptLocal({ ...attempt, stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: b.id }, [...ANSWER_LOST_CODES]);
+    if (!row) return false;
+    index.replace(row.id, row);
+    const code = store.codes(b.id).find((c) => c.tokenId === row.tokenId);
     emit({ type: 'result', batchId: b.id, result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
     announce(b.id);
-    return row;
+    return true;
   }
 
   /** The station's verdict on one authority result: a device outside the manifest is flagged. */
-  function recordResult(b: BatchRecord, code: BatchCodeRecord, r: DeviceResult): void {
-    const manifest = b.manifest ?? store.labels(b.id);
+  function attemptOf(b: BatchRecord, manifest: readonly string[], code: BatchCodeRecord, r: DeviceResult): BatchAttempt {
     const outside = manifest.length > 0 && r.result !== 'FAILED' && (r.serial === null || !manifest.includes(r.serial));
-    storeAttempt(b, {
+    return {
       at: Date.parse(r.at),
       pid: r.pid,
       devId: r.devId,
@@ -194,7 +232,35 @@ export function createBatchService(deps: {
       code: outside ? 'SERIAL_MISMATCH' : r.reason,
       tokenId: code.tokenId,
       seq: r.seq,
-    });
+    };
+  }
+  function recordResult(b: BatchRecord, code: BatchCodeRecord, r: DeviceResult): void {
+    const attempt = attemptOf(b, b.manifest ?? store.labels(b.id), code, r);
+    if (!adoptLocal(b, attempt)) storeAttempt(b, attempt);
+  }
+  /** The results of one read of a token's stream: one transaction for them all. */
+  function recordResults(batchId: string, code: BatchCodeRecord, rs: readonly DeviceResult[]): void {
+    const b = store.get(batchId)!;
+    const manifest = b.manifest ?? store.labels(b.id);
+    // A result that stands for a row the station wrote itself (the answer was lost) becomes that row.
+    const attempts = rs.map((r) => attemptOf(b, manifest, code, r)).filter((a) => !adoptLocal(b, a));
+    if (attempts.length > 1) {
+      try {
+        storeAttempts(b, attempts);
+        return;
+      } catch {
+        // One of them is refused: the others still go in, one by one, and the refusal is thrown below.
+      }
+    }
+    let refused: unknown = null;
+    for (const a of attempts) {
+      try {
+        storeAttempt(b, a);
+      } catch (err) {
+        refused ??= err;
+      }
+    }
+    if (refused) throw refused;
   }
 
   /** Once every code has ended, devices expected but never reported are closed as NO_REPORT. */
@@ -249,7 +315,7 @@ export function createBatchService(deps: {
 
   /** Follows one code's result stream from `afterSeq` until the token ends. */
   function watchCode(batchId: string, lb: LiveBatch, code: BatchCodeRecord, afterSeq: number): void {
-    const watch = lb.session.client.watchToken(code.tokenId, afterSeq, (r) => recordResult(store.get(batchId)!, code, r));
+    const watch = lb.session.client.watchToken(code.tokenId, afterSeq, (rs) => recordResults(batchId, code, rs));
     lb.watches.set(code.index, watch);
     watch.done.then(
       ({ status }) => {
@@ -297,8 +363,9 @@ export function createBatchService(deps: {
       capacities.map((capacity) => session.client.issueToken({ capacity, channel: b.method, batchRef: id, ...(b.ttlSeconds ? { ttlSeconds: b.ttlSeconds } : {}) })),
     );
     const codes = issued.map((t, index) => ({ index, tokenId: t.id, token: t.token, capacity: capacities[index]!, expiresAt: Date.parse(t.expiresAt) }));
+    const verifier = b.wifi ? await wifiVerifier(b.wifi.password) : null;
     store.create(
-      { id, createdAt: now, method: b.method, pid: b.pid, accountId: session.accountId, operator: session.operator, ssid: b.wifi?.ssid ?? null, expected: b.expected, manifest: b.manifest },
+      { id, createdAt: now, method: b.method, pid: b.pid, accountId: session.accountId, operator: session.operator, ssid: b.wifi?.ssid ?? null, expected: b.expected, manifest: b.manifest, wifiVerifier: verifier },
       codes,
     );
     indexes.set(id, new BatchIndex());
@@ -358,13 +425,19 @@ export function createBatchService(deps: {
       return { wifi, token: code.token, capacity: code.capacity, expiresAt: code.expiresAt };
     },
 
-    unlockCodes(id, wifi) {
+    async unlockCodes(id, wifi) {
       const b = requireBatch(id);
       if (wifi.ssid !== b.ssid) throw new StationError(400, 'SSID_MISMATCH', `this batch was started for Wi-Fi ${b.ssid}`);
+      if (!live.get(id)) throw new StationError(409, 'BATCH_NOT_FOLLOWED', 'sign in as the account that started this batch first');
+      // A batch from before verifiers were kept has none: its password cannot be checked, as before.
+      const verifier = store.wifiVerifier(id);
+      if (verifier !== null && !(await wifiPasswordMatches(verifier, wifi.password))) {
+        throw new StationError(400, 'WIFI_PASSWORD_MISMATCH', `that is not the Wi-Fi password batch ${id} was started with for ${b.ssid}`);
+      }
       const lb = live.get(id);
       if (!lb) throw new StationError(409, 'BATCH_NOT_FOLLOWED', 'sign in as the account that started this batch first');
       lb.wifi = wifi;
-      return view(b);
+      return view(store.get(id)!);
     },
 
     async startDeviceBatch(session, meta) {

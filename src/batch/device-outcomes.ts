@@ -1,5 +1,5 @@
 import type { FailureCode } from '../protocol/index.js';
-import type { BatchService, LocalOutcome } from './batch-service.js';
+import { ANSWER_LOST_CODES, type BatchService, type LocalOutcome } from './batch-service.js';
 
 /**
  * Failures only the station or the device can know: the authority never saw the device, so no result
@@ -19,7 +19,7 @@ export const STATION_SIDE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>
 const AUTHORITY_GRACE_MS = 5_000;
 
 /** Ends after which a device that holds its token may still reach the authority later. */
-const MAY_STILL_REPORT: ReadonlySet<FailureCode> = new Set<FailureCode>(['TIMEOUT', 'NETWORK_CHANGED', 'CLOUD_UNREACHABLE']);
+const MAY_STILL_REPORT: ReadonlySet<FailureCode> = ANSWER_LOST_CODES;
 export function mayStillReport(code: FailureCode | null | undefined, tokenSent: boolean): boolean {
   return tokenSent && !!code && MAY_STILL_REPORT.has(code);
 }

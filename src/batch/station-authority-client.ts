@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   apiErrorSchema,
   deviceResultSchema,
+  IDEMPOTENCY_KEY_HEADER,
   issuedTokenSchema,
   meSchema,
   pageSchema,
@@ -51,10 +52,14 @@ export interface AuthorityClient {
   quota(): Promise<QuotaView>;
   /** Both at once: what every plan needs. */
   productsAndQuota(): Promise<{ products: ProductView[]; quota: QuotaView }>;
+  /** Sends an Idempotency-Key, and asks once again with it when the answer is lost (no answer, connection cut). */
   issueToken(req: IssueTokenRequest): Promise<IssuedToken>;
   token(id: string): Promise<TokenView>;
-  /** Follows a token's result stream from `afterSeq`, reconnecting (with Last-Event-ID) until it ends. */
-  watchToken(id: string, afterSeq: number, onResult: (r: DeviceResult) => void): TokenWatch;
+  /**
+   * Follows a token's result stream from `afterSeq`, reconnecting (with Last-Event-ID) until it ends.
+   * The new results of each read arrive together, in order (a group the authority decided at once).
+   */
+  watchToken(id: string, afterSeq: number, onResults: (rs: DeviceResult[]) => void): TokenWatch;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -87,11 +92,11 @@ export function sendSignedRequest(c: AuthorityCredentials, method: string, pathW
 export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: () => number } = {}): AuthorityClient {
   const clock = opts.clock ?? Date.now;
 
-  async function call<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown): Promise<z.output<S>> {
+  async function call<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<z.output<S>> {
     const text = body === undefined ? '' : JSON.stringify(body);
     let res: Response;
     try {
-      res = await sendSignedRequest(c, method, path, { body: text, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), clock });
+      res = await sendSignedRequest(c, method, path, { body: text, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), clock, ...(headers ? { headers } : {}) });
     } catch (err) {
       throw new AuthorityRequestError(0, 'CLOUD_UNREACHABLE', `the authority at ${c.url} did not answer: ${(err as Error).message}`);
     }
@@ -111,7 +116,7 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     return parsed.data;
   }
 
-  function watchToken(id: string, afterSeq: number, onResult: (r: DeviceResult) => void): TokenWatch {
+  function watchToken(id: string, afterSeq: number, onResults: (rs: DeviceResult[]) => void): TokenWatch {
     const ac = new AbortController();
     let last = afterSeq;
     const path = `/api/v1/unbind-tokens/${encodeURIComponent(id)}/events`;
@@ -120,12 +125,18 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
       const res = await sendSignedRequest(c, 'GET', path, { headers: { 'last-event-id': String(last) }, signal: ac.signal, clock });
       if (res.status === 404) throw new AuthorityRequestError(404, 'TOKEN_UNKNOWN', `token ${id} is unknown to the authority`);
       if (!res.ok || !res.body) return null;
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      // Bytes decoded here (streaming, so a character split across reads is kept whole): one stream layer, not two.
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
       let buf = '';
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return null;
-        buf += value;
+        buf += decoder.decode(value, { stream: true });
+        const fresh: DeviceResult[] = [];
+        const deliver = (): void => {
+          if (fresh.length) onResults(fresh.splice(0));
+        };
         let sep: number;
         while ((sep = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, sep);
@@ -147,21 +158,24 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
             const r = deviceResultSchema.safeParse(json);
             if (!r.success) {
               // Skipping it would lose it for good (the next good seq moves past it): reconnect from the last good one.
+              deliver();
               await reader.cancel().catch(() => undefined);
               return null;
             }
             if (r.data.seq > last) {
               last = r.data.seq;
-              onResult(r.data);
+              fresh.push(r.data);
             }
           } else if (event === 'end') {
             const e = tokenEndEventSchema.safeParse(json);
             if (e.success) {
+              deliver();
               await reader.cancel().catch(() => undefined);
               return e.data.status;
             }
           }
         }
+        deliver();
       }
     }
 
@@ -192,7 +206,17 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
       const [p, q] = await Promise.all([products(), quota()]);
       return { products: p, quota: q };
     },
-    issueToken: (req) => call(issuedTokenSchema, 'POST', '/api/v1/unbind-tokens', req),
+    async issueToken(req) {
+      // One key per token wanted: if the answer is lost, the retry gets the token already issued, not a second one.
+      const headers = { [IDEMPOTENCY_KEY_HEADER]: randomUrlSafe(32) };
+      const issue = (): Promise<IssuedToken> => call(issuedTokenSchema, 'POST', '/api/v1/unbind-tokens', req, headers);
+      try {
+        return await issue();
+      } catch (err) {
+        if (!(err instanceof AuthorityRequestError && err.status === 0)) throw err;
+        return issue();
+      }
+    },
     token: (id) => call(tokenViewSchema, 'GET', `/api/v1/unbind-tokens/${encodeURIComponent(id)}`),
     watchToken,
   };

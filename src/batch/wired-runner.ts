@@ -35,13 +35,16 @@ export async function startWiredBatch(
     for (const d of outside) batches.recordLocal(batchId, { devId: d.devId, serial: d.sn, pid: d.pid, result: 'FAILED', code: 'SERIAL_MISMATCH', tokenId: null });
     const targets: LanUnbindTarget[] = devices.filter((d) => !outside.includes(d)).map((d) => ({ devId: d.devId, address: d.address, port: d.port, expectedSerial: d.sn }));
     const accepted = new Set<string>(); // devices that took their token (reached `unbinding`)
+    let lastReportAt: number | undefined; // when the authority's stream last ended one of them
     const outcomes = await unbindOverLan(targets, (t) => tokenOf.get(t.devId)!.token, {
       sweep,
       // A device ends on the result the station receives from the authority's stream; its /status is the fallback.
       reported: async (t, signal) => {
         const r = await batches.waitForResult(batchId, t.devId, signal);
+        if (r) lastReportAt = Date.now();
         return r && { result: r.result, ...(r.code ? { code: r.code } : {}), detail: 'reported by the authority' };
       },
+      lastReportAt: () => lastReportAt,
       onProgress: (p) => {
         if (p.stage === 'unbinding') accepted.add(p.devId);
         emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } });

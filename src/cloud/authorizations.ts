@@ -61,17 +61,25 @@ export function createAuthorizations(db: Database): Authorizations {
     if (!q.accountExists.get(accountId)) throw new AuthorityError(404, 'ACCOUNT_UNKNOWN', `no account ${accountId}`);
   }
 
-  const ensureSpace = (ownerId: string): string =>
-    db.transaction(() => {
-      const existing = q.space.get(ownerId);
-      if (existing) return existing.id;
-      const id = `sp-${ownerId}`;
-      q.insertSpace.run(id, ownerId);
-      // Built-in roles: both carry the unbind permission; Administrator covers every product.
-      q.insertRole.run(`${id}-after-sale`, id, 'After-sale', 'after-sale', 1, 0);
-      q.insertRole.run(`${id}-admin`, id, 'Administrator', 'administrator', 1, 1);
-      return id;
-    })();
+  // Built-in roles: both carry the unbind permission; Administrator covers every product.
+  const builtInRoles = (spaceId: string): RoleView[] => [
+    { roleId: `${spaceId}-after-sale`, name: 'After-sale', kind: 'after-sale', canUnbind: true, allProducts: false, pids: [] },
+    { roleId: `${spaceId}-admin`, name: 'Administrator', kind: 'administrator', canUnbind: true, allProducts: true, pids: [] },
+  ];
+  const spaceIdOf = (ownerId: string): string => `sp-${ownerId}`;
+
+  /**
+   * The owner's space, created on first need. Only writes call it, each inside its own transaction,
+   * so a refused write rolls the new space back with everything else; reads never create one.
+   */
+  function ensureSpace(ownerId: string): string {
+    const existing = q.space.get(ownerId);
+    if (existing) return existing.id;
+    const id = spaceIdOf(ownerId);
+    q.insertSpace.run(id, ownerId);
+    for (const r of builtInRoles(id)) q.insertRole.run(r.roleId, id, r.name, r.kind, r.canUnbind ? 1 : 0, r.allProducts ? 1 : 0);
+    return id;
+  }
 
   function roleViews(spaceId: string): RoleView[] {
     return q.roles.all(spaceId).map((r) => ({
@@ -85,13 +93,14 @@ export function createAuthorizations(db: Database): Authorizations {
   }
 
   return {
-    ensureSpace,
+    ensureSpace: (ownerId) => db.transaction(() => ensureSpace(ownerId))(),
     view(ownerId) {
-      const spaceId = ensureSpace(ownerId);
+      const spaceId = q.space.get(ownerId)?.id;
       return {
         partners: q.partners.all(ownerId).map((g) => ({ pid: g.pid, accountId: g.account_id, grantedAt: new Date(g.granted_at).toISOString() })),
-        roles: roleViews(spaceId),
-        members: q.members.all(spaceId).map((m) => ({ accountId: m.account_id, roleId: m.role_id, since: new Date(m.since).toISOString() })),
+        // A space not created yet is shown as it will be: its built-in roles and no members.
+        roles: spaceId ? roleViews(spaceId) : builtInRoles(spaceIdOf(ownerId)),
+        members: spaceId ? q.members.all(spaceId).map((m) => ({ accountId: m.account_id, roleId: m.role_id, since: new Date(m.since).toISOString() })) : [],
       };
     },
     grantPartner(ownerId, pid, accountId, now) {
@@ -117,14 +126,17 @@ export function createAuthorizations(db: Database): Authorizations {
       })();
     },
     setMember(ownerId, accountId, roleId, now) {
-      const spaceId = ensureSpace(ownerId);
-      requireAccount(accountId);
-      if (!q.role.get(roleId, spaceId)) throw new AuthorityError(404, 'ROLE_UNKNOWN', `no role ${roleId} in this space`);
-      q.upsertMember.run(spaceId, accountId, roleId, now);
+      db.transaction(() => {
+        const spaceId = ensureSpace(ownerId);
+        requireAccount(accountId);
+        if (!q.role.get(roleId, spaceId)) throw new AuthorityError(404, 'ROLE_UNKNOWN', `no role ${roleId} in this space`);
+        q.upsertMember.run(spaceId, accountId, roleId, now);
+      })();
     },
     removeMember(ownerId, accountId) {
-      const spaceId = ensureSpace(ownerId);
-      if (q.deleteMember.run(spaceId, accountId).changes === 0) throw new AuthorityError(404, 'MEMBER_UNKNOWN', `${accountId} is not a member`);
+      // Removing needs no space: without one there is no member to remove.
+      const spaceId = q.space.get(ownerId)?.id;
+      if (!spaceId || q.deleteMember.run(spaceId, accountId).changes === 0) throw new AuthorityError(404, 'MEMBER_UNKNOWN', `${accountId} is not a member`);
     },
   };
 }

@@ -57,7 +57,7 @@ export function createAuthorityServices(o: ServiceOptions): AuthorityServices {
     quota,
     tickets: createQuotaTickets(db, grants),
     logs,
-    tokens: createTokens(db, logs),
+    tokens: createTokens(db, logs, box),
     events,
     unbind: createUnbindService({ db, box, quota, grants, logs, events, clock }),
   };

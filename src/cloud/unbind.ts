@@ -34,7 +34,13 @@ interface DeviceRow {
 }
 
 export interface UnbindOutcome extends DeviceUnbindResponse {
+  /** The row of the decision: a new one, or for a replayed answer the one that decided it. */
   log: LogRow;
+}
+
+/** What the device is answered on the wire (DESIGN §4.3). */
+export function toWireAnswer(o: UnbindOutcome): DeviceUnbindResponse {
+  return { result: o.result, ...(o.reason ? { reason: o.reason } : {}), ...(o.replayed ? { replayed: true } : {}) };
 }
 
 export interface UnbindService {
@@ -70,6 +76,11 @@ export function createUnbindService(deps: {
     binding: db.prepare<[string], { consumer_id: string }>('SELECT consumer_id FROM bindings WHERE dev_id = ?'),
     dropShares: db.prepare('DELETE FROM shares WHERE dev_id = ?'),
     dropBinding: db.prepare('DELETE FROM bindings WHERE dev_id = ?'),
+    decided: db.prepare<[string, string], { result: 'UNBOUND' | 'NOT_BOUND'; log_id: number }>(
+      'SELECT result, log_id FROM decided_answers WHERE token_id = ? AND dev_id = ?',
+    ),
+    keepDecision: db.prepare('INSERT INTO decided_answers (token_id, dev_id, result, log_id, decided_at) VALUES (?, ?, ?, ?, ?)'),
+    logRow: db.prepare<[number], LogRow>('SELECT * FROM device_logs WHERE id = ?'),
   };
   // Device keys never change; decrypting one per request would dominate the hot path.
   const keys = new Map<string, string>();
@@ -82,8 +93,11 @@ export function createUnbindService(deps: {
     return k;
   };
 
-  // Runs inside the caller's write transaction (one request alone, or a group).
-  const decide = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): LogRow => {
+  /**
+   * Runs inside the caller's write transaction (one request alone, or a group): the new decision's log
+   * row, or `{replayed}` with the row of the decision already made for this devId and token.
+   */
+  const judge = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): LogRow | { replayed: LogRow } => {
     const base: NewLog = {
       at: now,
       dev_id: req.devId,
@@ -116,43 +130,58 @@ export function createUnbindService(deps: {
     const token = parsed.ok ? q.token.get(parsed.value.id) : undefined;
     if (!parsed.ok || !token || !signaturesEqual(sha256Hex(parsed.value.secret), token.secret_hash)) return done('FAILED', 'TOKEN_INVALID');
     if (token.region !== dev.region || parsed.value.region !== token.region) return done('FAILED', 'REGION_MISMATCH', token);
+    // Only a request that is the device's own (signature, fresh ts, new nonce) and holds the genuine token gets
+    // this far: a forger never learns a decided answer, and a replay changes nothing but the nonce it burns.
+    const decided = q.decided.get(token.id, dev.dev_id);
+    // A retry that lost its answer, even past expiry or once the token is used up, is told what was decided;
+    // a device bound again since then is making a different use of its spent place.
+    if (decided && !q.binding.get(dev.dev_id)) return { replayed: q.logRow.get(decided.log_id)! };
+    if (decided || q.used.get(token.id, dev.dev_id)) return done('FAILED', 'TOKEN_REUSED', token);
     if (now >= token.expires_at) return done('FAILED', 'TOKEN_EXPIRED', token);
-    if (q.used.get(token.id, dev.dev_id)) return done('FAILED', 'TOKEN_REUSED', token);
     if (token.used >= token.capacity) return done('FAILED', 'TOKEN_EXHAUSTED', token);
     if (!dev.unbind_supported) return done('FAILED', 'UNSUPPORTED_PRODUCT', token);
     if (dev.min_firmware && compareFirmware(dev.firmware, dev.min_firmware) < 0) return done('FAILED', 'FIRMWARE_UNSUPPORTED', token);
     // Evaluated now, not at issue time: a revoked grant stops tokens already issued.
     if (!grants.grantFor(token.account_id, dev.pid)) return done('FAILED', 'UNAUTHORIZED', token);
 
-    if (!q.binding.get(dev.dev_id)) {
+    // The place is spent and the decision kept in the same transaction: no commit has one without the other.
+    const spend = (result: 'UNBOUND' | 'NOT_BOUND'): LogRow => {
       q.useToken.run(token.id, dev.dev_id);
       q.bumpToken.run(token.id);
-      return done('NOT_BOUND', null, token);
-    }
+      const log = done(result, null, token);
+      q.keepDecision.run(token.id, dev.dev_id, result, log.id, now);
+      return log;
+    };
+    if (!q.binding.get(dev.dev_id)) return spend('NOT_BOUND');
     const paid = quota.tryConsume(token.account_id, dev.pid, now);
     if (!paid.ok) return done('FAILED', paid.reason, token);
     q.dropShares.run(dev.dev_id);
     q.dropBinding.run(dev.dev_id);
-    q.useToken.run(token.id, dev.dev_id);
-    q.bumpToken.run(token.id);
-    return done('UNBOUND', null, token);
+    return spend('UNBOUND');
+  };
+  const decide = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): { log: LogRow; replayed?: true } => {
+    const log = judge(req, dev, now);
+    return 'replayed' in log ? { log: log.replayed, replayed: true } : { log };
   };
 
   /** The decision, and whether the token was used up by it: judged per request, not after the group. */
   interface Decided {
     log: LogRow;
+    replayed?: true;
     exhausted: boolean;
   }
   const decideOne = (req: DeviceUnbindRequest, now: number): Decided => {
-    const log = decide(req, q.device.get(req.devId), now);
-    const t = log.token_id ? q.token.get(log.token_id) : undefined;
-    return { log, exhausted: !!t && t.used >= t.capacity };
+    const d = decide(req, q.device.get(req.devId), now);
+    const t = d.log.token_id ? q.token.get(d.log.token_id) : undefined;
+    return { ...d, exhausted: !!t && t.used >= t.capacity };
   };
   const decideAlone = db.transaction((req: DeviceUnbindRequest): Decided => decideOne(req, clock()));
   const decideMany = db.transaction((reqs: readonly DeviceUnbindRequest[]): Decided[] => reqs.map((req) => decideOne(req, clock())));
 
   // Results go out only after the commit: a watcher never sees an unbind that could still roll back.
-  function announce({ log, exhausted }: Decided): UnbindOutcome {
+  // A replayed answer is no new result: watchers had the decision when it was made (or read it from the log).
+  function announce({ log, replayed, exhausted }: Decided): UnbindOutcome {
+    if (replayed) return { result: log.result, replayed, log };
     if (log.token_id) events.publish(log.token_id, toDeviceResult(log), exhausted);
     return { result: log.result, ...(log.reason ? { reason: log.reason } : {}), log };
   }

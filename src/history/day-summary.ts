@@ -13,6 +13,8 @@ export interface SummaryKey {
 export interface DaySummary {
   /** Counts attempts just inserted (in the caller's transaction). */
   add(rows: readonly SummaryKey[]): void;
+  /** Uncounts attempts whose row changed (in the caller's transaction); add() counts them as they are now. */
+  remove(rows: readonly SummaryKey[]): void;
 }
 
 const ZONE_NAME = 'summary_zone';
@@ -32,7 +34,19 @@ export function createDaySummary(db: Database, timeZone: string): DaySummary {
   );
   const dayOf = dayFinder(calendar);
 
-  const add = (rows: readonly SummaryKey[]): void => {
+  const drop = db.prepare<[number, string, string | null, string, string, string | null]>(
+    'UPDATE attempt_days SET n = n - ? WHERE day = ? AND pid IS ? AND account_id = ? AND result = ? AND code IS ?',
+  );
+  const prune = db.prepare<[string]>('DELETE FROM attempt_days WHERE day = ? AND n = 0');
+  const remove = (rows: readonly SummaryKey[]): void => {
+    for (const { day, k, n } of countByKey(rows).values()) {
+      // A count that reaches 0 is deleted at once: the summary never lists a day without attempts.
+      drop.run(n, day, k.pid, k.accountId, k.result, k.code);
+      prune.run(day);
+    }
+  };
+
+  const countByKey = (rows: readonly SummaryKey[]): Map<string, { day: string; k: SummaryKey; n: number }> => {
     const counts = new Map<string, { day: string; k: SummaryKey; n: number }>();
     for (const k of rows) {
       const day = dayOf(k.at);
@@ -42,13 +56,17 @@ export function createDaySummary(db: Database, timeZone: string): DaySummary {
       if (c) c.n++;
       else counts.set(key, { day, k, n: 1 });
     }
-    for (const { day, k, n } of counts.values()) {
+    return counts;
+  };
+
+  const add = (rows: readonly SummaryKey[]): void => {
+    for (const { day, k, n } of countByKey(rows).values()) {
       if (bump.run(n, day, k.pid, k.accountId, k.result, k.code).changes === 0) insert.run(day, k.pid, k.accountId, k.result, k.code, n);
     }
   };
 
   rebuildIfOtherZone(db, timeZone, add);
-  return { add };
+  return { add, remove };
 }
 
 /** Day of an instant, remembering the last day's bounds: rows come mostly in time order. */

@@ -20,8 +20,17 @@ export interface HistoryStore {
    * replays the authority's results and each is kept once.
    */
   record(attempt: NewAttempt): HistoryRow | null;
+  /**
+   * An authority result (with its seq) for a device whose row in the batch the station wrote itself for
+   * the same token: a transport failure (one of `transportCodes`) or the device's own word for the same
+   * result, written while the authority's was late. That row becomes the authority's result, so one
+   * decision stays one attempt. Null (nothing written) when there is no such row or the result is stored.
+   */
+  adoptLocal(attempt: NewAttempt, transportCodes: readonly string[]): HistoryRow | null;
   /** All in one transaction; validates every row first, so one bad row writes nothing. Returns how many were new. */
   recordMany(attempts: readonly NewAttempt[]): number;
+  /** As recordMany, answering for each attempt what record would: its row, or null for a repeat. */
+  recordEach(attempts: readonly NewAttempt[]): Array<HistoryRow | null>;
   /** Newest first, in pages of `limit` (default 100) chained by an opaque `nextCursor`. */
   query(scope: HistoryScope, q: HistoryQuery): Page<HistoryRow>;
   /** Counts by code (UNBOUND and NOT_BOUND count as codes) and by day in the store's time zone. */
@@ -59,9 +68,17 @@ export function openHistoryStore(path: string, opts: HistoryStoreOptions = {}): 
       assertOpen();
       return writer.record(attempt);
     },
+    adoptLocal(attempt, transportCodes) {
+      assertOpen();
+      return writer.adoptLocal(attempt, transportCodes);
+    },
     recordMany(attempts) {
       assertOpen();
       return writer.recordMany(attempts);
+    },
+    recordEach(attempts) {
+      assertOpen();
+      return writer.recordEach(attempts);
     },
     query(scope, q) {
       assertOpen();

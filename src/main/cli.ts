@@ -48,12 +48,12 @@ async function runAuthority(argv: string[], defaults: { demo: boolean; exportDem
     throw new UsageError(`--tz ${values.tz} is not a known time zone`);
   }
   const dbPath = resolve(values.db);
-  mkdirSync(dirname(dbPath), { recursive: true });
+  mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
   const authority = await startAuthority({ dbPath, port, host: values.host, demo: values.demo, timeZone: values.tz, logLevel: values['log-level'] });
   process.stderr.write(`unbind authority listening on ${authority.url} (store ${dbPath}, quota day in ${values.tz})\n`);
   if (values['export-demo']) {
     const file = resolve(values['export-demo']);
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(file, JSON.stringify(authority.exportDemo(), null, 2), { mode: 0o600 });
     process.stderr.write(`demo accounts, products and devices written to ${file}\n`);
   }
@@ -106,6 +106,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || err instanceof StartUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`unbind: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
+    }
+    // Another process writes the same store (DESIGN §9): its message names it and says what to do.
+    if ((err as { code?: unknown }).code === 'STORE_LOCKED') {
+      process.stderr.write(`unbind: ${(err as Error).message}\n`);
+      return 1;
     }
     throw err;
   }

@@ -51,7 +51,8 @@ export async function composeStation(config: StationConfig, out: (line: string) 
 
 async function compose(config: StationConfig, stack: ReturnType<typeof createServiceStack>, out: (line: string) => void): Promise<RunningStation> {
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // Owner-only: it holds the stores, the station key and demo secrets.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   let authorityUrl: string;
   let demo: DemoExport | null = null;

@@ -67,7 +67,7 @@ export function createDemoBench(config: StationConfig, demo: DemoExport, authori
   return {
     async startSerialDevices(stack, out) {
       if (config.bench && config.benchUart > 0) {
-        mkdirSync(ptyDir, { recursive: true });
+        mkdirSync(ptyDir, { recursive: true, mode: 0o700 });
         try {
           uartBench = await stack.start(
             'UART bench',

@@ -39,7 +39,7 @@ async function saveCsv(station: RunningStation, window: BrowserWindow, name: Sta
   const q = parseCallArgs('exportHistoryCsv', args);
   const target = await dialog.showSaveDialog(window, { defaultPath: `${spec.answer.fileName}-${new Date().toISOString().slice(0, 10)}.csv`, filters: [{ name: 'CSV', extensions: ['csv'] }] });
   if (target.canceled || !target.filePath) return { url: null, savedTo: null };
-  await pipeline(await station.handlers.exportHistoryCsv(...q), createWriteStream(target.filePath));
+  await pipeline(await station.handlers.exportHistoryCsv(...q), createWriteStream(target.filePath, { mode: 0o600 }));
   return { url: null, savedTo: target.filePath };
 }
 

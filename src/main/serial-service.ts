@@ -93,7 +93,7 @@ export async function startSerialService(opts: {
       const scannerChanged = parsed.data.scannerPort !== settings.scannerPort;
       settings = parsed.data;
       // Written aside and renamed over: a crash mid-save leaves the old file or the new, never half.
-      writeFileSync(`${opts.file}.tmp`, JSON.stringify(settings, null, 2));
+      writeFileSync(`${opts.file}.tmp`, JSON.stringify(settings, null, 2), { mode: 0o600 });
       renameSync(`${opts.file}.tmp`, opts.file);
       if (scannerChanged) await openScanner();
       const s = await status();

@@ -8,7 +8,15 @@ import { MAX_TOKEN_CAPACITY, regionSchema } from './token.js';
 export const accountIdSchema = z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, 'accountId must be 3–64 URL-safe characters');
 export const channelSchema = z.enum(['qr', 'wired', 'serial']);
 export type Channel = z.infer<typeof channelSchema>;
-export const dayStringSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date must be YYYY-MM-DD');
+/** A day of the calendar as YYYY-MM-DD: one that reads back the same (no 2024-06-31, no 2024-02-30, no month 13). */
+const isCalendarDay = (s: string): boolean => {
+  const at = Date.parse(`${s}T00:00:00Z`);
+  return !Number.isNaN(at) && new Date(at).toISOString().slice(0, 10) === s;
+};
+export const dayStringSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'date must be YYYY-MM-DD')
+  .refine(isCalendarDay, { error: (issue) => `${String(issue.input)} is not a date of the calendar (YYYY-MM-DD, month 01–12, a day the month has)` });
 const cursorSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'cursor is malformed');
 const limitSchema = z.coerce.number().int().min(1).max(1000);
 
@@ -59,6 +67,12 @@ export const issueTokenRequestSchema = z.strictObject({
   ttlSeconds: z.number().int().min(1).max(24 * 3600).optional(),
 });
 export type IssueTokenRequest = z.infer<typeof issueTokenRequestSchema>;
+
+/** DESIGN §4.4: `Idempotency-Key` of `POST /unbind-tokens`; a retry with the same key gets the token already issued. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+/** Set on an answer that is the token issued before for the same key. */
+export const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';
+export const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'Idempotency-Key must be 16–64 URL-safe characters');
 
 export const TOKEN_STATUSES = ['active', 'expired', 'exhausted'] as const;
 export interface IssuedToken {
@@ -166,7 +180,10 @@ export const quotaTicketRequestSchema = z
     to: dayStringSchema,
     reason: z.string().min(1).max(500),
   })
-  .refine((t) => t.from <= t.to, { message: 'from must not be after to', path: ['to'] });
+  .check((ctx) => {
+    const t = ctx.value;
+    if (t.from > t.to) ctx.issues.push({ code: 'custom', input: t, path: ['to'], message: `from must not be after to (${t.from} is after ${t.to})` });
+  });
 export type QuotaTicketRequest = z.infer<typeof quotaTicketRequestSchema>;
 
 export interface QuotaTicketView {

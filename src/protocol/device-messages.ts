@@ -7,7 +7,8 @@ import { regionSchema, tokenStringSchema } from './token.js';
 export const devIdSchema = z.string().regex(/^[A-Za-z0-9_-]{4,64}$/, 'devId must be 4–64 URL-safe characters');
 export const pidSchema = z.string().regex(/^[A-Za-z0-9_-]{3,32}$/, 'pid must be 3–32 URL-safe characters');
 export const serialSchema = z.string().regex(/^[A-Za-z0-9_.\-/]{4,64}$/, 'serial must be 4–64 label characters');
-export const firmwareSchema = z.string().regex(/^\d+(\.\d+){0,3}$/, 'firmware must be a dotted version such as 2.1.0');
+/** At most 4 parts of 1–9 digits: compareFirmware reads each part exactly, and a `+INFO` line stays within MAX_SERIAL_LINE. */
+export const firmwareSchema = z.string().regex(/^\d{1,9}(\.\d{1,9}){0,3}$/, 'firmware must be a dotted version such as 2.1.0');
 export const nonceSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'nonce must be 16–64 URL-safe characters');
 
 /** DESIGN §4.3: device → authority. */
@@ -23,6 +24,8 @@ export type DeviceUnbindRequest = z.infer<typeof deviceUnbindRequestSchema>;
 export const deviceUnbindResponseSchema = z.object({
   result: unbindResultSchema,
   reason: failureCodeSchema.optional(),
+  /** The answer decided earlier for this devId and token, told again to a device that lost it (§4.3). */
+  replayed: z.literal(true).optional(),
 });
 export type DeviceUnbindResponse = z.infer<typeof deviceUnbindResponseSchema>;
 

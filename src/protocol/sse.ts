@@ -57,12 +57,24 @@ export function openSseStream(sink: SseSink, o: SseStreamOptions): SseStream {
     o.onClose?.();
   };
   sink.once('close', finish);
+  /**
+   * Messages sent in one turn (a group of results decided together) leave in one write: one chunk
+   * on the wire and one read for the client, not one per message. Order is kept.
+   */
+  let queued: string[] = [];
+  const flush = (): void => {
+    const text = queued.join('');
+    queued = [];
+    if (!closed && text) sink.write(text);
+  };
   return {
     send(m) {
-      if (!closed) sink.write(formatSseMessage(m));
+      if (closed) return;
+      if (queued.push(formatSseMessage(m)) === 1) queueMicrotask(flush);
     },
     close() {
       if (closed) return;
+      flush();
       finish();
       sink.end();
     },

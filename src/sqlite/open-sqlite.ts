@@ -1,5 +1,7 @@
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { migrateTo, refuseNewerSchema, type SqliteSchema } from './migrations.js';
+import { takeWriterLock } from './writer-lock.js';
 
 export interface OpenSqliteOptions {
   schema: SqliteSchema;
@@ -12,12 +14,49 @@ export interface OpenSqliteOptions {
 }
 
 /**
+ * The store's file is the owner's only (0600), and so are its -wal and -shm, which SQLite creates with
+ * the mode of the database file. A file left world-readable by an older program is closed down too.
+ * Only chmod and an exclusive create: opening and closing a descriptor of a file another connection of
+ * this process has open would drop that connection's POSIX locks.
+ */
+function ownerOnly(path: string): void {
+  if (existsSync(path)) chmodSync(path, 0o600);
+  else {
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  for (const side of [`${path}-wal`, `${path}-shm`]) if (existsSync(side)) chmodSync(side, 0o600);
+}
+
+/**
  * Opens a SQLite file for writing: refuses a newer schema, switches to WAL, sets the caller's pragmas
- * and migrates. Every writer of a store opens here, so the one-writer lock (DESIGN §9) belongs here too:
- * taken before the first pragma, released when the connection closes.
+ * and migrates. Every writer of a store opens here, so the one-writer lock (DESIGN §9) is taken here too:
+ * before the file is touched, released when the connection closes (or by the kernel when the process
+ * dies). A second writer, in another process or this one, gets a StoreLockedError naming the holder.
  */
 export function openSqliteWriter(path: string, opts: OpenSqliteOptions): Database {
-  const db = new BetterSqlite3(path);
+  // An in-memory or temporary database (':memory:', '') is its connection's alone: nothing to lock or close down.
+  const onDisk = path !== ':memory:' && path !== '';
+  const lock = onDisk ? takeWriterLock(path, 'store') : { release: () => undefined };
+  let db: Database;
+  try {
+    if (onDisk) ownerOnly(path);
+    db = new BetterSqlite3(path);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const close = db.close.bind(db);
+  db.close = () => {
+    try {
+      return close();
+    } finally {
+      lock.release();
+    }
+  };
   try {
     refuseNewerSchema(db, opts.schema);
     db.pragma('journal_mode = WAL');

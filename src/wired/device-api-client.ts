@@ -8,7 +8,7 @@ import {
   type DeviceStatus,
   type FailureCode,
 } from '../protocol/index.js';
-import { Agent, request } from 'node:http';
+import { Agent, request, type ClientRequest } from 'node:http';
 import type { z } from 'zod';
 import { createLimiter, type Limiter } from './request-limiter.js';
 
@@ -67,16 +67,16 @@ interface RawAnswer {
  * One HTTP exchange on node:http. Not fetch: fetch refuses "bad ports" (554, 6000, 10080, …) that
  * a device on a LAN may well serve its API on.
  */
-function exchange(agent: Agent, at: DeviceEndpoint, method: string, path: string, body: string | undefined, signal: AbortSignal): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
+function exchange(agent: Agent, at: DeviceEndpoint, method: string, path: string, body: string | undefined): { answer: Promise<RawAnswer>; abort(): void } {
+  let req: ClientRequest | undefined;
+  const answer = new Promise<RawAnswer>((resolve, reject) => {
+    req = request(
       {
         host: at.address,
         port: at.port,
         method,
         path,
         agent,
-        signal,
         headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },
       (res) => {
@@ -92,11 +92,17 @@ function exchange(agent: Agent, at: DeviceEndpoint, method: string, path: string
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
+        res.on('close', () => {
+          if (!res.complete) reject(new Error('the answer was cut off'));
+        });
       },
     );
     req.on('error', reject);
     req.end(body);
   });
+  // Ended by destroying the request, however far it got (not request's `signal` option: a listener
+  // of its own per request for what one call to destroy does).
+  return { answer, abort: () => req?.destroy(new Error('aborted')) };
 }
 
 function describe(err: unknown): string {
@@ -119,18 +125,18 @@ async function call<S extends z.ZodType>(
   return limit(async () => {
     if (signal?.aborted) return { ok: false, kind: 'cancelled', detail: 'cancelled' };
     const where = `${method} ${endpointUrl(at, path)}`;
-    const controller = new AbortController();
+    const sent = exchange(agent, at, method, path, body === undefined ? undefined : JSON.stringify(body));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      sent.abort();
     }, timeoutMs);
-    const cancel = (): void => controller.abort();
+    const cancel = (): void => sent.abort();
     signal?.addEventListener('abort', cancel, { once: true });
     try {
       let answer: RawAnswer;
       try {
-        answer = await exchange(agent, at, method, path, body === undefined ? undefined : JSON.stringify(body), controller.signal);
+        answer = await sent.answer;
       } catch (err) {
         if (timedOut) return { ok: false, kind: 'timeout', detail: `${where}: no answer within ${timeoutMs} ms` };
         if (signal?.aborted) return { ok: false, kind: 'cancelled', detail: 'cancelled' };

@@ -49,6 +49,12 @@ export interface LanSweep {
 const MALFORMED_KEPT = 100;
 const SADP_MISSED_ROUNDS_TO_DROP = 2;
 const REBUILD_COALESCE_MS = 15;
+/**
+ * Shortest time between two rebuilds on mDNS changes. A batch of devices changing state announces
+ * in many small bursts, and each rebuild looks at every device: the list lags by at most this, and
+ * a batch of n devices costs a few dozen rebuilds, not one per burst.
+ */
+const MDNS_REBUILD_GAP_MS = 20;
 
 export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanSweep> {
   const lan = resolveLanInterface(options.interface ?? DEFAULT_LAN_INTERFACE);
@@ -81,21 +87,22 @@ export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanS
    * Per instance, its last TXT as checked and the entry made from it: a re-announcement that changed
    * nothing (most of them) reuses both, so a rebuild costs a comparison per device, not a parse.
    */
-  let madeFrom = new Map<string, { txt: Uint8Array[]; checked: TxtCheck; entry: MdnsEntry | null }>();
+  let madeFrom = new Map<string, { inst: MdnsInstance; txt: Uint8Array[]; checked: TxtCheck; entry: MdnsEntry | null }>();
   const mergeReuse = newLanMergeReuse();
   const sameTxt = (a: Uint8Array[], b: Uint8Array[]): boolean => a.length === b.length && a.every((x, i) => Buffer.compare(x, b[i]!) === 0);
 
   function mdnsDevices(instances: MdnsInstance[]): MdnsEntry[] {
     const out = new Map<string, MdnsEntry>();
-    const made = new Map<string, { txt: Uint8Array[]; checked: TxtCheck; entry: MdnsEntry | null }>();
+    const made = new Map<string, { inst: MdnsInstance; txt: Uint8Array[]; checked: TxtCheck; entry: MdnsEntry | null }>();
     const live = new Set<string>();
     const fqdns = new Map<string, string>();
     for (const inst of instances) {
       live.add(inst.fqdn);
       const from = `${inst.from}:${browserPort}`;
       const before = madeFrom.get(inst.fqdn);
-      const checked = before && sameTxt(before.txt, inst.txt) ? before.checked : checkTxt(inst.txt);
-      const memo = { txt: inst.txt, checked, entry: null as MdnsEntry | null };
+      // The cache hands back the same instance object while nothing about it was heard: no TXT to compare.
+      const checked = before && (before.inst === inst || sameTxt(before.txt, inst.txt)) ? before.checked : checkTxt(inst.txt);
+      const memo = { inst, txt: inst.txt, checked, entry: null as MdnsEntry | null };
       made.set(inst.fqdn, memo);
       let why = checked.ok ? null : `TXT refused: ${checked.why}`;
       if (checked.ok) {
@@ -146,17 +153,26 @@ export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanS
    * few milliseconds of them, not one per datagram.
    */
   let rebuildQueued = false;
-  function scheduleRebuild(): void {
+  let lastRebuildAt = Number.NEGATIVE_INFINITY;
+  function scheduleRebuild(afterMs = REBUILD_COALESCE_MS): void {
     if (rebuildQueued) return;
     rebuildQueued = true;
     setTimeout(() => {
       rebuildQueued = false;
       if (!closed) rebuild();
-    }, REBUILD_COALESCE_MS);
+    }, afterMs);
+  }
+  /** An mDNS change: rebuilt now, unless a rebuild ran in the last MDNS_REBUILD_GAP_MS (then once that gap is over). */
+  function rebuildOnMdns(): void {
+    if (rebuildQueued) return;
+    const wait = lastRebuildAt + MDNS_REBUILD_GAP_MS - performance.now();
+    if (wait <= 0) rebuild();
+    else scheduleRebuild(wait);
   }
 
   /** Rebuilds the list and emits one event per entry that appeared, changed or went. */
   function rebuild(): void {
+    lastRebuildAt = performance.now();
     const next = new Map(mergeLanDevices(mdnsDevices(browser?.instances() ?? []), sadpSeen, mergeReuse).map((d) => [d.key, d]));
     const changes: LanDeviceChange[] = [];
     for (const [key, device] of next) {
@@ -169,7 +185,7 @@ export async function startLanSweep(options: LanSweepOptions = {}): Promise<LanS
     for (const c of changes) emitter.emit('change', c);
   }
 
-  browser = await startMdnsBrowser({ lan, port: browserPort, onChange: rebuild, onWarning: warn });
+  browser = await startMdnsBrowser({ lan, port: browserPort, onChange: rebuildOnMdns, onWarning: warn });
 
   let sadp: SadpListener | null = null;
   let sadpTimer: NodeJS.Timeout | null = null;

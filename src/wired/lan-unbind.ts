@@ -62,6 +62,13 @@ export interface LanUnbindOptions {
    */
   reported?: (target: LanUnbindTarget, signal: AbortSignal) => Promise<ReportedEnd | null>;
   /**
+   * When the caller last received a `reported` end for any device of the operation (epoch ms), or
+   * undefined. While reports keep coming the authority is answering, so a device's `GET /status`
+   * waits until `pollMs` passed with none (a quiet stream), not merely `pollMs` from its token: in a
+   * large batch the polls would otherwise race the reports on their way.
+   */
+  lastReportAt?: () => number | undefined;
+  /**
    * The live sweep (a LanSweep): a device it sees at another address ends NETWORK_CHANGED. With
    * `on`, a move is caught even when the device says goodbye before the next poll.
    */
@@ -74,6 +81,11 @@ const endpoint = (e: DeviceEndpoint): string => `${e.address}:${e.port}`;
 
 /** Wakes a device's wait early: a move seen by the sweep, the authority's report. */
 type Wake = () => void;
+/**
+ * The reason of the aborts that only wake or release a wait: a plain value, since abort() without
+ * one builds a DOMException with its stack for each of hundreds of devices, and no one reads it.
+ */
+const WOKEN = 'woken';
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -161,13 +173,13 @@ async function unbindOne(
   stage('unbinding');
   // Each wait below ends early on a wake: the authority's report, or a move the sweep saw.
   let wake = new AbortController();
-  wakers.set(target.devId, () => wake.abort());
+  wakers.set(target.devId, () => wake.abort(WOKEN));
   const stopReport = new AbortController();
   let report: ReportedEnd | null = null;
   opts.reported?.(target, stopReport.signal).then(
     (r) => {
       report = r;
-      if (r) wake.abort();
+      if (r) wake.abort(WOKEN);
     },
     () => undefined,
   );
@@ -187,6 +199,12 @@ async function unbindOne(
       if (first && opts.reported) await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), waitSignal());
       first = false;
       if (report || wake.signal.aborted) continue;
+      // Reports still arriving: the device's is likely on its way too; ask it once they pause.
+      const quietIn = opts.reported && opts.lastReportAt ? (opts.lastReportAt() ?? 0) + pollMs - Date.now() : 0;
+      if (quietIn > 0 && Date.now() < deadline) {
+        await sleep(Math.min(quietIn, Math.max(0, deadline - Date.now())), waitSignal());
+        continue;
+      }
       const status = await client.status(at, waitSignal());
       if (report) continue;
       if (!status.ok && status.kind === 'cancelled' && !signal?.aborted) continue; // woken, not cancelled
@@ -209,7 +227,7 @@ async function unbindOne(
     }
   } finally {
     wakers.delete(target.devId);
-    stopReport.abort();
+    stopReport.abort(WOKEN);
   }
 }
 

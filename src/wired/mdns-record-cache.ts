@@ -69,6 +69,8 @@ export class MdnsRecordCache {
   readonly serviceName: string;
   /** `name|type` → record key → record: lookups by name stay cheap with hundreds of devices. */
   readonly #groups = new Map<string, Map<string, Cached>>();
+  /** The hosts the held SRV records point to (their A records are relevant); null when to be recounted. */
+  #targets: Set<string> | null = null;
 
   /** `serviceName`: the PTR name browsed, such as `_iot-unbind._tcp.local`. */
   constructor(serviceName: string) {
@@ -97,6 +99,7 @@ export class MdnsRecordCache {
       for (const key of this.#groups.get(group)?.keys() ?? []) {
         if (keep.has(key)) continue;
         this.#groups.get(group)!.delete(key);
+        if (group.endsWith('|SRV')) this.#targets = null;
         changed = true;
       }
     }
@@ -104,12 +107,16 @@ export class MdnsRecordCache {
       const groupId = `${r.name}|${r.type}`;
       let group = this.#groups.get(groupId);
       if (r.ttl === 0) {
+        if (r.type === 'SRV') this.#targets = null;
         changed = (group?.delete(r.key) ?? false) || changed; // goodbye
         if (group?.size === 0) this.#groups.delete(groupId);
         continue;
       }
       if (!group) this.#groups.set(groupId, (group = new Map()));
-      if (!group.has(r.key)) changed = true;
+      if (!group.has(r.key)) {
+        changed = true;
+        if (r.type === 'SRV') this.#targets = null;
+      }
       group.set(r.key, { name: r.name, type: r.type, data: r.data, key: r.key, receivedAt: now, expiresAt: now + r.ttl * 1000, from });
     }
     return changed;
@@ -121,13 +128,18 @@ export class MdnsRecordCache {
    */
   #relevant(packet: ReadonlyArray<{ name: string; type: CachedType; data: Cached['data'] }>): (r: { name: string; type: CachedType }) => boolean {
     const suffix = `.${this.serviceName}`;
-    const targets = new Set<string>();
-    const addTarget = (data: Cached['data']): void => void targets.add(lower((data as { target: string }).target));
-    for (const r of packet) if (r.type === 'SRV' && r.name.endsWith(suffix)) addTarget(r.data);
-    for (const [groupId, group] of this.#groups) {
-      if (!groupId.endsWith('|SRV')) continue;
-      for (const c of group.values()) addTarget(c.data);
+    const targetOf = (data: Cached['data']): string => lower((data as { target: string }).target);
+    if (!this.#targets) {
+      this.#targets = new Set();
+      for (const [groupId, group] of this.#groups) {
+        if (!groupId.endsWith('|SRV')) continue;
+        for (const c of group.values()) this.#targets.add(targetOf(c.data));
+      }
     }
+    const held = this.#targets;
+    const inPacket = new Set<string>();
+    for (const r of packet) if (r.type === 'SRV' && r.name.endsWith(suffix)) inPacket.add(targetOf(r.data));
+    const targets = { has: (name: string): boolean => held.has(name) || inPacket.has(name) };
     return (r) =>
       r.type === 'PTR' ? r.name === this.serviceName : r.type === 'A' ? targets.has(r.name) : r.name.endsWith(suffix);
   }
@@ -139,12 +151,26 @@ export class MdnsRecordCache {
       for (const [key, c] of group) {
         if (c.expiresAt > now) continue;
         group.delete(key);
+        if (c.type === 'SRV') this.#targets = null;
         changed = true;
       }
       if (group.size === 0) this.#groups.delete(groupId);
     }
     return changed;
   }
+
+  /** The newest record of one name and type (the first heard of equals), without sorting them all. */
+  #newest(name: string, type: CachedType): Cached | undefined {
+    let best: Cached | undefined;
+    for (const c of this.#groups.get(`${name}|${type}`)?.values() ?? []) if (!best || c.receivedAt > best.receivedAt) best = c;
+    return best;
+  }
+
+  /**
+   * Per instance, the records its last MdnsInstance was made from: an instance whose records are the
+   * very same (nothing about it was heard since) is the same object, so a caller can tell what changed.
+   */
+  #made = new Map<string, { ptr: Cached; srv: Cached; txt: Cached; a: Cached[]; inst: MdnsInstance }>();
 
   /** The records of one name and type, newest first. */
   #find(name: string, type: CachedType): Cached[] {
@@ -164,28 +190,37 @@ export class MdnsRecordCache {
   /** Every instance of the service with its PTR, SRV and TXT records present. */
   instances(): MdnsInstance[] {
     const out: MdnsInstance[] = [];
+    const made = new Map<string, { ptr: Cached; srv: Cached; txt: Cached; a: Cached[]; inst: MdnsInstance }>();
     const suffix = `.${this.serviceName}`;
     for (const ptr of this.#find(this.serviceName, 'PTR')) {
       const fqdn = ptr.data as string;
       const name = lower(fqdn);
-      const srv = this.#find(name, 'SRV')[0];
-      const txt = this.#find(name, 'TXT')[0];
+      const srv = this.#newest(name, 'SRV');
+      const txt = this.#newest(name, 'TXT');
       if (!srv || !txt) continue;
       const { port, target } = srv.data as { port: number; target: string };
-      out.push({
-        fqdn,
-        instance: name.endsWith(suffix) ? fqdn.slice(0, fqdn.length - suffix.length) : fqdn,
-        host: target,
-        port,
-        txt: txt.data as Uint8Array[],
-        addresses: this.#find(lower(target), 'A').map((a) => a.data as string),
-        from: srv.from,
-        lastSeen: Math.max(ptr.receivedAt, srv.receivedAt, txt.receivedAt),
-        expiresAt: Math.min(ptr.expiresAt, srv.expiresAt, txt.expiresAt),
-        ptrReceivedAt: ptr.receivedAt,
-        ptrTtlMs: ptr.expiresAt - ptr.receivedAt,
-      });
+      const a = this.#find(lower(target), 'A');
+      const before = this.#made.get(name);
+      const same = before && before.ptr === ptr && before.srv === srv && before.txt === txt && before.a.length === a.length && before.a.every((x, i) => x === a[i]);
+      const inst: MdnsInstance = same
+        ? before.inst
+        : {
+            fqdn,
+            instance: name.endsWith(suffix) ? fqdn.slice(0, fqdn.length - suffix.length) : fqdn,
+            host: target,
+            port,
+            txt: txt.data as Uint8Array[],
+            addresses: a.map((r) => r.data as string),
+            from: srv.from,
+            lastSeen: Math.max(ptr.receivedAt, srv.receivedAt, txt.receivedAt),
+            expiresAt: Math.min(ptr.expiresAt, srv.expiresAt, txt.expiresAt),
+            ptrReceivedAt: ptr.receivedAt,
+            ptrTtlMs: ptr.expiresAt - ptr.receivedAt,
+          };
+      made.set(name, { ptr, srv, txt, a, inst });
+      out.push(inst);
     }
+    this.#made = made;
     return out;
   }
 }

@@ -1,5 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { sadpDhcpFailed, sadpProbeMatchSchema, type SadpProbeMatch } from '../protocol/index.js';
+import { SADP_DATAGRAM_LIMITS, screenSadpDatagram, sadpDhcpFailed, sadpProbeMatchSchema, type SadpProbeMatch } from '../protocol/index.js';
 
 /**
  * One SADP datagram (DESIGN §4.7) as the sweep reads it: a device's `<ProbeMatch>`, a `<Probe>`
@@ -29,8 +29,18 @@ export interface SadpFields {
 
 export type SadpDatagram = { kind: 'match'; fields: SadpFields } | { kind: 'probe'; uuid: string | null } | { kind: 'rejected'; why: string };
 
-/** Every element stays text (serials, versions, ports): the schema decides what each one is. */
-const parser = new XMLParser({ parseTagValue: false, ignoreDeclaration: true, ignoreAttributes: true });
+/**
+ * Every element stays text (serials, versions, ports): the schema decides what each one is. The
+ * parser's own limits repeat the screen's (a DTD never reaches it), as a second line.
+ */
+const parser = new XMLParser({
+  parseTagValue: false,
+  ignoreDeclaration: true,
+  ignoreAttributes: true,
+  htmlEntities: false,
+  maxNestedTags: SADP_DATAGRAM_LIMITS.maxDepth,
+  processEntities: { enabled: true, maxEntityCount: 1, maxEntitySize: 1, maxExpandedLength: SADP_DATAGRAM_LIMITS.maxBytes },
+});
 const MAX_WHY = 200;
 
 export function toSadpFields(m: SadpProbeMatch): SadpFields {
@@ -52,7 +62,11 @@ export function toSadpFields(m: SadpProbeMatch): SadpFields {
   };
 }
 
-export function parseSadpDatagram(text: string): SadpDatagram {
+/** One datagram as it came off the socket (bytes), or its text. Bounded before any XML parsing. */
+export function parseSadpDatagram(datagram: Uint8Array | string): SadpDatagram {
+  const screen = screenSadpDatagram(datagram);
+  if (!screen.ok) return { kind: 'rejected', why: `refused before parsing: ${screen.why}`.slice(0, MAX_WHY) };
+  const text = screen.text;
   const valid = XMLValidator.validate(text);
   if (valid !== true) return { kind: 'rejected', why: `not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`.slice(0, MAX_WHY) };
   let doc: unknown;

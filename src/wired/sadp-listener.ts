@@ -24,6 +24,8 @@ export interface SadpListener {
   probe(): Promise<string>;
   /** Where the socket multicasts: for tests and diagnostics. */
   multicast: MulticastRecord;
+  /** Datagrams refused so far (over-size, not XML, not a valid ProbeMatch): each dropped after onRejected. */
+  readonly rejected: number;
   close(): Promise<void>;
 }
 
@@ -33,12 +35,17 @@ const RECV_BUFFER_BYTES = 2 * 1024 * 1024;
 export async function openSadpListener(opts: SadpListenerOptions): Promise<SadpListener> {
   const port = opts.port ?? SADP_PORT;
   const { socket, record } = createGuardedUdpSocket(opts.lan, { recvBufferSize: RECV_BUFFER_BYTES });
+  let rejected = 0;
   socket.on('message', (msg, rinfo) => {
     const from = `${rinfo.address}:${rinfo.port}`;
     const at = Date.now();
-    const answer = parseSadpDatagram(msg.toString('utf8'));
+    // The bytes, not their text: an over-size datagram is refused before it is even decoded.
+    const answer = parseSadpDatagram(msg);
     if (answer.kind === 'match') opts.onMatch(answer.fields, from, at);
-    else if (answer.kind === 'rejected') opts.onRejected(from, answer.why, at);
+    else if (answer.kind === 'rejected') {
+      rejected++;
+      opts.onRejected(from, answer.why, at);
+    }
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -60,6 +67,9 @@ export async function openSadpListener(opts: SadpListenerOptions): Promise<SadpL
   let closed = false;
   return {
     multicast: record,
+    get rejected() {
+      return rejected;
+    },
     probe: () =>
       new Promise<string>((resolve, reject) => {
         const uuid = randomUUID().toUpperCase();

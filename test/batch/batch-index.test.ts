@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryRow } from '../../src/protocol/index.js';
-import { codeViews, tallyOf } from '../../src/batch/batch-index.js';
+import { BatchIndex, codeViews, tallyOf } from '../../src/batch/batch-index.js';
 import type { BatchCodeRecord, BatchRecord } from '../../src/batch/batch-records.js';
 
 const batch: BatchRecord = { id: 'b-1', createdAt: 0, method: 'qr', pid: 'pqr1cam', accountId: 'acc', operator: 'Ana', status: 'running', ssid: 'lab', expected: 3, manifest: null, endedAt: null };
@@ -51,5 +51,36 @@ describe('batch index waiters', () => {
     expect(await givenUp).toBeNull();
     expect(index.tally(batch)).toEqual({ unbound: 1, notBound: 0, failed: 0, pending: 2 });
     expect(await index.waitFor('d1')).toMatchObject({ devId: 'd1' }); // already known: at once
+  });
+});
+
+describe('a station row replaced by the authority’s result', () => {
+  const row = (id: number, devId: string, result: HistoryRow['result'], code: HistoryRow['code'], tokenId: string | null = 'tok00001'): HistoryRow => ({
+    id,
+    at: new Date(0).toISOString(),
+    stationId: 'st',
+    operator: 'op',
+    accountId: 'acc',
+    method: 'wired',
+    batchId: 'b',
+    pid: 'p1',
+    devId,
+    serial: null,
+    result,
+    code,
+    tokenId,
+  });
+
+  it('given a transport failure counted as failed, when it is replaced by UNBOUND, then the device counts once, unbound, in its place, and its token place is taken', () => {
+    const index = new BatchIndex([row(1, 'dev-a', 'FAILED', 'CLOUD_UNREACHABLE'), row(2, 'dev-b', 'UNBOUND', null)]);
+    expect(index.tally({ status: 'running', expected: 2 })).toMatchObject({ unbound: 1, failed: 1, pending: 0 });
+    index.replace(1, row(1, 'dev-a', 'UNBOUND', null));
+    expect(index.tally({ status: 'running', expected: 2 })).toEqual({ unbound: 2, notBound: 0, failed: 0, pending: 0 });
+    expect(index.rows().map((r) => [r.id, r.devId, r.result])).toEqual([
+      [1, 'dev-a', 'UNBOUND'],
+      [2, 'dev-b', 'UNBOUND'],
+    ]);
+    const code: BatchCodeRecord = { batchId: 'b', index: 0, tokenId: 'tok00001', token: 'EUtok00001secret', capacity: 2, expiresAt: Date.now() + 60_000, ended: null };
+    expect(index.codeView(code, Date.now())).toMatchObject({ used: 2, status: 'exhausted' });
   });
 });

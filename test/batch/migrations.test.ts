@@ -1,17 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openBatchStore } from '../../src/batch/batch-records.js';
-import { BATCH_MIGRATIONS, BATCH_SCHEMA } from '../../src/batch/migrations/index.js';
-import { latestVersion, migrateTo } from '../../src/sqlite/index.js';
+import { batchMigrations, batchSchema } from '../../src/batch/migrations/index.js';
+import { createSecretBox, latestVersion, loadOrCreateMasterKey, migrateTo } from '../../src/sqlite/index.js';
 
 /** Signal Desktop's discipline for the station's batch store: each migration N migrates a real file to N-1, seeds, migrates to N, checks. */
 
 let dir: string;
+let BATCH_MIGRATIONS: ReturnType<typeof batchMigrations>;
+let BATCH_SCHEMA: ReturnType<typeof batchSchema>;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'batch-migrations-'));
+  // The station key the store would create beside batches.db: the migrations seal under it.
+  const box = createSecretBox(loadOrCreateMasterKey(join(dir, 'station.key')));
+  BATCH_MIGRATIONS = batchMigrations(box);
+  BATCH_SCHEMA = batchSchema(box);
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -89,7 +95,7 @@ function writeBatchesDbOfBefore(path: string): void {
 describe('batch store migrations', () => {
   it('lists migrations numbered 1..N without gaps, the latest being what the store opens to', () => {
     expect(BATCH_MIGRATIONS.map((m) => m.version)).toEqual(BATCH_MIGRATIONS.map((_, i) => i + 1));
-    expect(latestVersion(BATCH_SCHEMA)).toBe(1);
+    expect(latestVersion(BATCH_SCHEMA)).toBe(2);
   });
 
   describe('0001 batches: empty file → 1', () => {
@@ -134,6 +140,49 @@ describe('batch store migrations', () => {
     });
   });
 
+  describe('0002 sealed tokens and Wi-Fi verifier: 1 → 2', () => {
+    it('seals every clear token under the station key, leaves no clear token in any file, and adds the verifier column', () => {
+      const path = join(dir, 'batches.db');
+      writeBatchesDbOfBefore(path);
+      const store = openBatchStore(path, { keyFile: join(dir, 'station.key') });
+      try {
+        // The store still hands out the clear tokens it needs to draw codes.
+        expect(store.codes('b-running').map((c) => c.token)).toEqual(['EUtokRun01secret']);
+        expect(store.codes('b-done').map((c) => c.token)).toEqual(['EUtokDone1secret']);
+        expect(store.wifiVerifier('b-done')).toBeNull();
+        // What is at rest: sealed values only, in the table and in every byte of every file beside it.
+        const raw = new BetterSqlite3(path, { readonly: true });
+        try {
+          const tokens = (raw.prepare('SELECT token FROM batch_codes ORDER BY batch_id').all() as Array<{ token: string }>).map((r) => r.token);
+          expect(tokens).toHaveLength(2);
+          for (const t of tokens) expect(t).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
+          expect(columnsOf(raw, 'batches')).toContain('wifi_verifier');
+        } finally {
+          raw.close();
+        }
+        for (const f of readdirSync(dir)) {
+          const bytes = readFileSync(join(dir, f));
+          expect(bytes.includes('EUtokRun01secret'), f).toBe(false);
+          expect(bytes.includes('EUtokDone1secret'), f).toBe(false);
+        }
+      } finally {
+        store.close();
+      }
+    });
+
+    it('a store opened with another key cannot read the tokens (they are sealed, not encoded)', () => {
+      const path = join(dir, 'batches.db');
+      writeBatchesDbOfBefore(path);
+      openBatchStore(path, { keyFile: join(dir, 'station.key') }).close();
+      const other = openBatchStore(path, { keyFile: join(dir, 'other.key') });
+      try {
+        expect(() => other.codes('b-running')).toThrow();
+      } finally {
+        other.close();
+      }
+    });
+  });
+
   describe('a batches.db written before the store moved to numbered migrations', () => {
     it('opens with every batch, code and label it held, and the restart follows its running batch', () => {
       const path = join(dir, 'batches.db');
@@ -162,7 +211,7 @@ describe('batch store migrations', () => {
       }
       const check = new BetterSqlite3(path, { readonly: true });
       try {
-        expect(check.pragma('user_version', { simple: true })).toBe(1);
+        expect(check.pragma('user_version', { simple: true })).toBe(2);
       } finally {
         check.close();
       }
@@ -173,7 +222,7 @@ describe('batch store migrations', () => {
       const future = new BetterSqlite3(path);
       future.pragma('user_version = 5');
       future.close();
-      expect(() => openBatchStore(path)).toThrow('batch store version 5 is newer than this program knows (1); upgrade the program');
+      expect(() => openBatchStore(path)).toThrow('batch store version 5 is newer than this program knows (2); upgrade the program');
       const check = new BetterSqlite3(path, { readonly: true });
       try {
         expect(check.pragma('user_version', { simple: true })).toBe(5);

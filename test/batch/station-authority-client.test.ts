@@ -34,7 +34,7 @@ describe('following a token stream', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const client = createAuthorityClient({ url, clientId: 'client-1', secret: 'secret-secret' });
     const got: number[] = [];
-    const watch = client.watchToken('tok00001', 0, (r) => got.push(r.seq));
+    const watch = client.watchToken('tok00001', 0, (rs) => got.push(...rs.map((r) => r.seq)));
     expect(await watch.done).toEqual({ status: 'exhausted' });
     expect(got).toEqual([1, 2, 3]);
     expect(lastIds).toEqual(['0', '1']);

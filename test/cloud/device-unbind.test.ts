@@ -51,10 +51,12 @@ describe('device unbind (DESIGN §4.3)', () => {
     expect(view.body.results).toHaveLength(31);
   });
 
-  it('given a device that already used a token, when it sends again with a new nonce, then TOKEN_REUSED', async () => {
+  it('given a device that already used a token, when it sends again with a new nonce, then it is told what was decided (replayed); once bound again, TOKEN_REUSED', async () => {
     const d = eligible(h, 'pdvr4ch')[0]!;
     const token = await h.station('owner').issueToken(5);
     expect((await h.unbind(d, token.token)).body.result).toBe('UNBOUND');
+    expect((await h.unbind(d, token.token)).body).toEqual({ result: 'UNBOUND', replayed: true });
+    h.authority.services.registry.bind(d.devId, 'c-0001', h.now());
     expect((await h.unbind(d, token.token)).body).toEqual({ result: 'FAILED', reason: 'TOKEN_REUSED' });
   });
 

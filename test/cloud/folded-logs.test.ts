@@ -56,6 +56,11 @@ describe('folded device log rows', () => {
     expect((await h.unbind(d, token, { nonce })).body).toEqual({ result: 'FAILED', reason: 'REPLAY' });
     expect((await h.unbind(d, token, { nonce })).body).toEqual({ result: 'FAILED', reason: 'REPLAY' });
     await forge(d, token);
+    // The device's own retries (new nonce) are told what was decided, and write nothing (§4.3).
+    expect((await h.unbind(d, token)).body).toEqual({ result: 'UNBOUND', replayed: true });
+    // A device bound again since its decision is a different use of the spent place: a token refusal,
+    // which names the token, so each stays its own row.
+    h.authority.services.registry.bind(d.devId, 'c-0002', h.now());
     expect((await h.unbind(d, token)).body).toEqual({ result: 'FAILED', reason: 'TOKEN_REUSED' });
     expect((await h.unbind(d, token)).body).toEqual({ result: 'FAILED', reason: 'TOKEN_REUSED' });
     expect((await logsOf(d.devId)).map((r) => [r.result, r.reason, r.count])).toEqual([

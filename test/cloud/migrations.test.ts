@@ -13,7 +13,7 @@ const TABLES_0001 = [
   'partner_grants', 'products', 'quota_tickets', 'quota_usage', 'role_products', 'roles', 'shares',
   'space_members', 'spaces', 'token_uses', 'tokens',
 ];
-
+const TABLES_0003 = ['decided_answers', 'token_issue_keys'];
 // The newest migration: tests of the runner add theirs after it.
 const LATEST = latestVersion(AUTHORITY_SCHEMA);
 let dir: string;
@@ -36,14 +36,23 @@ function schemaOf(db: BetterSqlite3.Database): string[] {
 }
 
 describe('authority migrations', () => {
-  it('given an empty file, when the authority opens it, then the migrations create every table and set user_version to the latest', () => {
+  it('given an empty file, when the authority opens it, then migration 0001 creates every table and sets user_version 1', () => {
+    const db = openAuthorityDb(join(dir, 'first.db'), 1);
+    try {
+      expect(tablesOf(db)).toEqual(TABLES_0001);
+      expect(db.pragma('user_version', { simple: true })).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('given an empty file, when the authority opens it, then every migration runs in order up to the latest', () => {
     const path = join(dir, 'authority.db');
     const db = openAuthorityDb(path);
     try {
-      expect(tablesOf(db)).toEqual(TABLES_0001);
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
-      expect(LATEST).toBe(2);
-      expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2]);
+      expect(tablesOf(db)).toEqual([...TABLES_0001, ...TABLES_0003].sort());
+      expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3]);
+      expect(db.pragma('user_version', { simple: true })).toBe(latestVersion(AUTHORITY_SCHEMA));
     } finally {
       db.close();
     }
@@ -74,7 +83,7 @@ describe('authority migrations', () => {
     future.exec('CREATE TABLE from_the_future (x)');
     future.close();
 
-    expect(() => openAuthorityDb(path)).toThrow('database schema version 99 is newer than this program knows (2); upgrade the program');
+    expect(() => openAuthorityDb(path)).toThrow(`database schema version 99 is newer than this program knows (${LATEST}); upgrade the program`);
 
     const check = new BetterSqlite3(path, { readonly: true });
     try {
@@ -112,9 +121,11 @@ describe('authority migrations', () => {
           },
         },
       ];
+      migrateTo(db, AUTHORITY_SCHEMA);
+      const before = tablesOf(db);
       expect(() => migrateTo(db, { ...AUTHORITY_SCHEMA, migrations: broken }, LATEST + 1)).toThrow('the next migration failed');
       expect(db.pragma('user_version', { simple: true })).toBe(LATEST);
-      expect(tablesOf(db)).toEqual(TABLES_0001);
+      expect(tablesOf(db)).toEqual(before);
     } finally {
       db.close();
     }
@@ -132,6 +143,40 @@ describe('authority migrations', () => {
       expect(tablesOf(db)).toContain('extra');
     } finally {
       db.close();
+    }
+  });
+
+  it('0003 decided answers: given a store at 0002 with spent places and their logs, when migrated, then each spent place keeps its decided answer and a retry replays it', () => {
+    const path = join(dir, 'decided.db');
+    const v1 = openAuthorityDb(path, 2);
+    v1.exec(`
+      INSERT INTO accounts (id, name, region, client_id, secret_enc, created_at) VALUES ('acc', 'A', 'EU', 'cid', 'x', 0);
+      INSERT INTO tokens (id, secret_hash, account_id, region, capacity, used, channel, created_at, expires_at)
+        VALUES ('tok00001', 'h', 'acc', 'EU', 5, 2, 'qr', 0, 600000);
+      INSERT INTO device_logs (id, at, dev_id, token_id, result, reason) VALUES
+        (1, 10, 'dev-a', 'tok00001', 'UNBOUND', NULL),
+        (2, 20, 'dev-a', 'tok00001', 'FAILED', 'TOKEN_REUSED'),
+        (3, 30, 'dev-b', 'tok00001', 'FAILED', 'QUOTA_ACCOUNT'),
+        (4, 40, 'dev-c', 'tok00001', 'NOT_BOUND', NULL);
+      INSERT INTO token_uses (token_id, dev_id) VALUES ('tok00001', 'dev-a'), ('tok00001', 'dev-c');
+    `);
+    expect(v1.pragma('user_version', { simple: true })).toBe(2);
+    v1.close();
+
+    const v2 = openAuthorityDb(path, 3);
+    try {
+      expect(v2.pragma('user_version', { simple: true })).toBe(3);
+      expect(v2.prepare('SELECT token_id, dev_id, result, log_id, decided_at FROM decided_answers ORDER BY dev_id').all()).toEqual([
+        { token_id: 'tok00001', dev_id: 'dev-a', result: 'UNBOUND', log_id: 1, decided_at: 10 },
+        { token_id: 'tok00001', dev_id: 'dev-c', result: 'NOT_BOUND', log_id: 4, decided_at: 40 },
+      ]);
+      // The refusal spent nothing and is not a decided answer; rows of 0002 are as they were.
+      expect(v2.prepare('SELECT COUNT(*) AS n FROM device_logs').get()).toEqual({ n: 4 });
+      expect(v2.prepare('SELECT used FROM tokens').get()).toEqual({ used: 2 });
+      expect(v2.prepare('SELECT COUNT(*) AS n FROM token_issue_keys').get()).toEqual({ n: 0 });
+      expect(() => v2.prepare("INSERT INTO decided_answers VALUES ('tok00001', 'dev-b', 'FAILED', 3, 30)").run()).toThrow(/CHECK/);
+    } finally {
+      v2.close();
     }
   });
 });

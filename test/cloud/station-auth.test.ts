@@ -68,13 +68,24 @@ describe('station API signing (DESIGN §4.4) over real HTTP', () => {
     expect(r).toMatchObject({ status: 401, body: { code: 'CLIENT_UNKNOWN' } });
   });
 
-  it('given missing or malformed signing headers, then 400 with a code naming the header', async () => {
+  it('given no signing headers, then 401 SIGN_MISSING (not 400), naming the headers to send', async () => {
     const none = await fetch(`${h.url}/api/v1/me`);
-    expect(none.status).toBe(400);
-    expect(await none.json()).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('client_id') });
+    expect(none.status).toBe(401);
+    expect(await none.json()).toEqual({ code: 'SIGN_MISSING', message: 'the request is not signed: send the headers client_id, t, nonce, sign_method, sign' });
+  });
+
+  it('given some signing headers only, then 401 SIGN_MISSING naming the missing ones', async () => {
+    const noSign = await h.station('owner').call('GET', '/api/v1/me', undefined, { tamper: (hd) => delete hd.sign });
+    expect(noSign).toEqual({ status: 401, body: { code: 'SIGN_MISSING', message: 'signing header missing: sign' } });
+    const onlyClient = await fetch(`${h.url}/api/v1/me`, { headers: { client_id: h.station('owner').account.clientId } });
+    expect(onlyClient.status).toBe(401);
+    expect(await onlyClient.json()).toEqual({ code: 'SIGN_MISSING', message: 'signing headers missing: t, nonce, sign_method, sign' });
+  });
+
+  it('given a malformed signing header, then 401 SIGN_MALFORMED naming the header', async () => {
     const md5 = await h.station('owner').call('GET', '/api/v1/me', undefined, { tamper: (hd) => (hd.sign_method = 'MD5') });
-    expect(md5).toMatchObject({ status: 400, body: { message: expect.stringContaining('sign_method') } });
+    expect(md5).toMatchObject({ status: 401, body: { code: 'SIGN_MALFORMED', message: expect.stringContaining('header.sign_method') } });
     const t = await h.station('owner').call('GET', '/api/v1/me', undefined, { tamper: (hd) => (hd.t = 'yesterday') });
-    expect(t).toMatchObject({ status: 400, body: { message: expect.stringContaining('header.t') } });
+    expect(t).toMatchObject({ status: 401, body: { code: 'SIGN_MALFORMED', message: expect.stringContaining('header.t') } });
   });
 });

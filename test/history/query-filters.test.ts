@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryQuery } from '../../src/protocol/station-api.js';
 import { DEFAULT_PAGE_LIMIT, HistoryInputError, type NewAttempt } from '../../src/history/index.js';
 import { createTextPlanner, DENSE_TEXT_MATCHES } from '../../src/history/text-search.js';
-import { openHistoryDb } from '../../src/history/operation-log-database.js';
+import { openHistoryReader } from '../../src/history/operation-log-database.js';
 import { allPages, attempt, OWNER, openTempHistory, T0, type TempHistory } from './history-fixtures.js';
 
 const HOUR = 3_600_000;
@@ -143,7 +143,8 @@ describe('text search on a large log', () => {
   });
 
   it('given text most rows contain, then the planner scans, and the answer is the same as the index would give', () => {
-    const db = openHistoryDb(big.path);
+    // A second connection beside the open store: read-only, since the store is its one writer (DESIGN §9).
+    const db = openHistoryReader(big.path);
     try {
       const plan = createTextPlanner(db);
       expect(plan('ds-2cd')).toBe('scan');

@@ -44,6 +44,20 @@ describe('recording attempts', () => {
     expect(h.store.query(OWNER, {}).items).toEqual([row]);
   });
 
+  it('given several attempts recorded together, then each answers as record would (its row, null for a repeated token and seq), and one malformed attempt writes none of them', () => {
+    const first = h.store.record(attempt({ devId: 'dev-0001', tokenId: 'AbCd1234', seq: 1 }));
+    const rows = h.store.recordEach([
+      attempt({ devId: 'dev-0001', tokenId: 'AbCd1234', seq: 1 }),
+      attempt({ devId: 'dev-0002', tokenId: 'AbCd1234', seq: 2 }),
+      attempt({ devId: 'dev-0003', tokenId: 'AbCd1234', seq: 3 }),
+    ]);
+    expect(rows).toEqual([null, expect.objectContaining({ devId: 'dev-0002' }), expect.objectContaining({ devId: 'dev-0003' })]);
+    h.reopen();
+    expect(h.store.query(OWNER, {}).items.map((r) => r.id).sort()).toEqual([first!.id, rows[1]!.id, rows[2]!.id].sort());
+    expect(() => h.store.recordEach([attempt({ devId: 'dev-0004', seq: 4 }), { ...attempt({ seq: 5 }), result: 'SOLD' } as unknown as NewAttempt])).toThrow(HistoryInputError);
+    expect(rowsInFile()).toBe(3);
+  });
+
   it('given optional fields left out, then they are stored as null', () => {
     const row = h.store.record({ at: 1, stationId: 's1', operator: 'Ben', accountId: 'acc-owner', method: 'wired', devId: 'dev-0001', result: 'NOT_BOUND' });
     expect(row).toMatchObject({ batchId: null, pid: null, serial: null, code: null, tokenId: null });

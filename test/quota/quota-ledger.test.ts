@@ -178,14 +178,18 @@ describe('quota ledger (DESIGN §8)', () => {
 
   it('given 4 processes racing on one database file (160 attempts in immediate transactions), then exactly 100 succeed, never one over', async () => {
     const ledgerModule = fileURLToPath(new URL('../../src/quota/quota-ledger.ts', import.meta.url));
-    const dbModule = fileURLToPath(new URL('../../src/cloud/authority-database.ts', import.meta.url));
     // A start barrier, not a start time: each racer says when its database is open, and all go together
     // once all four are ready (a wall-clock start left a racer that loaded slowly out of the race).
+    // The authority opens its store as its one writer (DESIGN §9), so a second openAuthorityDb is refused;
+    // the racers open plain connections to the file the test migrated, to prove the ledger's transactions
+    // exact even when several processes write it (as the PostgreSQL store's nodes will, issue 10).
     const racer = `
       const { createQuotaLedger } = await import(${JSON.stringify(ledgerModule)});
-      const { openAuthorityDb } = await import(${JSON.stringify(dbModule)});
+      const { default: Database } = await import('better-sqlite3');
       const [dbPath, now, pids] = process.argv.slice(1);
-      const db = openAuthorityDb(dbPath);
+      const db = new Database(dbPath);
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
       const ledger = createQuotaLedger(db, { timeZone: 'UTC' });
       const pay = db.transaction((pid) => ledger.tryConsume('alice', pid, Number(now)));
       process.stdout.write('ready\\n');

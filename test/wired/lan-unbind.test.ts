@@ -114,6 +114,38 @@ describe('unbindOverLan when the station already receives the result from the au
     expect(polls).toBe(0);
   });
 
+  it('given reports keep coming for other devices, then the device does not poll /status while they do, ends on its own report, and polls once they pause', async () => {
+    let polls = 0;
+    const script: Script = {
+      '/info': () => info(),
+      '/unbind': () => ({ body: { accepted: true } }),
+      '/status': () => {
+        polls++;
+        return { body: { st: 'failed', code: 'CLOUD_UNREACHABLE', result: 'FAILED' } };
+      },
+    };
+    const busy = await fakeDevice('127.77.251.15', script);
+    // The stream is busy: every look at it finds a report just now; the device's own comes on the third look.
+    let looks = 0;
+    let reportNow: (r: { result: 'UNBOUND'; detail: string }) => void = () => undefined;
+    const own = new Promise<{ result: 'UNBOUND'; detail: string }>((resolve) => (reportNow = resolve));
+    const lastReportAt = (): number => {
+      if (++looks === 3) reportNow({ result: 'UNBOUND', detail: 'reported by the authority' });
+      return Date.now();
+    };
+    const [o] = await unbindOverLan([busy], () => TOKEN, { pollMs: 20, reported: () => own, lastReportAt });
+    expect(o).toMatchObject({ result: 'UNBOUND', reported: true });
+    expect(looks).toBeGreaterThanOrEqual(3);
+    expect(polls).toBe(0);
+    // The stream went quiet (its last report is old) and this device's report never comes: its /status ends it.
+    const quiet = await fakeDevice('127.77.251.16', script);
+    const since = Date.now();
+    const never = (_t: LanUnbindTarget, signal: AbortSignal) => new Promise<null>((resolve) => signal.addEventListener('abort', () => resolve(null), { once: true }));
+    const [q] = await unbindOverLan([quiet], () => TOKEN, { pollMs: 20, reported: never, lastReportAt: () => since });
+    expect(q).toMatchObject({ result: 'FAILED', code: 'CLOUD_UNREACHABLE' });
+    expect(polls).toBe(1);
+  });
+
   it('given no report comes, then the device’s own /status still ends it (CLOUD_UNREACHABLE), and a silent device ends TIMEOUT', async () => {
     const unreachable = await fakeDevice('127.77.251.13', {
       '/info': () => info(),

@@ -41,6 +41,19 @@ describe('the mDNS record cache', () => {
     { name: 'dev1.local', type: 'A', ttl, flush: true, data: address },
   ];
 
+  it('given one of two devices announces again, then only its instance is made anew; the other is the same object as before', () => {
+    const c = new MdnsRecordCache(SERVICE);
+    const other = answers('127.77.0.2').map((r) => JSON.parse(JSON.stringify(r).replaceAll('dev1', 'dev2')) as Record<string, unknown>);
+    other[2]!.data = txt({ ...GOOD, id: 'pnvr8ch-0002' });
+    c.ingest([...answers('127.77.0.1'), ...other], '127.0.0.1', 1000);
+    const [first, second] = c.instances();
+    c.ingest(answers('127.77.0.1', 120, 'unbinding'), '127.0.0.1', 1500);
+    const [again, unchanged] = c.instances();
+    expect(again).not.toBe(first);
+    expect(again).toMatchObject({ fqdn, lastSeen: 1500 });
+    expect(unchanged).toBe(second);
+  });
+
   it('given an announcement, then the instance has its host, port, TXT and address', () => {
     const c = new MdnsRecordCache(SERVICE);
     expect(c.ingest(answers('127.77.0.1'), '127.0.0.1', 1000)).toBe(true);

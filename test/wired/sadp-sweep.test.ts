@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseWiredFaultSpec, sadpProbeMatchXml, startWiredBench, macFor, type WiredBench } from '../../src/device/index.js';
-import { SADP_MULTICAST_ADDRESS } from '../../src/protocol/index.js';
+import { parseWiredFaultSpec, sadpProbeMatchXml, startSadpResponder, startWiredBench, macFor, type WiredBench } from '../../src/device/index.js';
+import { SADP_DATAGRAM_LIMITS, SADP_MULTICAST_ADDRESS, sadpProbeXml } from '../../src/protocol/index.js';
 import {
   createGuardedUdpSocket,
   DHCP_FAILED_HINT,
+  openSadpListener,
   parseSadpDatagram,
   probeSadp,
   resolveLanInterface,
@@ -163,6 +164,40 @@ describe('SADP on the LAN (real UDP multicast on loopback)', () => {
     expect(reports[2]!.why).toMatch(/IPv4Address/);
     await s.refresh();
     expect(s.devices().filter((d) => d.sadp)).toHaveLength(3);
+  });
+
+  it('given 64 KB datagrams (deep nesting, thousands of elements, an entity bomb) on the group, then the station and the devices refuse each before parsing, count it, and go on', async () => {
+    await startBench();
+    const s = sweep!;
+    await s.refresh();
+    await waitFor('3 SADP devices', () => s.devices().filter((d) => d.sadp).length === 3);
+    const reports: MalformedReport[] = [];
+    s.on('malformed', (r) => reports.push(r));
+    const why: string[] = [];
+    const listener = await openSadpListener({ lan: lo, port: PORTS.sadp, onMatch: () => undefined, onRejected: (_from, w) => why.push(w) });
+    const device = await startSadpResponder({ lan: lo, port: PORTS.sadp, devices: () => [] });
+    try {
+      const K64 = 65_507;
+      const floods = [
+        `<ProbeMatch>${'<a>'.repeat((K64 - 12) / 3)}`.padEnd(K64, '<'),
+        `<ProbeMatch>${'<E>1</E>'.repeat((K64 - 25) / 8)}</ProbeMatch>`.padEnd(K64, ' '),
+        `<!DOCTYPE l [<!ENTITY a "${'a'.repeat(9000)}"><!ENTITY b "${'&a;'.repeat(10)}">]><ProbeMatch><DeviceSN>&b;</DeviceSN></ProbeMatch>`.padEnd(K64, ' '),
+      ];
+      for (const flood of floods) await sendToGroup(flood);
+      await waitFor('3 refusals', () => why.length === 3 && reports.length === 3);
+      expect(why).toEqual(floods.map(() => `refused before parsing: datagram of ${K64} bytes is over the ${SADP_DATAGRAM_LIMITS.maxBytes} a SADP answer may have`));
+      expect(listener.rejected).toBe(3);
+      expect(reports.map((r) => r.why)).toEqual(why);
+      // The device heard them too (and the answers above): none was a probe, none answered.
+      await waitFor('the device ignored the floods', () => device.ignored >= 3);
+      expect(device.probes).toBe(0);
+      await sendToGroup(sadpProbeXml('AFTER-THE-FLOOD'));
+      await waitFor('the device answered the probe after the floods', () => device.probes === 1);
+      await s.refresh();
+      expect(s.devices().filter((d) => d.sadp)).toHaveLength(3);
+    } finally {
+      await Promise.all([listener.close(), device.close()]);
+    }
   });
 
   it('given the real fixtures sent as answers, then the sweep lists them as devices seen only by SADP, not reset', async () => {

@@ -1,9 +1,17 @@
-import type { Migration, SqliteSchema } from '../../sqlite/index.js';
+import type { Migration, SecretBox, SqliteSchema } from '../../sqlite/index.js';
 import * as m0001 from './0001-batches.js';
+import * as m0002 from './0002-sealed-tokens.js';
 
 export type { Migration };
 
-/** Numbered, append-only. Never edit a migration that has shipped: add the next one. */
-export const BATCH_MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'batches', up: m0001.up }];
+/** Numbered, append-only. Never edit a migration that has shipped: add the next one. Sealing needs the station key. */
+export function batchMigrations(box: SecretBox): readonly Migration[] {
+  return [
+    { version: 1, name: 'batches', up: m0001.up },
+    { version: 2, name: 'sealed tokens and Wi-Fi verifier', up: (db) => m0002.up(db, box) },
+  ];
+}
 
-export const BATCH_SCHEMA: SqliteSchema = { label: 'batch store', migrations: BATCH_MIGRATIONS };
+export function batchSchema(box: SecretBox): SqliteSchema {
+  return { label: 'batch store', migrations: batchMigrations(box) };
+}

@@ -11,6 +11,7 @@ import {
   pidSchema,
   quotaTicketRequestSchema,
   roleRequestSchema,
+  IDEMPOTENT_REPLAYED_HEADER,
   type QuotaView,
 } from '../../protocol/index.js';
 import type { AccountRecord } from '../accounts.js';
@@ -19,8 +20,10 @@ import { AUTH_FAILURES, createAuthFailureGuard, DEFAULT_AUTH_FAILURE_LIMITS, typ
 import type { AuthorityServices } from '../services.js';
 import { createStationAuth } from './station-auth.js';
 import { createUnbindBatcher } from './unbind-batcher.js';
+import { toWireAnswer } from '../unbind.js';
+import { idempotencyKeyOf } from './idempotency-key.js';
 import { streamTokenEvents } from './token-events-stream.js';
-import { parseOr400 } from './validate.js';
+import { parseOr400, checkInputOnEveryRoute } from './validate.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +41,6 @@ export interface ServerOptions {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const noQuery = z.strictObject({});
 
 /** The authority's HTTP face: the station API (signed, DESIGN §4.4) and the device API (§4.3). */
 export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions = {}): FastifyInstance {
@@ -88,10 +90,16 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
     try {
       done(null, JSON.parse(utf8.decode(body)));
     } catch {
-      done(new AuthorityError(400, 'BAD_JSON', 'body is not valid UTF-8 JSON'), undefined);
+      req.bodyRefusal = new AuthorityError(400, 'BAD_JSON', 'body is not valid UTF-8 JSON');
+      done(null, undefined);
     }
   });
-  app.addContentTypeParser('*', (_req, _payload, done) => done(new AuthorityError(400, 'BAD_CONTENT_TYPE', 'send application/json'), undefined));
+  // Body refusals are thrown after the signature check (validate.ts): an unsigned request is told 401, whatever its body.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    req.rawBody = body;
+    req.bodyRefusal = new AuthorityError(400, 'BAD_CONTENT_TYPE', 'send application/json');
+    done(null, undefined);
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof AuthorityError) return reply.status(err.status).send({ code: err.code, message: err.message });
@@ -107,6 +115,7 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
   app.addHook('onClose', async () => {
     for (const close of [...openStreams]) close();
   });
+  checkInputOnEveryRoute(app);
 
   // ---- device API (DESIGN §4.3): unsigned by the station scheme, signed by the device key inside ----
   app.post('/device/v1/unbind', async (req) => {
@@ -117,7 +126,7 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
     if (out.reason && AUTH_FAILURES.has(out.reason)) authFailures.record(body.devId, req.ip, out.reason);
     else if (out.result === 'FAILED') req.log.info({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result, reason: out.reason }, 'device unbind refused');
     else req.log.debug({ evt: 'unbind', devId: body.devId, tokenId: out.log.token_id, result: out.result }, 'device unbind');
-    return out.reason ? { result: out.result, reason: out.reason } : { result: out.result };
+    return toWireAnswer(out);
   });
 
   // ---- station API (DESIGN §4.4) ----
@@ -127,19 +136,15 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
         req.account = auth.verify(req, req.rawBody ?? Buffer.alloc(0));
       });
       const me = (req: FastifyRequest): AccountRecord => req.account!;
-      const checkNoQuery = (req: FastifyRequest): void => void parseOr400(noQuery, req.query, 'query');
 
       api.get('/me', async (req) => {
-        checkNoQuery(req);
         const { secret: _secret, ...view } = me(req);
         return view;
       });
       api.get('/products', async (req) => {
-        checkNoQuery(req);
         return { items: s.grants.unbindableProducts(me(req).accountId), nextCursor: null };
       });
       api.get('/quota', async (req): Promise<QuotaView> => {
-        checkNoQuery(req);
         const now = s.clock();
         const w = s.quota.window(now);
         return {
@@ -152,9 +157,12 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
         };
       });
       api.post('/unbind-tokens', async (req, reply) => {
-        checkNoQuery(req);
         const body = parseOr400(issueTokenRequestSchema, req.body, 'body');
-        const issued = s.tokens.issue(me(req).accountId, me(req).region, body, s.clock());
+        const key = idempotencyKeyOf(req);
+        const { token: issued, replayed } = key
+          ? s.tokens.issueOnce(me(req).accountId, me(req).region, body, s.clock(), key)
+          : { token: s.tokens.issue(me(req).accountId, me(req).region, body, s.clock()), replayed: false };
+        if (replayed) return reply.status(201).header(IDEMPOTENT_REPLAYED_HEADER, 'true').send(issued);
         req.log.info({ evt: 'token-issued', tokenId: issued.id, account: me(req).accountId, capacity: issued.capacity, channel: issued.channel }, 'token issued');
         return reply.status(201).send(issued);
       });
@@ -162,11 +170,12 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
         const { id } = parseOr400(idParamSchema, req.params, 'path');
         return s.tokens.viewFor(me(req).accountId, id, s.clock());
       });
-      api.get('/unbind-tokens/:id/events', async (req, reply) => {
+      // No HEAD: Node sends a HEAD answer's headers only at its end, and a stream ends when the token does.
+      api.get('/unbind-tokens/:id/events', { exposeHeadRoute: false }, async (req, reply) => {
         const { id } = parseOr400(idParamSchema, req.params, 'path');
         streamTokenEvents(s, me(req).accountId, id, req, reply, openStreams);
       });
-      api.get('/device-logs', async (req) => s.logs.query(me(req).accountId, parseOr400(deviceLogQuerySchema, req.query, 'query')));
+      api.get('/device-logs', { config: { query: deviceLogQuerySchema } }, async (req) => s.logs.query(me(req).accountId, parseOr400(deviceLogQuerySchema, req.query, 'query')));
 
       api.post('/quota-tickets', async (req, reply) => {
         const body = parseOr400(quotaTicketRequestSchema, req.body, 'body');

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CLOCK_SKEW_MS, SIGN_METHOD, signaturesEqual, signStationRequest, stationStringToSign } from '../../protocol/index.js';
 import type { AccountRecord, Accounts } from '../accounts.js';
 import { AuthorityError } from '../errors.js';
-import { parseOr400 } from './validate.js';
+import { describeFirstIssue } from './validate.js';
 
 /** Verifies the signed-request scheme of DESIGN §4.4 and resolves the calling account. */
 const signedHeadersSchema = z.object({
@@ -14,6 +14,20 @@ const signedHeadersSchema = z.object({
   sign_method: z.literal(SIGN_METHOD),
   sign: z.string().regex(/^[0-9A-F]{64}$/, 'must be 64 upper-hex characters'),
 });
+
+const SIGNED_HEADERS = Object.keys(signedHeadersSchema.shape);
+
+/** The signing headers, or a 401 naming what is missing or malformed: every signature refusal is a 401 (DESIGN §4.4). */
+function readSignedHeaders(headers: FastifyRequest['headers']): z.output<typeof signedHeadersSchema> {
+  const missing = SIGNED_HEADERS.filter((name) => headers[name] === undefined);
+  if (missing.length === SIGNED_HEADERS.length) {
+    throw new AuthorityError(401, 'SIGN_MISSING', `the request is not signed: send the headers ${SIGNED_HEADERS.join(', ')}`);
+  }
+  if (missing.length > 0) throw new AuthorityError(401, 'SIGN_MISSING', `signing header${missing.length > 1 ? 's' : ''} missing: ${missing.join(', ')}`);
+  const h = signedHeadersSchema.safeParse(headers);
+  if (!h.success) throw new AuthorityError(401, 'SIGN_MALFORMED', describeFirstIssue(h.error, 'header'));
+  return h.data;
+}
 
 export const NONCE_MEMORY_MS = 2 * CLOCK_SKEW_MS + 60_000;
 
@@ -29,7 +43,7 @@ export function createStationAuth(db: Database, accounts: Accounts, clock: () =>
   const purgeDevice = db.prepare('DELETE FROM device_nonces WHERE seen_at < ?');
   return {
     verify(req, rawBody) {
-      const h = parseOr400(signedHeadersSchema, req.headers, 'header');
+      const h = readSignedHeaders(req.headers);
       const account = accounts.byClientId(h.client_id);
       if (!account) throw new AuthorityError(401, 'CLIENT_UNKNOWN', 'no account has this client_id');
       const expected = signStationRequest(account.secret, h.client_id, h.t, h.nonce, stationStringToSign(req.method, req.url, rawBody));

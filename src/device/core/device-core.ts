@@ -10,7 +10,7 @@ import {
   type UnbindResult,
 } from '../../protocol/index.js';
 import { isPairingState, type AgentState, type FleetDeviceStatus } from '../../protocol/virtual-bench.js';
-import { exchangeUnbind, type AuthorityExchange, type ExchangeOptions } from './signed-unbind-client.js';
+import { exchangeUnbindRetrying, type AuthorityExchange, type ExchangeOptions, type RetryPolicy } from './signed-unbind-client.js';
 import { BoundedLog } from './bounded-log.js';
 import { deviceIdentitySchema, type DeviceIdentity } from './device-identity.js';
 
@@ -58,6 +58,8 @@ export interface DeviceCoreOptions {
   /** `waiting` (reset, the default) or `operating` (never reset). */
   initialState?: 'waiting' | 'operating';
   requestTimeoutMs?: number;
+  /** How often a lost answer is asked for again (default DEFAULT_RETRY). */
+  retry?: RetryPolicy;
   historyLimit?: number;
 }
 
@@ -94,6 +96,7 @@ export abstract class DeviceCore {
   readonly #deviceKey: string;
   readonly #regionUrls: Readonly<Record<string, string>>;
   readonly #requestTimeoutMs: number;
+  readonly #retry: RetryPolicy | undefined;
   readonly #history: BoundedLog<DeviceEvent>;
   readonly #listeners = new Set<(change: StateChange) => void>();
   #state: AgentState;
@@ -116,6 +119,7 @@ export abstract class DeviceCore {
     this.#bound = identity.bound;
     this.#regionUrls = opts.regionUrls;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#retry = opts.retry;
     this.#history = new BoundedLog(opts.historyLimit ?? DEFAULT_HISTORY_LIMIT);
     this.#state = opts.initialState ?? 'waiting';
   }
@@ -282,13 +286,25 @@ export abstract class DeviceCore {
     return null;
   }
 
-  /** The signed request of DESIGN §4.3, sent through the shared authority exchange. */
+  /**
+   * The signed request of DESIGN §4.3, sent through the shared authority exchange; a lost answer is asked
+   * for again with a new nonce and ts, and a replayed answer is the result like any other.
+   */
   protected sendUnbind(baseUrl: string, token: string, signal: AbortSignal, hooks: Pick<ExchangeOptions, 'onSent' | 'onAnswerArriving'> = {}): Promise<AuthorityExchange> {
-    const ts = Date.now();
-    const nonce = randomUrlSafe(NONCE_LENGTH);
-    const request = { devId: this.devId, token, ts, nonce, sig: signDeviceRequest(this.#deviceKey, this.devId, token, ts, nonce) };
+    const sign = () => {
+      const ts = Date.now();
+      const nonce = randomUrlSafe(NONCE_LENGTH);
+      return { devId: this.devId, token, ts, nonce, sig: signDeviceRequest(this.#deviceKey, this.devId, token, ts, nonce) };
+    };
     this.record('request', `POST ${baseUrl}/device/v1/unbind for token ${redactToken(token)}`);
-    return exchangeUnbind(baseUrl, request, { timeoutMs: this.#requestTimeoutMs, signal, ...hooks });
+    return exchangeUnbindRetrying(baseUrl, sign, {
+      timeoutMs: this.#requestTimeoutMs,
+      signal,
+      ...hooks,
+      ...(this.#retry ? { retry: this.#retry } : {}),
+      onRetry: (attempt, lost) =>
+        this.record('request', `answer lost (${lost.kind === 'unreachable' || lost.kind === 'timeout' ? lost.detail : lost.kind}): asking again, attempt ${attempt}`),
+    });
   }
 
   /**
@@ -299,8 +315,8 @@ export abstract class DeviceCore {
   protected conclude(exchange: AuthorityExchange, onAbandoned: () => void | Promise<void>): void | Promise<void> {
     switch (exchange.kind) {
       case 'answer': {
-        const { result, reason } = exchange.response;
-        this.record('answer', `${result}${reason ? ` ${reason}` : ''}`, reason ?? null);
+        const { result, reason, replayed } = exchange.response;
+        this.record('answer', `${result}${reason ? ` ${reason}` : ''}${replayed ? ' (replayed: decided before)' : ''}`, reason ?? null);
         if (result === 'FAILED') return this.fail(reason ?? null);
         this.#bound = false; // UNBOUND or NOT_BOUND: either way no binding is left in the cloud
         this.#lastResult = result;

@@ -1,4 +1,7 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { apiErrorSchema, deviceUnbindResponseSchema, type DeviceUnbindRequest, type DeviceUnbindResponse } from '../../protocol/index.js';
+import { abortableSleep } from './abortable-sleep.js';
 
 /** How one device → authority exchange (DESIGN §4.3) ended, as the device can tell. */
 export type AuthorityExchange =
@@ -26,32 +29,43 @@ export const UNBIND_PATH = '/device/v1/unbind';
 /** An unbind answer is a few dozen bytes; anything far larger is not one. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
-async function readCapped(response: Response): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      throw new Error(`answer is longer than ${MAX_ANSWER_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * Keep-alive, as fetch's global pool was: one process runs many virtual devices, and each request
+ * after the first on a free connection skips the handshake. node:http rather than fetch: the
+ * WHATWG request, header and stream objects of fetch cost a device more than its whole exchange.
+ */
+const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) } as const;
+
+interface Answer {
+  status: number;
+  res: IncomingMessage;
+}
+
+function readCapped(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    res.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > MAX_ANSWER_BYTES) {
+        res.destroy();
+        reject(new Error(`answer is longer than ${MAX_ANSWER_BYTES} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+    res.on('close', () => {
+      if (!res.complete) reject(new Error('the answer was cut off'));
+    });
+  });
 }
 
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const cause = (err as Error & { cause?: unknown }).cause;
-  if (cause instanceof Error) {
-    const code = (cause as Error & { code?: string }).code;
-    return code ? `${code}: ${cause.message}` : cause.message;
-  }
-  return err.message;
+  const code = (err as Error & { code?: string }).code;
+  return code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
 }
 
 /** POSTs one signed unbind request to `${baseUrl}/device/v1/unbind`; never throws. */
@@ -74,26 +88,33 @@ export async function exchangeUnbind(baseUrl: string, request: DeviceUnbindReque
     timedOut ? { kind: 'timeout', detail: `no answer within ${opts.timeoutMs} ms` } : opts.signal?.aborted ? { kind: 'cancelled' } : null;
   try {
     if (opts.signal?.aborted) return { kind: 'cancelled' };
-    const pending = fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(request),
-      signal: controller.signal,
+    const agent = url.protocol === 'http:' || url.protocol === 'https:' ? agents[url.protocol] : null;
+    if (!agent) return { kind: 'unreachable', detail: `authority address "${baseUrl}" is not http(s)` };
+    const body = JSON.stringify(request);
+    const pending = new Promise<Answer>((resolve, reject) => {
+      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = send(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) =>
+        resolve({ status: res.statusCode ?? 0, res }),
+      );
+      req.on('error', reject);
+      // The request goes with the controller: a timeout or a cancel ends it, however far it got.
+      controller.signal.addEventListener('abort', () => req.destroy(new Error('aborted')), { once: true });
+      req.end(body);
     });
     opts.onSent?.();
-    let response: Response;
+    let response: Answer;
     try {
       response = await pending;
     } catch (err) {
       return interrupted() ?? { kind: 'unreachable', detail: describe(err) };
     }
     if (opts.onAnswerArriving?.() === 'abandon') {
-      await response.body?.cancel().catch(() => undefined);
+      response.res.destroy();
       return { kind: 'abandoned' };
     }
     let text: string;
     try {
-      text = await readCapped(response);
+      text = await readCapped(response.res);
     } catch (err) {
       return interrupted() ?? { kind: 'bad-answer', detail: describe(err) };
     }
@@ -123,4 +144,48 @@ export async function exchangeUnbind(baseUrl: string, request: DeviceUnbindReque
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onCancel);
   }
+}
+
+/**
+ * How often a device asks again when the answer is lost (connection refused or reset, no answer in time):
+ * each time a new request (new nonce and ts) for the same token. The authority tells a retry what it had
+ * decided (`replayed: true`, DESIGN §4.3), so asking again never unbinds twice.
+ */
+export interface RetryPolicy {
+  /** Requests in all, the first included (1: never retry). */
+  attempts: number;
+  /** The pause before the first retry; doubled each time up to `maxBackoffMs`. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 200, maxBackoffMs: 2_000 };
+
+/** The request may have been decided but its answer never came: only then is asking again right. */
+export function answerLost(e: AuthorityExchange): boolean {
+  return e.kind === 'unreachable' || e.kind === 'timeout';
+}
+
+export interface RetryingExchangeOptions extends ExchangeOptions {
+  retry?: RetryPolicy;
+  /** Called before each retry, with the exchange that lost its answer. */
+  onRetry?: (attempt: number, lost: AuthorityExchange) => void;
+}
+
+/**
+ * The device → authority exchange with retries: `sign` makes a fresh signed request each time. The hooks
+ * of the first send (faults of the virtual devices) apply to it alone. Never throws.
+ */
+export async function exchangeUnbindRetrying(baseUrl: string, sign: () => DeviceUnbindRequest, opts: RetryingExchangeOptions): Promise<AuthorityExchange> {
+  const { retry = DEFAULT_RETRY, onRetry, onSent, onAnswerArriving, ...rest } = opts;
+  let exchange = await exchangeUnbind(baseUrl, sign(), { ...rest, ...(onSent ? { onSent } : {}), ...(onAnswerArriving ? { onAnswerArriving } : {}) });
+  let pause = retry.backoffMs;
+  for (let attempt = 2; attempt <= retry.attempts && answerLost(exchange); attempt++) {
+    onRetry?.(attempt, exchange);
+    if (opts.signal) await abortableSleep(pause, opts.signal);
+    else await new Promise((r) => setTimeout(r, pause));
+    if (opts.signal?.aborted) return { kind: 'cancelled' };
+    pause = Math.min(pause * 2, retry.maxBackoffMs);
+    exchange = await exchangeUnbind(baseUrl, sign(), rest);
+  }
+  return exchange;
 }

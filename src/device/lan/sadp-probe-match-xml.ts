@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { escapeXmlText } from '../../protocol/index.js';
 
 /**
  * A Hikvision-style `<ProbeMatch>` answer (DESIGN §4.7) as real devices write it (see
@@ -28,7 +29,6 @@ export function macFor(devId: string): string {
   return ['c0', '56', 'e3', ...[h[0]!, h[1]!, h[2]!].map((b) => b.toString(16).padStart(2, '0'))].join('-');
 }
 
-const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 /** Some firmware writes `flase`; the station must read it as false (fixture camera-full.xml). */
 const hikBool = (v: boolean, misspelled = false): string => (v ? 'true' : misspelled ? 'flase' : 'false');
 
@@ -64,6 +64,6 @@ export function sadpProbeMatchXml(d: SadpIdentity, uuid: string): string {
     ['HCPlatformEnable', hikBool(false, true)],
     ['DeviceLock', 'true'],
   ];
-  const body = elements.map(([k, v]) => `<${k}>${escape(String(v))}</${k}>`).join('\r\n');
+  const body = elements.map(([k, v]) => `<${k}>${escapeXmlText(String(v))}</${k}>`).join('\r\n');
   return `<?xml version="1.0" encoding="UTF-8"?>\r\n<ProbeMatch>${body}\r\n</ProbeMatch>\r\n`;
 }

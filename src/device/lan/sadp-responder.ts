@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import { SADP_MULTICAST_ADDRESS, SADP_PORT } from '../../protocol/index.js';
+import { SADP_DATAGRAM_LIMITS, SADP_MULTICAST_ADDRESS, SADP_PORT, screenSadpDatagram } from '../../protocol/index.js';
 import { sadpProbeMatchXml, type SadpIdentity } from './sadp-probe-match-xml.js';
 import { createBenchMulticastSocket, type BenchLan, type BenchMulticastRecord } from './wired-multicast-socket.js';
 
@@ -23,14 +23,19 @@ export interface SadpResponder {
   multicast: BenchMulticastRecord;
   /** Probes answered so far. */
   readonly probes: number;
+  /** Datagrams on the group that were not a probe (answers, garbage, over-size): dropped, counted. */
+  readonly ignored: number;
   close(): Promise<void>;
 }
 
-const parser = new XMLParser({ parseTagValue: false, ignoreDeclaration: true, ignoreAttributes: true });
+const parser = new XMLParser({ parseTagValue: false, ignoreDeclaration: true, ignoreAttributes: true, htmlEntities: false, maxNestedTags: SADP_DATAGRAM_LIMITS.maxDepth });
 
-function probeUuid(text: string): string | null {
+/** The Uuid of an inquiry probe, or null for anything else; bounded before parsing like the station's reader. */
+export function sadpProbeUuid(datagram: Uint8Array | string): string | null {
+  const screen = screenSadpDatagram(datagram);
+  if (!screen.ok) return null;
   try {
-    const doc = parser.parse(text) as { Probe?: { Uuid?: unknown; Types?: unknown } };
+    const doc = parser.parse(screen.text) as { Probe?: { Uuid?: unknown; Types?: unknown } };
     if (typeof doc.Probe !== 'object' || doc.Probe === null) return null;
     const { Uuid, Types } = doc.Probe;
     return typeof Uuid === 'string' && typeof Types === 'string' && Types.trim().toLowerCase() === 'inquiry' ? Uuid.trim() : null;
@@ -46,9 +51,14 @@ export async function startSadpResponder(opts: SadpResponderOptions): Promise<Sa
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
   let probes = 0;
+  let ignored = 0;
   socket.on('message', (msg) => {
-    const uuid = probeUuid(msg.toString('utf8'));
-    if (uuid === null || closed) return;
+    if (closed) return;
+    const uuid = sadpProbeUuid(msg);
+    if (uuid === null) {
+      ignored++;
+      return;
+    }
     probes++;
     for (const device of opts.devices()) {
       const xml = sadpProbeMatchXml(device, uuid);
@@ -83,6 +93,9 @@ export async function startSadpResponder(opts: SadpResponderOptions): Promise<Sa
     multicast: record,
     get probes() {
       return probes;
+    },
+    get ignored() {
+      return ignored;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 import { parseToken, redactToken, type DeviceInfo, type DeviceStatus, type FailureCode } from '../../protocol/index.js';
 import { isPairingState } from '../../protocol/virtual-bench.js';
 import { abortableSleep as sleep } from '../core/abortable-sleep.js';
+import type { RetryPolicy } from '../core/signed-unbind-client.js';
 import { NO_ADDRESS } from '../bench/bench-network.js';
 import { ReportingDeviceCore, type ReportingDeviceDetails } from '../core/device-core.js';
 import type { DeviceIdentity } from '../core/device-identity.js';
@@ -34,6 +35,8 @@ export interface WiredDeviceOptions {
   /** Model name, reported in /info and by SADP. */
   model?: string;
   requestTimeoutMs?: number;
+  /** How often a lost answer is asked for again (DEFAULT_RETRY). */
+  retry?: RetryPolicy;
   /** A new lease from the bench's DHCP, for the IP-change fault. */
   renewLease?: () => string;
   historyLimit?: number;

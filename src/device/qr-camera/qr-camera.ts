@@ -1,6 +1,7 @@
 import { parseToken, redactToken, type FailureCode, type QrPayload, type UnbindResult } from '../../protocol/index.js';
 import type { AgentState } from '../../protocol/virtual-bench.js';
 import { abortableSleep as sleep } from '../core/abortable-sleep.js';
+import type { RetryPolicy } from '../core/signed-unbind-client.js';
 import { joinBenchWifi, nextLease, type BenchNetworks } from '../bench/bench-network.js';
 import type { CameraImage } from './camera-frame.js';
 import { ReportingDeviceCore, type RejectedInput, type ReportingDeviceDetails } from '../core/device-core.js';
@@ -27,6 +28,8 @@ export interface QrCameraOptions {
   /** `waiting` (reset, the default) or `operating` (never reset: refuses every code). */
   initialState?: 'waiting' | 'operating';
   requestTimeoutMs?: number;
+  /** How often a lost answer is asked for again (DEFAULT_RETRY). */
+  retry?: RetryPolicy;
   /** Time to join the Wi-Fi, in ms. */
   wifiJoinMs?: number;
   /** Boot time after a power loss, in ms. */

@@ -1,6 +1,7 @@
 import { parseToken, redactToken, type DeviceInfo, type FailureCode } from '../../protocol/index.js';
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
 import { abortableSleep as sleep } from '../core/abortable-sleep.js';
+import type { RetryPolicy } from '../core/signed-unbind-client.js';
 import { DeviceCore } from '../core/device-core.js';
 import type { DeviceEvent } from '../core/device-core.js';
 import type { DeviceFaults } from '../core/device-faults.js';
@@ -21,6 +22,8 @@ export interface UartGatewayAgentOptions {
   initialState?: 'waiting' | 'operating';
   faults?: UartGatewayFaults;
   requestTimeoutMs?: number;
+  /** How often a lost answer is asked for again (DEFAULT_RETRY). */
+  retry?: RetryPolicy;
   /** Shown in +INFO. */
   model?: string;
   historyLimit?: number;

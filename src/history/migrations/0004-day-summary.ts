@@ -21,7 +21,7 @@ export function up(db: Database): void {
       account_id  TEXT NOT NULL,
       result      TEXT NOT NULL,
       code        TEXT,
-      n           INTEGER NOT NULL CHECK (n > 0)
+      n           INTEGER NOT NULL CHECK (n >= 0)   -- 0 only inside the transaction that deletes it
     ) STRICT;
     CREATE INDEX attempt_days_key ON attempt_days(day, pid, account_id, result, code);
     CREATE TABLE history_meta (

@@ -11,6 +11,7 @@ export const STATION_REFUSALS = {
   PORT_NOT_CONFIGURED: { status: 400, hint: 'Add the port to the UART ports in Settings first.' },
   PORT_TWICE: { status: 400, hint: 'The scanner port cannot also be a UART port: pick another.' },
   SSID_MISMATCH: { status: 400, hint: 'Type the Wi-Fi this batch was started for.' },
+  WIFI_PASSWORD_MISMATCH: { status: 400, hint: 'That is not the Wi-Fi password this batch was started with: type it again exactly.' },
   BAD_KEY: { status: 401, hint: 'Open the station with the URL it printed at start.' },
   NO_STATION_KEY: { status: 401, hint: 'Open the station with the URL it printed at start.' },
   SIGNED_OUT: { status: 401, hint: 'Sign in first.' },

@@ -174,12 +174,34 @@ describe('network and authority faults', () => {
     expect(agent.details().history.some((e) => e.kind === 'fault' && e.detail.includes('ECONNREFUSED'))).toBe(true);
   });
 
-  it('no answer in time: TIMEOUT', async () => {
+  it('no answer in time, every time it asks: TIMEOUT after its retries, each a new signed request for the same token', async () => {
     authority.behave({ kind: 'hang' });
-    const { agent } = device({ requestTimeoutMs: 200 });
+    const { agent } = device({ requestTimeoutMs: 200, retry: { attempts: 3, backoffMs: 10, maxBackoffMs: 10 } });
     const started = Date.now();
-    expect(await agent.scanImage(await code(benchPayload()))).toMatchObject({ state: 'failed', code: 'TIMEOUT' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    const payload = benchPayload();
+    expect(await agent.scanImage(await code(payload))).toMatchObject({ state: 'failed', code: 'TIMEOUT' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 190);
+    expect(authority.accepted).toHaveLength(3);
+    expect(new Set(authority.accepted.map((r) => r.nonce)).size).toBe(3);
+    expect(authority.accepted.every((r) => r.token === payload.t && r.devId === identity.devId)).toBe(true);
+  });
+
+  it('the answer lost (connection reset) and told again when it asks with a new nonce: the replayed answer is its result', async () => {
+    authority.behave({ kind: 'drop', times: 2, answer: { result: 'UNBOUND', replayed: true } });
+    const { agent } = device({ retry: { attempts: 3, backoffMs: 10, maxBackoffMs: 10 } });
+    expect(await agent.scanImage(await code(benchPayload()))).toEqual({ kind: 'finished', state: 'unbound', result: 'UNBOUND', code: null });
+    expect(authority.accepted).toHaveLength(3);
+    expect(new Set(authority.accepted.map((r) => r.nonce)).size).toBe(3);
+    expect(authority.refused).toEqual([]);
+    const history = agent.details().history;
+    expect(history.filter((e) => e.kind === 'request' && e.detail.includes('asking again'))).toHaveLength(2);
+    expect(history.some((e) => e.kind === 'answer' && e.detail === 'UNBOUND (replayed: decided before)')).toBe(true);
+  });
+
+  it('a device that may not retry (attempts 1) fails on the first lost answer', async () => {
+    authority.behave({ kind: 'drop', times: 1, answer: { result: 'UNBOUND' } });
+    const { agent } = device({ retry: { attempts: 1, backoffMs: 10, maxBackoffMs: 10 } });
+    expect(await agent.scanImage(await code(benchPayload()))).toMatchObject({ state: 'failed', code: 'CLOUD_UNREACHABLE' });
     expect(authority.accepted).toHaveLength(1);
   });
 

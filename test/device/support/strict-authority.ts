@@ -20,7 +20,9 @@ export type Behaviour =
   | { kind: 'hang' }
   | { kind: 'status'; status: number; body: string }
   | { kind: 'raw'; body: string }
-  | { kind: 'delay'; ms: number; answer: DeviceUnbindResponse };
+  | { kind: 'delay'; ms: number; answer: DeviceUnbindResponse }
+  /** The first `times` accepted requests lose their answer (the connection is reset), then `answer` is given. */
+  | { kind: 'drop'; times: number; answer: DeviceUnbindResponse };
 
 export interface StrictAuthority {
   url: string;
@@ -90,6 +92,9 @@ export async function startStrictAuthority(deviceKeys: Record<string, string>, b
         return reply(res, 200, b.body);
       case 'delay':
         await new Promise((done) => setTimeout(done, b.ms));
+        return reply(res, 200, JSON.stringify(b.answer));
+      case 'drop':
+        if (accepted.length <= b.times) return void res.socket?.destroy();
         return reply(res, 200, JSON.stringify(b.answer));
     }
   };
