@@ -56,6 +56,9 @@ interface CachedDevice extends DeviceRow {
 export interface PgUnbindOutcome {
   result: UnbindResult;
   reason?: FailureCode;
+  /** The answer decided before for this devId and token, told again (no new row, no new event). */
+  replayed?: true;
+  /** The row of the decision: a new one, or for a replayed answer the one that decided it. */
   log: LogRow;
   /** The token was used up by this decision (its stream ends). */
   exhausted: boolean;
@@ -99,6 +102,7 @@ interface Decision {
   o_at: number;
   o_count: number;
   o_last_at: number;
+  o_replayed: boolean;
 }
 
 export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
@@ -192,6 +196,7 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
         result: d.o_result,
         reason: d.o_reason,
       };
+      if (d.o_replayed) return { result: d.o_result, replayed: true, log, exhausted: d.o_exhausted };
       return { result: d.o_result, ...(d.o_reason ? { reason: d.o_reason } : {}), log, exhausted: d.o_exhausted };
     },
   };

@@ -33,9 +33,9 @@ describe('PostgreSQL authority migrations', () => {
   it('given an empty database, when migrated, then it holds every table and column of the SQLite store, at the latest schema version', async () => {
     const pool = await emptyDb();
     await migratePg(pool, PG_AUTHORITY_SCHEMA);
-    expect(await currentPgVersion(pool)).toBe(3);
-    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(3);
-    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3]);
+    expect(await currentPgVersion(pool)).toBe(4);
+    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(4);
+    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4]);
 
     // One schema, two stores: the same tables with the same columns (the twin of every SQLite migration).
     const dir = mkdtempSync(join(tmpdir(), 'pg-parity-'));
@@ -63,6 +63,7 @@ describe('PostgreSQL authority migrations', () => {
       { version: 1, name: 'initial' },
       { version: 2, name: 'unbind-decide' },
       { version: 3, name: 'folded-failures' },
+      { version: 4, name: 'decided-answers' },
     ]);
     expect((await pool.query("SELECT value FROM meta WHERE key = 'install'")).rows).toEqual([{ value: 'bench-7' }]);
   });
@@ -70,7 +71,7 @@ describe('PostgreSQL authority migrations', () => {
   it('given a database written by a newer program (version 99), when migrated, then it is refused with a clear error and left untouched', async () => {
     const pool = await emptyDb();
     await pool.query("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now()); INSERT INTO schema_version VALUES (99, 'future'); CREATE TABLE from_the_future (x int)");
-    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (3); upgrade the program');
+    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (4); upgrade the program');
     expect(await tablesOf(pool)).toEqual(['from_the_future', 'schema_version']);
   });
 
@@ -78,10 +79,10 @@ describe('PostgreSQL authority migrations', () => {
     const pool = await emptyDb();
     const broken: PgMigration[] = [
       ...PG_MIGRATIONS,
-      { version: 4, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 4 failed'); } },
+      { version: 5, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 5 failed'); } },
     ];
-    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 4 failed');
-    expect(await currentPgVersion(pool)).toBe(3);
+    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 5 failed');
+    expect(await currentPgVersion(pool)).toBe(4);
     expect(await tablesOf(pool)).not.toContain('half_done');
   });
 
@@ -141,12 +142,39 @@ describe('PostgreSQL authority migrations', () => {
     ]);
   });
 
+  it('given version 3 with a spent place, when migrated to 4, then its decision is kept and a retry of the device is told it again', async () => {
+    const pool = await emptyDb();
+    await migratePg(pool, PG_AUTHORITY_SCHEMA, 3);
+    await pool.query("INSERT INTO accounts VALUES ('a', 'A', 'EU', 'cid', 'v1.x.y.z', 0)");
+    await pool.query("INSERT INTO consumers VALUES ('c', 'C', 'EU')");
+    await pool.query("INSERT INTO products VALUES ('p', 'P', 'camera', 'a', true, NULL, NULL)");
+    await pool.query("INSERT INTO devices VALUES ('dev-1', 'SN1', 'p', 'EU', '1.0', 'v1.x.y.z'), ('dev-2', 'SN2', 'p', 'EU', '1.0', 'v1.x.y.z')");
+    await pool.query("INSERT INTO bindings VALUES ('dev-1', 'c', 0), ('dev-2', 'c', 0)");
+    await pool.query("INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, created_at, expires_at) VALUES ('tok1', 'h', 'a', 'EU', 2, 'qr', 0, 9e12)");
+    const decide = (dev: string, nonce: string, now: number) =>
+      pool.query(`SELECT * FROM unbind_decide($1, $2, $3, 'SN1', 'p', 'EU', 'tok1', 'EU', 'h', NULL, '2026-01-01', 100, 100)`, [dev, nonce, now]);
+    const before = (await decide('dev-1', 'nonce-0001-abcdef', 1000)).rows[0];
+    expect(before).toMatchObject({ o_result: 'UNBOUND' });
+    await migratePg(pool, PG_AUTHORITY_SCHEMA, 4);
+    expect((await pool.query('SELECT token_id, dev_id, result, log_id FROM decided_answers')).rows).toEqual([{ token_id: 'tok1', dev_id: 'dev-1', result: 'UNBOUND', log_id: before.o_log_id }]);
+    // The retry of dev-1 is told its decision (the deciding row, no new one); dev-2 is decided and kept.
+    expect((await decide('dev-1', 'nonce-0002-abcdef', 2000)).rows[0]).toMatchObject({ o_result: 'UNBOUND', o_replayed: true, o_log_id: before.o_log_id, o_at: 1000 });
+    const two = (await decide('dev-2', 'nonce-0003-abcdef', 3000)).rows[0];
+    expect(two).toMatchObject({ o_result: 'UNBOUND', o_replayed: false, o_exhausted: true });
+    expect((await decide('dev-2', 'nonce-0004-abcdef', 4000)).rows[0]).toMatchObject({ o_result: 'UNBOUND', o_replayed: true, o_log_id: two.o_log_id, o_exhausted: true });
+    expect((await pool.query('SELECT count(*)::int AS n FROM device_logs')).rows).toEqual([{ n: 2 }]);
+    expect((await pool.query("SELECT used FROM tokens")).rows).toEqual([{ used: 2 }]);
+    // Bound again since: a different use of its spent place, refused.
+    await pool.query("INSERT INTO bindings VALUES ('dev-1', 'c', 5000)");
+    expect((await decide('dev-1', 'nonce-0005-abcdef', 5000)).rows[0]).toMatchObject({ o_result: 'FAILED', o_reason: 'TOKEN_REUSED', o_replayed: false });
+  });
+
   it('given three nodes starting at once on an empty database, then the schema is created once and every node starts', async () => {
     const pg = testPg();
     const url = await pg.freshDatabase(0);
     const pools = [pg.pool(url, 2), pg.pool(url, 2), pg.pool(url, 2)];
     await Promise.all(pools.map((p) => migratePg(p, PG_AUTHORITY_SCHEMA)));
-    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
   });
 
   it('given the PostgreSQL checks, then a token is never over capacity and a device log row has a known result', async () => {
