@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { openAuthorityDb } from './authority-database.js';
 import { createSecretBox, loadOrCreateMasterKey, type SecretBox } from './secret-box.js';
 import { createAuthorityServices, type AuthorityServices } from './services.js';
+import { createSqliteStore, type AuthorityStore } from './store.js';
 import { buildAuthorityServer } from './http/server.js';
 import { exportDemo, seedDemo, type DemoExport } from './demo.js';
 import { assertTimeZone } from '../quota/day-window.js';
@@ -26,6 +27,9 @@ export interface AuthorityOptions {
 export interface RunningAuthority {
   url: string;
   port: number;
+  /** What the HTTP layer serves from (both stores). */
+  store: AuthorityStore;
+  /** The SQLite store's synchronous services (tests and the demo export read them). */
   services: AuthorityServices;
   box: SecretBox;
   app: FastifyInstance;
@@ -48,7 +52,8 @@ export async function startAuthority(o: AuthorityOptions): Promise<RunningAuthor
     ...(o.productLimit !== undefined ? { productLimit: o.productLimit } : {}),
   });
   if (o.demo) seedDemo(services);
-  const app = buildAuthorityServer(services, {
+  const store = createSqliteStore(services);
+  const app = buildAuthorityServer(store, {
     ...(o.logLevel ? { logLevel: o.logLevel } : {}),
     ...(o.logStream ? { logStream: o.logStream } : {}),
   });
@@ -61,6 +66,7 @@ export async function startAuthority(o: AuthorityOptions): Promise<RunningAuthor
   return {
     url,
     port,
+    store,
     services,
     box,
     app,
