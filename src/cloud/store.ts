@@ -46,7 +46,10 @@ export interface AuthorityStore {
    * A token's results as they are decided, in seq order, on any node of the store. On PostgreSQL a node's
    * own decisions come through the shared feed too (never straight from this process ahead of its order).
    */
-  events: Pick<TokenEvents, 'subscribe'>;
+  events: {
+    /** `afterSeq`: the store may also deliver what committed after it and before the subscription (PostgreSQL does). */
+    subscribe(tokenId: string, onResult: Parameters<TokenEvents['subscribe']>[1], afterSeq?: number): () => void;
+  };
   nonces: StationNonces;
   /** Several writes as one transaction where the store can (SQLite); `work` must not await in between. */
   together(work: () => void): void;

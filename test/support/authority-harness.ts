@@ -5,6 +5,7 @@ import { startAuthority, type AuthorityOptions, type RunningAuthority } from '..
 import type { DemoExport } from '../../src/cloud/demo.js';
 import { sendCraftedStationRequest } from './crafted-station-request.js';
 import { freshAuthorityStore, type AuthorityStoreKind } from './authority-store.js';
+import { createPgPool } from '../../src/cloud/pg/pg-pool.js';
 
 /** A real authority on 127.0.0.1 with the demo world, and real HTTP clients for stations and devices. */
 export interface HttpAnswer<T = any> {
@@ -36,6 +37,8 @@ export interface Harness {
   station(role: DemoAccount['role'], region?: string): StationClient;
   device(devId: string): DemoDevice;
   devices(filter: (d: DemoDevice) => boolean): DemoDevice[];
+  /** Rows of a table of the store (either store): for tests that check nothing else was written. */
+  count(table: string): Promise<number>;
   unbind(dev: DemoDevice, token: string, opts?: { ts?: number; nonce?: string; sig?: string }): Promise<HttpAnswer<DeviceUnbindResponse>>;
   close(): Promise<void>;
 }
@@ -51,7 +54,6 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
       cb();
     },
   });
-  if (store.kind === 'pg') throw new Error('the authority is not wired to PostgreSQL yet (issue 10 phase 2)');
   const authority = await startAuthority({ dbPath: store.db, keyFile: store.keyFile, demo: true, clock, logLevel: 'debug', logStream, ...opts }).catch(async (e: unknown) => {
     await store.drop();
     throw e;
@@ -98,6 +100,16 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
       return d;
     },
     devices: (filter) => demo.devices.filter(filter),
+    async count(table) {
+      if (!/^[a-z_]+$/.test(table)) throw new Error(`not a table name: ${table}`);
+      if (store.kind === 'sqlite') return (authority.services.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      const pool = createPgPool(store.db, { max: 1 });
+      try {
+        return (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+      } finally {
+        await pool.end();
+      }
+    },
     async unbind(dev, token, o = {}) {
       const ts = o.ts ?? clock();
       const nonce = o.nonce ?? randomUrlSafe(24);

@@ -62,7 +62,7 @@ export async function streamTokenEvents(
     writeResult(r);
     if (exhausted) finish('exhausted').catch(fail);
   };
-  const unsubscribe = s.events.subscribe(tokenId, onResult);
+  const unsubscribe = s.events.subscribe(tokenId, onResult, lastSeq);
   const expiry = setTimeout(() => finish('expired').catch(fail), Math.max(0, token.expires_at - s.clock()) + 50);
   function cleanup(): void {
     unsubscribe();
