@@ -1,14 +1,25 @@
+import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+import { DEFAULT_PG_BIN_DIR } from './src/cloud/pg/pg-dev.js';
 
 /**
  * Two projects: `default` is every test, the authority on SQLite; `pg` runs the authority suite again with
  * the authority on PostgreSQL (one parameterized suite, not a copy: test/support/authority-store.ts). Tests
  * of one store's own files (SQLite migrations, test/cloud/pg) run once, in `default`. The `pg` project runs
- * when AUTHORITY_STORES names it (until the authority is wired to PostgreSQL, issue 10 phase 2).
+ * where PostgreSQL 15 is installed, or when AUTHORITY_STORES names it.
  */
 const AUTHORITY_SUITE = ['test/cloud/*.test.ts', 'test/qr/qr-unbind.integration.test.ts'];
-const ONE_STORE_ONLY = ['test/cloud/migrations.test.ts', 'test/cloud/migration-*.test.ts', 'test/cloud/secret-box.test.ts', 'test/cloud/auth-flood.test.ts'];
-const stores = (process.env.AUTHORITY_STORES ?? 'sqlite').split(',');
+// SQLite's own files: its migrations, its file-level checks (read-only handle, crash of its one writer).
+const ONE_STORE_ONLY = [
+  'test/cloud/migrations.test.ts',
+  'test/cloud/migration-*.test.ts',
+  'test/cloud/secret-box.test.ts',
+  'test/cloud/auth-flood.test.ts',
+  'test/cloud/read-only-routes.test.ts',
+  'test/cloud/crash-replay.test.ts',
+];
+// Both stores where PostgreSQL is installed (.ci/run installs it); AUTHORITY_STORES=sqlite or =sqlite,pg to choose.
+const stores = (process.env.AUTHORITY_STORES ?? (existsSync(`${DEFAULT_PG_BIN_DIR}/initdb`) ? 'sqlite,pg' : 'sqlite')).split(',');
 
 export default defineConfig({
   test: {

@@ -39,6 +39,10 @@ export interface Harness {
   devices(filter: (d: DemoDevice) => boolean): DemoDevice[];
   /** Rows of a table of the store (either store): for tests that check nothing else was written. */
   count(table: string): Promise<number>;
+  /** The one number a query answers, on either store (`?` placeholders, SQL both dialects read). */
+  scalar(sql: string, ...args: unknown[]): Promise<number>;
+  /** Every row of these tables, as JSON text (either store): to show what is stored and what is not. */
+  dump(tables: string[]): Promise<string>;
   unbind(dev: DemoDevice, token: string, opts?: { ts?: number; nonce?: string; sig?: string }): Promise<HttpAnswer<DeviceUnbindResponse>>;
   close(): Promise<void>;
 }
@@ -60,6 +64,18 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
   });
   const demo = authority.exportDemo();
   const byId = new Map(demo.devices.map((d) => [d.devId, d]));
+
+  async function scalar(sql: string, ...args: unknown[]): Promise<number> {
+    if (store.kind === 'sqlite') return Number(authority.services.db.prepare(sql).pluck().get(...args));
+    let i = 0;
+    const pool = createPgPool(store.db, { max: 1 });
+    try {
+      const r = await pool.query({ text: sql.replace(/\?/g, () => `$${++i}`), values: args, rowMode: 'array' });
+      return Number((r.rows[0] as unknown[])[0]);
+    } finally {
+      await pool.end();
+    }
+  }
 
   function station(role: DemoAccount['role'], region = 'EU'): StationClient {
     const account = demo.accounts.find((a) => a.role === role && a.region === region);
@@ -102,13 +118,21 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
     devices: (filter) => demo.devices.filter(filter),
     async count(table) {
       if (!/^[a-z_]+$/.test(table)) throw new Error(`not a table name: ${table}`);
-      if (store.kind === 'sqlite') return (authority.services.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-      const pool = createPgPool(store.db, { max: 1 });
+      return scalar(`SELECT COUNT(*) AS n FROM ${table}`);
+    },
+    scalar,
+    async dump(tables) {
+      const out: unknown[] = [];
+      const pool = store.kind === 'pg' ? createPgPool(store.db, { max: 1 }) : null;
       try {
-        return (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+        for (const t of tables) {
+          if (!/^[a-z_]+$/.test(t)) throw new Error(`not a table name: ${t}`);
+          out.push(pool ? (await pool.query(`SELECT * FROM ${t}`)).rows : authority.services.db.prepare(`SELECT * FROM ${t}`).all());
+        }
       } finally {
-        await pool.end();
+        await pool?.end();
       }
+      return JSON.stringify(out);
     },
     async unbind(dev, token, o = {}) {
       const ts = o.ts ?? clock();
