@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import type { Database } from 'better-sqlite3';
 import { openAuthorityDb } from '../authority-database.js';
 import { DEMO_ROWS_SQL, demoExportOf, seedDemo, type DemoExport, type DemoRows } from '../demo.js';
 import type { SecretBox } from '../secret-box.js';
@@ -14,7 +15,7 @@ import { inTransaction } from './pg-pool.js';
  * secrets copied still sealed). Several nodes started with --demo at once: an advisory lock, and the
  * `demo_seeded` meta row, let the first seed and the others find it done.
  */
-const TABLES = ['accounts', 'consumers', 'products', 'devices', 'bindings', 'shares', 'partner_grants', 'spaces', 'roles', 'role_products', 'space_members'] as const;
+export const WORLD_TABLES = ['accounts', 'consumers', 'products', 'devices', 'bindings', 'shares', 'partner_grants', 'spaces', 'roles', 'role_products', 'space_members'] as const;
 const DEMO_LOCK = 0x756e6264; // 'unbd'
 
 export async function seedDemoPg(pool: Pool, box: SecretBox, clock: () => number): Promise<boolean> {
@@ -25,18 +26,7 @@ export async function seedDemoPg(pool: Pool, box: SecretBox, clock: () => number
     const db = openAuthorityDb(join(dir, 'demo.db'));
     try {
       seedDemo(createAuthorityServices({ db, box, timeZone: 'UTC', clock }));
-      for (const table of TABLES) {
-        const rows = db.prepare(`SELECT * FROM ${table}`).all() as Array<Record<string, unknown>>;
-        if (rows.length === 0) continue;
-        // Identities are drawn by PostgreSQL (partner_grants.id): the copy names no id.
-        const cols = Object.keys(rows[0]!).filter((k) => !(table === 'partner_grants' && k === 'id'));
-        for (let i = 0; i < rows.length; i += 500) {
-          const chunk = rows.slice(i, i + 500);
-          const values: unknown[] = [];
-          const tuples = chunk.map((r) => `(${cols.map((k) => `$${values.push(r[k] ?? null)}`).join(', ')})`);
-          await c.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES ${tuples.join(', ')}`, values);
-        }
-      }
+      await copyWorld(db, c);
       const seeded = db.prepare("SELECT value FROM meta WHERE key = 'demo_seeded'").get() as { value: string };
       await c.query("INSERT INTO meta (key, value) VALUES ('demo_seeded', $1)", [seeded.value]);
       return true;
@@ -45,6 +35,26 @@ export async function seedDemoPg(pool: Pool, box: SecretBox, clock: () => number
       rmSync(dir, { recursive: true, force: true });
     }
   });
+}
+
+/**
+ * The world of a SQLite authority store (accounts, registry, grants, roles; tokens and approved tickets
+ * too) into a PostgreSQL one, in the caller's transaction; secrets stay sealed. For --demo and the bench.
+ */
+export async function copyWorld(db: Database, c: PoolClient, tables: readonly string[] = WORLD_TABLES): Promise<void> {
+  for (const table of tables) {
+    const rows = db.prepare(`SELECT * FROM ${table}`).all() as Array<Record<string, unknown>>;
+    if (rows.length === 0) continue;
+    // Identities are drawn by PostgreSQL (partner_grants.id): the copy names no id.
+    const cols = Object.keys(rows[0]!).filter((k) => !(table === 'partner_grants' && k === 'id'));
+    const per = Math.floor(30_000 / cols.length);
+    for (let i = 0; i < rows.length; i += per) {
+      const chunk = rows.slice(i, i + per);
+      const values: unknown[] = [];
+      const tuples = chunk.map((r) => `(${cols.map((k) => `$${values.push(r[k] ?? null)}`).join(', ')})`);
+      await c.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES ${tuples.join(', ')}`, values);
+    }
+  }
 }
 
 export async function exportDemoPg(pool: Pool, box: SecretBox, authorityUrl: string): Promise<DemoExport> {
