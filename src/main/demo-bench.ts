@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DemoExport } from '../cloud/demo.js';
 import type { BatchService } from '../batch/batch-service.js';
-import { DEFAULT_BENCH_NETWORKS } from '../device/bench/index.js';
+import { DEFAULT_BENCH_NETWORKS, parseFaultSpec } from '../device/bench/index.js';
 import { startFleet, type Fleet } from '../device/qr-camera/index.js';
 import { startWiredBench, type WiredBench } from '../device/lan/index.js';
 import { parseWiredFaultSpec } from '../device/lan/index.js';
@@ -107,6 +107,7 @@ export function createDemoBench(config: StationConfig, demo: DemoExport, authori
         () =>
           startFleet({
             devices: benchCameras(demo, config.benchDevices, config.benchQrProducts),
+            ...(config.benchQrFaults ? { faults: parseFaultSpec(config.benchQrFaults) } : {}),
             regionUrls,
             bench: { networks: DEFAULT_BENCH_NETWORKS },
             qrSource: { url: screenUrl, pollMs: 300 },

@@ -50,6 +50,8 @@ export const stationConfigSchema = z.strictObject({
   noReportSeconds: z.number().int().min(0).max(3600).default(60),
   /** Faults of the bench's wired devices (fleet grammar: `unreachable=6,notreset=1`); null: one never reset, one without DHCP. */
   benchWiredFaults: z.string().max(500).nullable().default(null),
+  /** Faults of the bench's QR cameras (fleet grammar: `notreset=11`); null: none. */
+  benchQrFaults: z.string().max(500).nullable().default(null),
   /** The products of the bench's QR cameras, shared evenly (default the QR camera C1 only). */
   benchQrProducts: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).min(1).max(16).default(['pqr1cam']),
 }).refine((c) => c.stopFailures <= c.stopWindow, { message: 'the stop rule needs at most as many failures as results judged', path: ['stopFailures'] });
@@ -79,6 +81,7 @@ export const START_USAGE = `usage: unbind start [options]
   --stop-window N       how many first results the stop rule judges (default 10)
   --no-report-seconds S a QR batch no device reported on after S seconds says so (default 60; 0: never)
   --bench-wired-faults  faults of the bench's wired devices, e.g. unreachable=6 (default notreset=1,dhcp=1)
+  --bench-qr-faults     faults of the bench's QR cameras, e.g. notreset=11 (default none)
   --bench-qr-products   products of the bench's QR cameras, comma-separated (default pqr1cam)`;
 
 /** Config keys and the flags that set them, so a refusal names the flag the operator typed. */
@@ -104,6 +107,7 @@ const FLAG_OF: Record<keyof StationConfig, string> = {
   noReportSeconds: 'no-report-seconds',
   benchWiredFaults: 'bench-wired-faults',
   benchQrProducts: 'bench-qr-products',
+  benchQrFaults: 'bench-qr-faults',
 };
 
 function parseConfig(input: unknown, nameOf: (key: string) => string): StationConfig {
@@ -141,6 +145,7 @@ export function configFromArgv(argv: string[]): StationConfig {
       'no-report-seconds': { type: 'string' },
       'bench-wired-faults': { type: 'string' },
       'bench-qr-products': { type: 'string' },
+      'bench-qr-faults': { type: 'string' },
     },
   });
   const int = (flag: string, v: string | undefined): number | undefined => {
@@ -169,6 +174,7 @@ export function configFromArgv(argv: string[]): StationConfig {
     stopWindow: int('stop-window', values['stop-window']),
     noReportSeconds: int('no-report-seconds', values['no-report-seconds']),
     benchWiredFaults: values['bench-wired-faults'],
+    benchQrFaults: values['bench-qr-faults'],
     benchQrProducts: values['bench-qr-products']?.split(',').map((p) => p.trim()).filter(Boolean),
   };
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));

@@ -11,7 +11,7 @@ import { stationClient, until } from './station-client.js';
  * is lost when another starts.
  */
 const wifi = { ssid: 'bench-lab', password: 'bench-pass-2024' };
-type Batch = { id: string; status: string; method: string; pid: string; tally: { unbound: number; notBound: number; failed: number; pending: number }; results: Array<{ devId: string; pid: string | null; result: string; code: string | null }> };
+type Batch = { id: string; status: string; stop?: unknown; method: string; pid: string; tally: { unbound: number; notBound: number; failed: number; pending: number }; results: Array<{ devId: string; pid: string | null; result: string; code: string | null }> };
 
 describe('station: a QR batch and a wired batch at once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'station-many-'));
@@ -19,7 +19,7 @@ describe('station: a QR batch and a wired batch at once', () => {
   let s: ReturnType<typeof stationClient>;
 
   beforeAll(async () => {
-    station = runUnbind(['start', '--port', '0', '--authority-port', '0', '--data', dir, '--bench-devices', '12', '--bench-wired', '8', '--bench-wired-faults', '', '--bench-uart', '0', '--mdns-port', '26353', '--sadp-port', '28020', '--log-level', 'warn']);
+    station = runUnbind(['start', '--port', '0', '--authority-port', '0', '--data', dir, '--bench-devices', '15', '--bench-qr-faults', 'notreset=7', '--bench-wired', '8', '--bench-wired-faults', '', '--bench-uart', '0', '--mdns-port', '26353', '--sadp-port', '28020', '--log-level', 'warn']);
     s = stationClient((await station.waitFor(/Unbind Station: (http:\S+)/, 60_000))[1]!);
     expect((await s.call('POST', '/api/session', { demoAccountId: 'acc-owner', operator: 'Eva' })).status).toBe(200);
   }, 90_000);
@@ -30,10 +30,13 @@ describe('station: a QR batch and a wired batch at once', () => {
 
   const batch = async (id: string): Promise<Batch> => (await s.call<Batch>('GET', `/api/batches/${id}`)).body;
 
-  it('both reach their end with exact tallies; the QR codes stay on the screen while the wired batch runs', async () => {
-    const qr = await s.call<Batch>('POST', '/api/batches', { method: 'qr', pid: 'pqr1cam', wifi, deviceCount: 12 });
+  it('with 7 devices of the QR batch pending, a wired batch starts; both reach their end with exact tallies, the 7 reset later read the code still shown', async () => {
+    const qr = await s.call<Batch>('POST', '/api/batches', { method: 'qr', pid: 'pqr1cam', wifi, deviceCount: 15 });
     expect(qr.status).toBe(201);
     await s.call('PUT', '/api/screen', { batchId: qr.body.id, codeIndexes: [0] });
+    // 8 cameras were reset and unbind; 7 were not (fault notreset): they stay pending.
+    await until(async () => (await batch(qr.body.id)).tally.unbound === 8, 20_000, '8 cameras unbound');
+    expect((await batch(qr.body.id)).tally).toEqual({ unbound: 8, notBound: 0, failed: 0, pending: 7 });
     await until(async () => (await s.call<Array<{ source: string; state: string | null; problem: unknown }>>('GET', '/api/lan')).body.filter((d) => d.source === 'mdns' && d.state === 'waiting' && !d.problem).length === 8, 15_000, '8 waiting wired devices');
     const devIds = (await s.call<Array<{ key: string; source: string; state: string | null; problem: unknown }>>('GET', '/api/lan')).body.filter((d) => d.source === 'mdns' && d.state === 'waiting' && !d.problem).map((d) => d.key);
     const wired = await s.call<Batch>('POST', '/api/batches', { method: 'wired', devIds });
@@ -44,8 +47,14 @@ describe('station: a QR batch and a wired batch at once', () => {
 
     const listed = (await s.call<Batch[]>('GET', '/api/batches')).body.map((b) => b.id);
     expect(listed).toEqual(expect.arrayContaining([qr.body.id, wired.body.id]));
-    await until(async () => (await batch(qr.body.id)).status === 'completed' && (await batch(wired.body.id)).status === 'completed', 40_000, 'both batches completed');
-    expect((await batch(qr.body.id)).tally).toEqual({ unbound: 12, notBound: 0, failed: 0, pending: 0 });
+    await until(async () => (await batch(wired.body.id)).status === 'completed', 30_000, 'wired batch completed');
+    expect((await batch(qr.body.id)).status).toBe('running');
+    // The operator resets the 7 cameras now: they read the QR batch's code, still on the screen.
+    const bench = (await s.call<Array<{ devId: string; pid: string; state: string }>>('GET', '/api/bench')).body.filter((d) => d.pid === 'pqr1cam' && d.state === 'operating');
+    expect(bench).toHaveLength(7);
+    for (const d of bench) expect((await s.call('POST', `/api/bench/${d.devId}/reset`)).status).toBe(204);
+    await until(async () => (await batch(qr.body.id)).status === 'completed', 30_000, 'QR batch completed');
+    expect((await batch(qr.body.id)).tally).toEqual({ unbound: 15, notBound: 0, failed: 0, pending: 0 });
     expect((await batch(wired.body.id)).tally).toEqual({ unbound: 8, notBound: 0, failed: 0, pending: 0 });
     expect((await batch(wired.body.id)).stop ?? null).toBeNull();
   }, 60_000);
