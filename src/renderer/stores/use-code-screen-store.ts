@@ -4,6 +4,7 @@ import { StationRefusal, type BatchCodeView, type StationError } from '../../pro
 import { useStationApi } from '../app/station-context.js';
 import { runStationCall } from './run-station-call.js';
 import { useCurrentBatchStore } from './use-current-batch-store.js';
+import { currentLocale } from '../i18n/index.js';
 
 /** What a code image holds: a `data:` URL of the station's SVG, or why it could not be had. */
 export type CodeImage = { state: 'loading' } | { state: 'ready'; url: string } | { state: 'error'; error: StationError };
@@ -69,7 +70,7 @@ export const useCodeScreenStore = defineStore('code-screen', () => {
   async function printSheet(batchId: string | null = batch.current?.id ?? null): Promise<string | null> {
     const id = batchId;
     if (!id) return null;
-    const sheet = await runStationCall(() => api.getPrintSheet(id), { error });
+    const sheet = await runStationCall(() => api.getPrintSheet(id, { locale: currentLocale() }), { error });
     return sheet.ok ? sheet.value : null;
   }
 
