@@ -136,3 +136,40 @@ describe('the stop rule in the browser', () => {
     await page.screenshot(settledShot('44-stop-rule-resumed'));
   }, 120_000);
 });
+
+describe('the no-report notice in the browser', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-notice-'));
+  let station: RunningProcess;
+  let url: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // The notice after 2 s instead of 60 (the station test drives the 60 s on its own clock).
+    station = runUnbind(['start', '--port', '0', '--authority-port', '0', '--data', dir, '--bench-devices', '2', '--bench-uart', '0', '--no-lan', '--no-report-seconds', '2', '--log-level', 'warn']);
+    url = (await station.waitFor(/Unbind Station: (http:\S+)/, 60_000))[1]!;
+    browser = await launchChromium();
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await station?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a QR batch started with the wrong Wi-Fi password: the code screen says no device reported, with the likely causes', async () => {
+    const page = await openSignedIn(browser, url);
+    await page.getByTestId('nav-new-batch').click();
+    await page.getByTestId('product-select').selectOption('pqr1cam');
+    await page.getByTestId('wifi-ssid').fill('bench-lab');
+    await page.getByTestId('wifi-password').fill('not-the-bench-password');
+    await page.getByTestId('mode-count').check();
+    await page.getByTestId('device-count').fill('2');
+    await page.getByTestId('check-plan').click();
+    await page.getByTestId('plan-result').waitFor();
+    await page.getByTestId('start-batch').click();
+    await page.getByTestId('code-screen').waitFor();
+    await page.getByTestId('no-report-notice').waitFor({ timeout: 20_000 });
+    expect(await page.locator('[data-testid="no-report-cause"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-code')))).toEqual(['WIFI_AUTH', 'NOT_WAITING', 'WIFI_NOT_FOUND']);
+    expect(await page.getByTestId('tally-pending').innerText()).toBe('2');
+    await page.screenshot(settledShot('45-no-report-notice'));
+  }, 60_000);
+});
