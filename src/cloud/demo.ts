@@ -94,6 +94,8 @@ export function seedDemo(s: AuthorityServices): boolean {
       }
     }
     for (const pid of PARTNER_PIDS) s.authorizations.grantPartner('acc-owner', pid, 'acc-partner', now);
+    // The partner is a verified installer and files cases (§4.10); the account with no rights is not.
+    s.accounts.setVerifiedInstaller('acc-partner', true);
     const space = s.authorizations.ensureSpace('acc-owner');
     addRoleProducts(s.db, `${space}-after-sale`, AFTER_SALE_PIDS);
     s.authorizations.setMember('acc-owner', 'acc-member', `${space}-after-sale`, now);

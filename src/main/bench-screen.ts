@@ -27,8 +27,17 @@ export function createBenchScreen(deps: { core: Pick<StationCore, 'ownBatch'>; b
    * products, a wired one beside them), and showing one batch's codes never hides another's.
    */
   const shown = new Map<string, number[]>();
+  /**
+   * A code's picture, by `<batch>:<index>`: its payload never changes while it is active, and cameras
+   * poll the screen several times a second (rendering ten codes on every look cost the station more
+   * than recording their results). Kept for the codes shown now only.
+   */
+  let pictures = new Map<string, Promise<string>>();
   const stop = deps.hub.subscribe((e) => {
-    if (e.type === 'session') shown.clear();
+    if (e.type === 'session') {
+      shown.clear();
+      pictures.clear();
+    }
     if (e.type === 'batch' && (e.batch.status === 'completed' || e.batch.status === 'cancelled')) shown.delete(e.batch.id);
   });
 
@@ -52,10 +61,18 @@ export function createBenchScreen(deps: { core: Pick<StationCore, 'ownBatch'>; b
         } catch {
           continue; // codes locked after a restart: the screen shows nothing to scan
         }
-        const png = await renderQrPng({ s: p.wifi.ssid, p: p.wifi.password, t: p.token }, { scale: 4 });
-        codes.push({ id: `${b.id}:${index}`, png: png.png.toString('base64'), capacity: code.capacity, ...(b.pid !== 'mixed' ? { pid: b.pid } : {}) });
+        const id = `${b.id}:${index}`;
+        let png = pictures.get(id);
+        if (!png) {
+          png = renderQrPng({ s: p.wifi.ssid, p: p.wifi.password, t: p.token }, { scale: 4 }).then((r) => r.png.toString('base64'));
+          pictures.set(id, png);
+          png.catch(() => pictures.delete(id)); // a failed render is tried again on the next look
+        }
+        codes.push({ id, png: await png, capacity: code.capacity, ...(b.pid !== 'mixed' ? { pid: b.pid } : {}) });
       }
     }
+    const keep = new Set(codes.map((c) => c.id));
+    if (keep.size !== pictures.size) pictures = new Map([...pictures].filter(([id]) => keep.has(id)));
     return { codes };
   }
 
@@ -64,6 +81,7 @@ export function createBenchScreen(deps: { core: Pick<StationCore, 'ownBatch'>; b
       // No batch: the screen goes blank (a new session).
       if (batchId === null) {
         shown.clear();
+        pictures.clear();
         return;
       }
       deps.core.ownBatch(batchId);

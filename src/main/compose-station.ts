@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { toLanDeviceView } from './lan-views.js';
@@ -20,6 +20,7 @@ import { createServiceStack } from './service-stack.js';
 import type { StationHandlers } from './station-calls.js';
 import type { StationConfig } from './station-config.js';
 import { createStationCore, NO_BENCH, type StationCore } from './station-core.js';
+import { createCaseDesk } from './case-desk.js';
 import { buildStationServer } from './station-server.js';
 import { createSessionManager } from './station-session.js';
 
@@ -37,7 +38,19 @@ export interface RunningStation {
   close(): Promise<void>;
 }
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * The project's folder (where dist/renderer is built): the nearest one above this module holding its
+ * package.json. Not a fixed `../../`: from the sources this file is src/main/, from the built
+ * JavaScript (`npm run build:node`) it is a chunk in dist/node/chunks/.
+ */
+function projectRoot(from: string): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'unbind-station') return dir;
+    if (dirname(dir) === dir) throw new Error(`the Unbind Station folder (its package.json) is not above ${from}`);
+  }
+}
+const ROOT = projectRoot(fileURLToPath(import.meta.url));
 
 /** What a test may give the station instead of the wall clock (the no-report notice's timers). */
 export interface StationClock {
@@ -125,7 +138,8 @@ async function compose(config: StationConfig, stack: ReturnType<typeof createSer
     (s) => s.close(),
   );
 
-  core = createStationCore({ sessions, batches, history, hub, lan, serial, timeZone: config.timeZone, log: (msg, f) => process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`) });
+  const cases = await stack.start('cases desk', () => createCaseDesk({ sessions, history, hub, stationId }), (d) => d.close());
+  core = createStationCore({ sessions, batches, history, hub, lan, serial, cases: cases.handlers, timeZone: config.timeZone, log: (msg, f) => process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`) });
   if (lan) {
     await stack.start(
       'LAN events',

@@ -14,6 +14,7 @@ import type { StationHandlers } from './station-calls.js';
 import type { HistoryScope, HistoryStore } from '../history/index.js';
 import type { EventHub } from './event-hub.js';
 import type { SessionManager } from './station-session.js';
+import type { CaseHandlers } from './case-desk.js';
 
 /** The calls of the bench domain: answered by the demo bench when there is one (src/main/demo-bench.ts). */
 export type BenchCallName = keyof typeof benchCalls;
@@ -47,6 +48,8 @@ export function createStationCore(deps: {
   hub: EventHub;
   lan?: LanSweep | null;
   serial?: SerialService | null;
+  /** The cases desk (src/main/case-desk.ts): its calls are the station's. */
+  cases: CaseHandlers;
   openUart?: OpenUart;
   timeZone?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -67,6 +70,7 @@ export function createStationCore(deps: {
   };
 
   return {
+    ...deps.cases,
     ownBatch,
     getSession: () => sessions.view(),
     async signIn(req) {

@@ -13,7 +13,7 @@ describe('station API signing (DESIGN §4.4) over real HTTP', () => {
   it('given a correctly signed request, when it asks /me, then it gets its own account without the secret', async () => {
     const r = await h.station('partner').call('GET', '/api/v1/me');
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ accountId: 'acc-partner', name: 'FixIt Returns', clientId: h.station('partner').account.clientId, region: 'EU' });
+    expect(r.body).toEqual({ accountId: 'acc-partner', name: 'FixIt Returns', clientId: h.station('partner').account.clientId, region: 'EU', verifiedInstaller: true });
     expect(JSON.stringify(r.body)).not.toContain(h.station('partner').account.secret);
   });
 

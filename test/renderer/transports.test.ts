@@ -248,6 +248,11 @@ describe('Electron transport (preload bridge)', () => {
       setSerialSettings: notUsed,
       getBench: () => ok(null),
       resetBenchDevice: () => ok(undefined),
+      fileCase: notUsed,
+      listCases: notUsed,
+      getCasePhoto: notUsed,
+      approveCase: notUsed,
+      rejectCase: notUsed,
       onEvent(listener) {
         listeners.push(listener);
         return () => listeners.splice(listeners.indexOf(listener), 1);

@@ -67,7 +67,9 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
         ? await sendCraftedStationRequest(authority.url, account, method, path, { body: o.rawBody ?? text, nonce: o.nonce, t: o.t, now: clock, tamper: o.tamper })
         : await sendSignedRequest(credentials, method, path, { body: text, clock });
       const raw = await res.text();
-      return { status: res.status, body: raw ? JSON.parse(raw) : undefined };
+      // A photo (a case's label) is no JSON: its text is given as it came.
+      const json = raw && (res.headers.get('content-type') ?? '').startsWith('application/json');
+      return { status: res.status, body: json ? JSON.parse(raw) : raw || undefined };
     };
     return {
       account,

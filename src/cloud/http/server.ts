@@ -13,6 +13,12 @@ import {
   roleRequestSchema,
   IDEMPOTENT_REPLAYED_HEADER,
   type QuotaView,
+  approveCaseRequestSchema,
+  caseIdSchema,
+  caseListQuerySchema,
+  CASE_BODY_LIMIT,
+  fileCaseRequestSchema,
+  rejectCaseRequestSchema,
 } from '../../protocol/index.js';
 import type { AccountRecord } from '../accounts.js';
 import { AuthorityError } from '../errors.js';
@@ -139,7 +145,7 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
 
       api.get('/me', async (req) => {
         const { secret: _secret, ...view } = me(req);
-        return view;
+        return { ...view, verifiedInstaller: s.accounts.isVerifiedInstaller(view.accountId) };
       });
       api.get('/products', async (req) => {
         return { items: s.grants.unbindableProducts(me(req).accountId), nextCursor: null };
@@ -188,6 +194,35 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
           return s.tickets.decide(me(req).accountId, id, decision === 'approve', s.clock());
         });
       }
+
+      // Cases (§4.10). The body limit is raised for the filing alone, just enough for a 5 MB photo in base64.
+      api.post('/cases', { bodyLimit: CASE_BODY_LIMIT }, async (req, reply) => {
+        const body = parseOr400(fileCaseRequestSchema, req.body, 'body');
+        const view = s.cases.file(me(req).accountId, body, s.clock());
+        req.log.info({ evt: 'case-filed', caseId: view.id, kind: view.kind, devId: view.devId, account: view.filer }, 'case filed');
+        return reply.status(201).send(view);
+      });
+      api.get('/cases', { config: { query: caseListQuerySchema } }, async (req) => s.cases.list(me(req).accountId, parseOr400(caseListQuerySchema, req.query, 'query')));
+      api.get('/cases/:id/photo', async (req, reply) => {
+        const { id } = parseOr400(z.strictObject({ id: caseIdSchema }), req.params, 'path');
+        const photo = s.cases.photo(me(req).accountId, id);
+        return reply.type(photo.type).header('cache-control', 'private, no-store').header('x-content-type-options', 'nosniff').send(photo.bytes);
+      });
+      api.post('/cases/:id/approve', async (req) => {
+        const { id } = parseOr400(z.strictObject({ id: caseIdSchema }), req.params, 'path');
+        const body = parseOr400(approveCaseRequestSchema.optional(), req.body, 'body');
+        const view = s.cases.approve(me(req).accountId, id, body?.note, s.clock());
+        // The view may carry a reset code: the line names the case, never the code.
+        req.log.info({ evt: 'case-approved', caseId: id, kind: view.kind, devId: view.devId }, 'case approved');
+        return view;
+      });
+      api.post('/cases/:id/reject', async (req) => {
+        const { id } = parseOr400(z.strictObject({ id: caseIdSchema }), req.params, 'path');
+        const body = parseOr400(rejectCaseRequestSchema, req.body, 'body');
+        const view = s.cases.reject(me(req).accountId, id, body, s.clock());
+        req.log.info({ evt: 'case-rejected', caseId: id, reason: body.reason }, 'case rejected');
+        return view;
+      });
 
       api.get('/authorizations', async (req) => s.authorizations.view(me(req).accountId));
       api.post('/authorizations/partners', async (req, reply) => {

@@ -9,6 +9,9 @@ import type { FailureCode } from '../failure-codes.js';
 export const STATION_REFUSALS = {
   BAD_REQUEST: { status: 400, hint: 'The request is malformed; the message names the field.' },
   PORT_NOT_CONFIGURED: { status: 400, hint: 'Add the port to the UART ports in Settings first.' },
+  PHOTO_NOT_BASE64: { status: 400, hint: 'The label photo did not arrive whole: choose the file again.' },
+  PHOTO_NOT_IMAGE: { status: 400, hint: 'The label photo must be a JPEG or PNG picture: take a photo of the label and choose that file.' },
+  PHOTO_TOO_LARGE: { status: 400, hint: 'The label photo is larger than 5 MB: take it at a lower resolution.' },
   PORT_TWICE: { status: 400, hint: 'The scanner port cannot also be a UART port: pick another.' },
   SSID_MISMATCH: { status: 400, hint: 'Type the Wi-Fi this batch was started for.' },
   WIFI_PASSWORD_MISMATCH: { status: 400, hint: 'That is not the Wi-Fi password this batch was started with: type it again exactly.' },

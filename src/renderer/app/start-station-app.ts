@@ -13,6 +13,7 @@ import { batchScreenOf, useNavigationStore } from '../stores/use-navigation-stor
 import { useNewBatchStore } from '../stores/use-new-batch-store.js';
 import { useSerialStore } from '../stores/use-serial-store.js';
 import { useSessionStore } from '../stores/use-session-store.js';
+import { useCasesStore } from '../stores/use-cases-store.js';
 import { startEventDispatch } from './event-dispatch.js';
 
 /**
@@ -33,8 +34,9 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
   const lan = useLanStore(pinia);
   const serial = useSerialStore(pinia);
   const nav = useNavigationStore(pinia);
+  const cases = useCasesStore(pinia);
 
-  const stopEvents = startEventDispatch(api, { session, batch, batchList, progress, bench, lan, serial });
+  const stopEvents = startEventDispatch(api, { session, batch, batchList, progress, bench, lan, serial, cases });
 
   const stopWatch = watch(
     () => (session.signedIn ? (session.account?.accountId ?? '') : null),
@@ -50,6 +52,7 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
       bench.clear();
       lan.clear();
       serial.clear();
+      cases.clear();
       nav.go('dashboard');
       if (accountId === null) return;
       await dashboard.load();

@@ -72,6 +72,11 @@ export function createFakeStationApi(answers: Answers = {}): FakeStationApi {
     setSerialSettings: (...a) => (calls.push({ method: 'setSerialSettings', args: a }), pick('setSerialSettings')(...a)),
     getBench: (...a) => (calls.push({ method: 'getBench', args: a }), pick('getBench')(...a)),
     resetBenchDevice: (...a) => (calls.push({ method: 'resetBenchDevice', args: a }), pick('resetBenchDevice')(...a)),
+    fileCase: (...a) => (calls.push({ method: 'fileCase', args: a }), pick('fileCase')(...a)),
+    listCases: (...a) => (calls.push({ method: 'listCases', args: a }), pick('listCases')(...a)),
+    getCasePhoto: (...a) => (calls.push({ method: 'getCasePhoto', args: a }), pick('getCasePhoto')(...a)),
+    approveCase: (...a) => (calls.push({ method: 'approveCase', args: a }), pick('approveCase')(...a)),
+    rejectCase: (...a) => (calls.push({ method: 'rejectCase', args: a }), pick('rejectCase')(...a)),
     subscribe(onEvent) {
       calls.push({ method: 'subscribe', args: [] });
       listeners.add(onEvent);
