@@ -8,7 +8,7 @@ import { toLanDeviceView } from './lan-views.js';
 import { startAuthority } from '../cloud/authority.js';
 import { demoExportSchema, type DemoExport } from '../cloud/demo.js';
 import { openBatchStore } from '../batch/batch-records.js';
-import { createBatchService } from '../batch/batch-service.js';
+import { createBatchService, type SetTimer } from '../batch/batch-service.js';
 import { openHistoryStore } from '../history/index.js';
 import { DEFAULT_BENCH_PASSWORD, DEFAULT_BENCH_SSID } from '../device/bench/index.js';
 import { startLanSweep } from '../wired/index.js';
@@ -52,17 +52,23 @@ function projectRoot(from: string): string {
 }
 const ROOT = projectRoot(fileURLToPath(import.meta.url));
 
-export async function composeStation(config: StationConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningStation> {
+/** What a test may give the station instead of the wall clock (the no-report notice's timers). */
+export interface StationClock {
+  now: () => number;
+  setTimer: SetTimer;
+}
+
+export async function composeStation(config: StationConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), clock?: StationClock): Promise<RunningStation> {
   const stack = createServiceStack((name, err) => process.stderr.write(`stopping ${name} failed: ${(err as Error).message}\n`));
   try {
-    return await compose(config, stack, out);
+    return await compose(config, stack, out, clock);
   } catch (err) {
     await stack.stop();
     throw err;
   }
 }
 
-async function compose(config: StationConfig, stack: ReturnType<typeof createServiceStack>, out: (line: string) => void): Promise<RunningStation> {
+async function compose(config: StationConfig, stack: ReturnType<typeof createServiceStack>, out: (line: string) => void, clock?: StationClock): Promise<RunningStation> {
   const dataDir = resolve(config.dataDir);
   // Owner-only: it holds the stores, the station key and demo secrets.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -91,7 +97,20 @@ async function compose(config: StationConfig, stack: ReturnType<typeof createSer
   // History days follow the same zone as the quota day, so the charts and the quota agree.
   const history = await stack.start('history', () => openHistoryStore(join(dataDir, 'history.db'), { timeZone: config.timeZone }), (h) => h.close());
   const store = await stack.start('batch store', () => openBatchStore(join(dataDir, 'batches.db')), (s) => s.close());
-  const batches = await stack.start('batches', () => createBatchService({ store, history, stationId, emit: hub.emit }), (b) => b.close());
+  const batches = await stack.start(
+    'batches',
+    () =>
+      createBatchService({
+        store,
+        history,
+        stationId,
+        emit: hub.emit,
+        stopRule: config.stopFailures > 0 ? { failures: config.stopFailures, window: config.stopWindow } : null,
+        noReportMs: config.noReportSeconds * 1000,
+        ...(clock ? { clock: clock.now, setTimer: clock.setTimer } : {}),
+      }),
+    (b) => b.close(),
+  );
   const bench = demo ? createDemoBench({ ...config, dataDir }, demo, authorityUrl) : null;
   const sessions = createSessionManager({
     authorityUrl,

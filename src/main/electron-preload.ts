@@ -10,7 +10,7 @@ import type { StationEvent } from '../protocol/station-api.js';
 
 const CALLS = [
   'getSession', 'signIn', 'signOut', 'getDashboard',
-  'planBatch', 'startBatch', 'listBatches', 'getBatch', 'cancelBatch', 'scanLabel', 'unlockCodes', 'getCodeSvg', 'getPrintSheet',
+  'planBatch', 'startBatch', 'listBatches', 'getBatch', 'resumeBatch', 'cancelBatch', 'scanLabel', 'unlockCodes', 'getCodeSvg', 'getPrintSheet',
   'queryHistory', 'historyStats', 'exportHistoryCsv',
   'getLanDevices', 'refreshLan',
   'getSerialStatus', 'setSerialSettings',

@@ -118,6 +118,10 @@ export function createStationCore(deps: {
       ownBatch(id);
       return batches.cancel(id);
     },
+    resumeBatch(id) {
+      ownBatch(id);
+      return batches.resumePaused(id);
+    },
     scanLabel(id, label) {
       ownBatch(id);
       return batches.scanLabel(id, label);

@@ -233,6 +233,7 @@ describe('Electron transport (preload bridge)', () => {
       listBatches: () => ok([]),
       getBatch: () => ok(batchView()),
       cancelBatch: notUsed,
+      resumeBatch: notUsed,
       scanLabel: notUsed,
       unlockCodes: notUsed,
       getCodeSvg: () => ok('<svg/>'),

@@ -30,6 +30,8 @@ export const STATION_REFUSALS = {
   NO_SERIAL: { status: 404, hint: 'This station runs without serial ports.' },
   BATCH_ENDED: { status: 409, hint: 'The batch is over: start a new one.' },
   BATCH_NOT_FOLLOWED: { status: 409, hint: 'Sign in as the account that started this batch first.' },
+  BATCH_PAUSED: { status: 409, hint: 'The batch stopped itself on a repeated failure: resume it or cancel it.' },
+  BATCH_NOT_PAUSED: { status: 409, hint: 'Only a paused batch can be resumed.' },
   CODES_LOCKED: { status: 409, hint: 'The Wi-Fi password is not kept across restarts: enter it again to show the codes.' },
   DEVICE_GONE: { status: 409, hint: 'The device left the LAN: refresh the sweep.' },
   NOT_WAITING: { status: 409, hint: 'Reset the device (light blinking red fast), then retry.' },

@@ -9,6 +9,8 @@ export interface EventTargets {
     applyResult(e: Extract<StationEvent, { type: 'result' }>): void;
     applyLabel(batchId: string | null, label: string): void;
   };
+  /** The batch list (summaries of every batch, not only the followed ones). */
+  batchList?: { applyBatchEvent(b: BatchSummary): void; applyTally(batchId: string, tally: BatchSummary['tally']): void };
   progress: { applyProgress(p: DeviceProgressView): void };
   bench: { applyDevices(devices: FleetDeviceStatus[]): void };
   lan: { applyDevices(devices: LanDeviceView[]): void };
@@ -24,9 +26,11 @@ export function routeEvent(e: StationEvent, to: EventTargets): void {
       return;
     case 'batch':
       to.batch.applyBatchEvent(e.batch);
+      to.batchList?.applyBatchEvent(e.batch);
       return;
     case 'result':
       to.batch.applyResult(e);
+      to.batchList?.applyTally(e.batchId, e.tally);
       return;
     case 'bench':
       to.bench.applyDevices(e.devices);

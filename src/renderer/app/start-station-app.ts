@@ -3,6 +3,7 @@ import { watch } from 'vue';
 import type { StationApi } from '../../protocol/station-api.js';
 import { useBenchStore } from '../stores/use-bench-store.js';
 import { useCodeScreenStore } from '../stores/use-code-screen-store.js';
+import { useBatchListStore } from '../stores/use-batch-list-store.js';
 import { useCurrentBatchStore } from '../stores/use-current-batch-store.js';
 import { useDashboardStore } from '../stores/use-dashboard-store.js';
 import { useDeviceProgressStore } from '../stores/use-device-progress-store.js';
@@ -24,6 +25,7 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
   const session = useSessionStore(pinia);
   const dashboard = useDashboardStore(pinia);
   const batch = useCurrentBatchStore(pinia);
+  const batchList = useBatchListStore(pinia);
   const newBatch = useNewBatchStore(pinia);
   const progress = useDeviceProgressStore(pinia);
   const codeScreen = useCodeScreenStore(pinia);
@@ -34,13 +36,14 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
   const nav = useNavigationStore(pinia);
   const cases = useCasesStore(pinia);
 
-  const stopEvents = startEventDispatch(api, { session, batch, progress, bench, lan, serial, cases });
+  const stopEvents = startEventDispatch(api, { session, batch, batchList, progress, bench, lan, serial, cases });
 
   const stopWatch = watch(
     () => (session.signedIn ? (session.account?.accountId ?? '') : null),
     async (accountId, previous) => {
       if (accountId === previous) return;
       batch.clear();
+      batchList.clear();
       newBatch.clear();
       progress.clear();
       codeScreen.clear();
@@ -53,6 +56,7 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
       nav.go('dashboard');
       if (accountId === null) return;
       await dashboard.load();
+      void batchList.load();
       if (accountId && (await batch.resumeRunning(accountId))) nav.go(batchScreenOf(batch.current?.method));
     },
   );

@@ -57,6 +57,7 @@ export function createFakeStationApi(answers: Answers = {}): FakeStationApi {
     listBatches: (...a) => (calls.push({ method: 'listBatches', args: a }), pick('listBatches')(...a)),
     getBatch: (...a) => (calls.push({ method: 'getBatch', args: a }), pick('getBatch')(...a)),
     cancelBatch: (...a) => (calls.push({ method: 'cancelBatch', args: a }), pick('cancelBatch')(...a)),
+    resumeBatch: (...a) => (calls.push({ method: 'resumeBatch', args: a }), pick('resumeBatch')(...a)),
     scanLabel: (...a) => (calls.push({ method: 'scanLabel', args: a }), pick('scanLabel')(...a)),
     unlockCodes: (...a) => (calls.push({ method: 'unlockCodes', args: a }), pick('unlockCodes')(...a)),
     getCodeSvg: (...a) => (calls.push({ method: 'getCodeSvg', args: a }), pick('getCodeSvg')(...a)),
