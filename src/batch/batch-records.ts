@@ -2,6 +2,7 @@ import type { BatchMethod, BatchStatus, BatchStop } from '../protocol/index.js';
 
 /** What the store keeps as a batch's status: `paused` is a running batch with a stop not yet resumed. */
 export type StoredBatchStatus = Exclude<BatchStatus, 'paused'>;
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createSecretBox, loadOrCreateMasterKey, openSqliteWriter } from '../sqlite/index.js';
 import { batchSchema } from './migrations/index.js';
@@ -95,11 +96,28 @@ export interface OpenBatchStoreOptions {
 const MAX_OPENED = 1024;
 
 export function openBatchStore(path: string, opts: OpenBatchStoreOptions = {}): BatchStore {
-  const box = createSecretBox(loadOrCreateMasterKey(opts.keyFile ?? join(dirname(path), 'station.key')));
+  const keyFile = opts.keyFile ?? join(dirname(path), 'station.key');
+  const hadKey = existsSync(keyFile);
+  const box = createSecretBox(loadOrCreateMasterKey(keyFile));
   // secure_delete: the bytes a sealed token replaces are zeroed, not left in the page's free space.
   // synchronous NORMAL (as history and the authority): in WAL it survives a process crash without an
   // fsync per commit; an OS crash may lose the last batch written, whose tokens the authority still holds.
   const db = openSqliteWriter(path, { schema: batchSchema(box), pragmas: ['foreign_keys = ON', 'secure_delete = ON', 'synchronous = NORMAL'] });
+  // Tokens sealed under another key (station.key lost, or batches.db copied from another station) would
+  // fail at every sign-in with a bare crypto error: refuse here, saying what to do, and leave no new key.
+  const sample = db.prepare<[], { token: string }>("SELECT token FROM batch_codes WHERE token LIKE 'v1.%' LIMIT 1").get();
+  if (sample) {
+    try {
+      box.open(sample.token);
+    } catch {
+      db.close();
+      if (!hadKey) rmSync(keyFile, { force: true });
+      throw new Error(
+        `${path} holds tokens sealed under another station key than ${keyFile}: put back the station.key that was beside it, ` +
+          'or move batches.db away to start with no batches (the authority keeps every result, and history is not affected)',
+      );
+    }
+  }
   // Clear tokens sealed by the migration may still sit in the WAL: write them out now and empty it.
   db.pragma('wal_checkpoint(TRUNCATE)');
   const q = {

@@ -33,7 +33,7 @@ export interface Tokens {
   /**
    * The same with the station's Idempotency-Key (DESIGN §4.4): the first request with a key issues the
    * token and keeps it with the key in one transaction; a retry with the same key and body gets that token
-   * again (`replayed`); the same key with another body is refused 422 IDEMPOTENCY_KEY_REUSED.
+   * again (`replayed`); the same key with another body is refused 409 IDEMPOTENCY_KEY_REUSED.
    */
   issueOnce(accountId: string, region: string, req: IssueTokenRequest, now: number, key: string): { token: IssuedToken; replayed: boolean };
   row(id: string): TokenRow | undefined;

@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 
 /**
@@ -64,7 +64,15 @@ function readHolder(path: string): WriterHolder | null {
 
 /** Takes the one-writer lock of the store at `dbPath`, or throws StoreLockedError naming who holds it. */
 export function takeWriterLock(dbPath: string, label: string): WriterLock {
-  const lockPath = `${dbPath}.lock`;
+  // Beside the file itself, not beside the name it was opened by: a symlink to the store (or a path
+  // through a symlinked folder) must meet the same lock.
+  let canonical = dbPath;
+  try {
+    canonical = existsSync(dbPath) ? realpathSync(dbPath) : join(realpathSync(dirname(dbPath)), basename(dbPath));
+  } catch {
+    // The folder does not exist: opening the store fails below with its own message.
+  }
+  const lockPath = `${canonical}.lock`;
   const holderPath = `${lockPath}.holder`;
   let lock: Database;
   try {

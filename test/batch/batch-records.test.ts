@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,5 +29,18 @@ describe('batch store', () => {
     store.finish('b-4', 'completed', Date.now());
     expect(store.running('acc').map((b) => b.id)).toEqual(['b-1', 'b-2']);
     expect(store.running('someone-else')).toEqual([]);
+  });
+
+  it('given batches.db whose station.key is gone (a backup restored without it), then it refuses to open, says what to do, and makes no new key', () => {
+    const path = join(dir, 'batches.db');
+    store = openBatchStore(path);
+    store.create({ id: 'b-1', createdAt: Date.now(), method: 'qr', pid: 'pqr1cam', accountId: 'acc', operator: 'Ana', ssid: 'lab', expected: 3, manifest: null }, [
+      { index: 0, tokenId: 'tok00001', token: 'EUtok00001secret', capacity: 3, expiresAt: Date.now() + 60_000 },
+    ]);
+    store.close();
+    store = undefined;
+    rmSync(join(dir, 'station.key'));
+    expect(() => openBatchStore(path)).toThrow(/sealed under another station key .*put back the station\.key/);
+    expect(existsSync(join(dir, 'station.key'))).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,22 @@ describe('one writer per store', () => {
       expect(e.message).toMatch(new RegExp(`^store ${path} is already open for writing by pid ${process.pid} \\(.+\\) since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z: stop it, or use another --db / data folder$`));
       first.prepare('INSERT INTO notes (text) VALUES (?)').run('still mine');
       expect(first.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 1 });
+    } finally {
+      first.close();
+    }
+  });
+
+  it('given a writer, the same store opened through a symlink to it, or through a symlinked folder, is refused too', () => {
+    const real = join(dir, 'real');
+    mkdirSync(real);
+    const path = join(real, 'notes.db');
+    const first = openSqliteWriter(path, { schema: NOTES });
+    try {
+      symlinkSync(path, join(dir, 'link.db'));
+      symlinkSync(real, join(dir, 'linked-folder'));
+      expect(() => openSqliteWriter(join(dir, 'link.db'), { schema: NOTES })).toThrow(StoreLockedError);
+      expect(() => openSqliteWriter(join(dir, 'linked-folder', 'notes.db'), { schema: NOTES })).toThrow(StoreLockedError);
+      first.prepare('INSERT INTO notes (text) VALUES (?)').run('still mine');
     } finally {
       first.close();
     }

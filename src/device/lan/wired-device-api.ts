@@ -64,7 +64,11 @@ async function route(device: WiredDevice, req: IncomingMessage, res: ServerRespo
   if (path === '/unbind') {
     if (method !== 'POST') return send(res, 405, { code: 'METHOD_NOT_ALLOWED', message: 'use POST' }, { allow: 'POST' });
     const text = await readBody(req);
-    if (text === null) return send(res, 413, { code: 'BODY_TOO_LARGE', message: `body is larger than ${MAX_BODY_BYTES} bytes` });
+    if (text === null) {
+      // The rest of an over-size body is not read: the answer goes out and the connection is closed.
+      res.once('finish', () => req.destroy());
+      return send(res, 413, { code: 'BODY_TOO_LARGE', message: `body is larger than ${MAX_BODY_BYTES} bytes` }, { connection: 'close' });
+    }
     let json: unknown;
     try {
       json = JSON.parse(text);
