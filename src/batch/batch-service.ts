@@ -337,7 +337,8 @@ export function createBatchService(deps: {
     const index = indexOf(b.id);
     const earlier = index.rows().filter((r) => r.devId === attempt.devId && r.tokenId === attempt.tokenId);
     if (earlier.length === 0) return false;
-    const row = history.adoptLocal({ ...attempt, stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: b.id }, [...ANSWER_LOST_CODES]);
+    // NO_REPORT too: a device that said nothing in time was closed by the station, and its result came later.
+    const row = history.adoptLocal({ ...attempt, stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: b.id }, [...ANSWER_LOST_CODES, 'NO_REPORT']);
     if (!row) return false;
     index.replace(row.id, row);
     const code = store.codes(b.id).find((c) => c.tokenId === row.tokenId);

@@ -46,11 +46,12 @@ export function createAttemptWriter(db: Database, summary: DaySummary): AttemptW
     return id;
   });
   // The newest row the station wrote itself (no seq) for this device and token in this batch that the
-  // authority's result stands for: a transport failure, or the device's own word for the same result.
+  // authority's result stands for: a transport failure or no report, or the device's own word for the same
+  // result (whatever its code: the station may flag the authority's UNBOUND SERIAL_MISMATCH).
   const localRow = db.prepare<Record<string, unknown>, { id: number }>(
     `SELECT id FROM attempts
       WHERE batch_id = @batchId AND dev_id = @devId AND token_id = @tokenId AND seq IS NULL
-        AND (code IN (SELECT value FROM json_each(@transport)) OR (result = @result AND code IS @code))
+        AND (code IN (SELECT value FROM json_each(@transport)) OR result = @result)
       ORDER BY id DESC LIMIT 1`,
   );
   // OR IGNORE: a (token_id, seq) stored already leaves the local row as it is (changes 0).
@@ -58,7 +59,7 @@ export function createAttemptWriter(db: Database, summary: DaySummary): AttemptW
   const rowById = db.prepare<[number], AttemptRecord>(`SELECT ${ROW_COLUMNS} FROM attempts WHERE id = ?`);
   const adoptOne = db.transaction((a: ValidAttempt, transport: string): AttemptRecord | null => {
     if (a.batchId === null || a.tokenId === null || a.seq === null) return null;
-    const local = localRow.get({ batchId: a.batchId, devId: a.devId, tokenId: a.tokenId, transport, result: a.result, code: a.code });
+    const local = localRow.get({ batchId: a.batchId, devId: a.devId, tokenId: a.tokenId, transport, result: a.result });
     if (!local) return null;
     const before = rowById.get(local.id)!;
     if (adopt.run({ id: local.id, at: a.at, result: a.result, code: a.code, seq: a.seq }).changes === 0) return null;
