@@ -7,6 +7,7 @@ import {
   meSchema,
   pageSchema,
   productViewSchema,
+  quotaTicketViewSchema,
   quotaViewSchema,
   randomUrlSafe,
   stationRequestHeaders,
@@ -17,6 +18,9 @@ import {
   type IssuedToken,
   type Me,
   type ProductView,
+  type QuotaTicketDecision,
+  type QuotaTicketRequest,
+  type QuotaTicketView,
   type QuotaView,
   type TokenView,
 } from '../protocol/index.js';
@@ -60,6 +64,10 @@ export interface AuthorityClient {
    * The new results of each read arrive together, in order (a group the authority decided at once).
    */
   watchToken(id: string, afterSeq: number, onResults: (rs: DeviceResult[]) => void): TokenWatch;
+  /** Quota tickets this account asked for or decides (DESIGN §8), newest first. */
+  tickets(): Promise<QuotaTicketView[]>;
+  requestTicket(req: QuotaTicketRequest): Promise<QuotaTicketView>;
+  decideTicket(id: string, approve: boolean, decision: QuotaTicketDecision): Promise<QuotaTicketView>;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -219,5 +227,8 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     },
     token: (id) => call(tokenViewSchema, 'GET', `/api/v1/unbind-tokens/${encodeURIComponent(id)}`),
     watchToken,
+    tickets: async () => (await call(pageSchema(quotaTicketViewSchema), 'GET', '/api/v1/quota-tickets')).items,
+    requestTicket: (req) => call(quotaTicketViewSchema, 'POST', '/api/v1/quota-tickets', req),
+    decideTicket: (id, approve, decision) => call(quotaTicketViewSchema, 'POST', `/api/v1/quota-tickets/${encodeURIComponent(id)}/${approve ? 'approve' : 'reject'}`, decision),
   };
 }

@@ -15,6 +15,7 @@ const CALLS = [
   'getLanDevices', 'refreshLan',
   'getSerialStatus', 'setSerialSettings',
   'showCodes', 'getBench', 'resetBenchDevice',
+  'listTickets', 'requestTicket', 'decideTicket',
 ] as const satisfies readonly StationCallName[];
 // A table entry missing above fails to compile here.
 const everyCallListed: [Exclude<StationCallName, (typeof CALLS)[number]>] extends [never] ? true : false = true;

@@ -247,6 +247,9 @@ describe('Electron transport (preload bridge)', () => {
       setSerialSettings: notUsed,
       getBench: () => ok(null),
       resetBenchDevice: () => ok(undefined),
+      listTickets: notUsed,
+      requestTicket: notUsed,
+      decideTicket: notUsed,
       onEvent(listener) {
         listeners.push(listener);
         return () => listeners.splice(listeners.indexOf(listener), 1);

@@ -6,6 +6,7 @@ import { historyCalls } from './history.js';
 import { lanCalls } from './lan.js';
 import { serialCalls } from './serial.js';
 import { sessionCalls } from './session.js';
+import { ticketCalls } from './tickets.js';
 
 /**
  * The station API table (DESIGN §4.11): every call the UI can make, one entry per call, a file per
@@ -19,6 +20,7 @@ export const STATION_CALLS = {
   ...lanCalls,
   ...serialCalls,
   ...benchCalls,
+  ...ticketCalls,
 } satisfies Record<string, CallSpec>;
 
 export type StationCalls = typeof STATION_CALLS;

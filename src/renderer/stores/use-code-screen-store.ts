@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { StationRefusal, type BatchCodeView, type StationError } from '../../protocol/station-api.js';
+import { StationRefusal, type BatchCodeView, type PrintPaper, type StationError } from '../../protocol/station-api.js';
 import { useStationApi } from '../app/station-context.js';
 import { runStationCall } from './run-station-call.js';
 import { useCurrentBatchStore } from './use-current-batch-store.js';
@@ -58,10 +58,10 @@ export const useCodeScreenStore = defineStore('code-screen', () => {
     return ok;
   }
 
-  async function printSheet(): Promise<string | null> {
+  async function printSheet(paper: PrintPaper = 'a4'): Promise<string | null> {
     const id = batch.current?.id;
     if (!id) return null;
-    const sheet = await runStationCall(() => api.getPrintSheet(id), { error });
+    const sheet = await runStationCall(() => api.getPrintSheet(id, { paper }), { error });
     return sheet.ok ? sheet.value : null;
   }
 
