@@ -51,7 +51,7 @@ describe('authority migrations', () => {
     const db = openAuthorityDb(path);
     try {
       expect(tablesOf(db)).toEqual([...TABLES_0001, ...TABLES_0003].sort());
-      expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3]);
+      expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4]);
       expect(db.pragma('user_version', { simple: true })).toBe(latestVersion(AUTHORITY_SCHEMA));
     } finally {
       db.close();
@@ -177,6 +177,26 @@ describe('authority migrations', () => {
       expect(() => v2.prepare("INSERT INTO decided_answers VALUES ('tok00001', 'dev-b', 'FAILED', 3, 30)").run()).toThrow(/CHECK/);
     } finally {
       v2.close();
+    }
+  });
+
+  it('0004 ticket decisions and serial formats: given a store at 0003 with a decided ticket, when migrated, then the ticket keeps its decision with no reason and products have no format yet', () => {
+    const path = join(dir, 'tickets.db');
+    const v3 = openAuthorityDb(path, 3);
+    v3.exec(`
+      INSERT INTO accounts (id, name, region, client_id, secret_enc, created_at) VALUES ('acc', 'A', 'EU', 'cid', 'x', 0);
+      INSERT INTO products (pid, name, category, owner_id, unbind_supported) VALUES ('pcam1', 'Cam', 'ipc', 'acc', 1);
+      INSERT INTO quota_tickets (id, requester_id, scope, pid, limit_value, from_day, to_day, reason, status, decided_by, decided_at, created_at)
+        VALUES ('qt-1', 'acc', 'product', 'pcam1', 300, '2026-01-01', '2026-01-31', 'wave', 'rejected', 'acc', 5, 1);
+    `);
+    v3.close();
+    const v4 = openAuthorityDb(path, 4);
+    try {
+      expect(v4.pragma('user_version', { simple: true })).toBe(4);
+      expect(v4.prepare('SELECT status, decided_at, decision_reason FROM quota_tickets').get()).toEqual({ status: 'rejected', decided_at: 5, decision_reason: null });
+      expect(v4.prepare('SELECT serial_format FROM products').get()).toEqual({ serial_format: null });
+    } finally {
+      v4.close();
     }
   });
 });
