@@ -89,7 +89,7 @@ export function parseManifestFile(text: string, opts: { format: string | null; c
 
   let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    records = parse(body, { delimiter, info: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as Array<{ record: string[]; info: { lines: number } }>;
+    records = parse(body, { delimiter, info: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
   } catch (err) {
     const e = err as { lines?: number; message?: string };
     return {
