@@ -4,6 +4,7 @@ import { pidSchema, serialSchema } from '../device-messages.js';
 import { wifiCredentialsSchema } from '../qr-payload.js';
 import { GRANT_KINDS, type GrantKind } from '../cloud-api.js';
 import { call, json, text } from './call-spec.js';
+import { stationLocaleSchema } from './locales.js';
 
 /** Batches domain: plan, start, follow and end a batch of any method; its codes as images and a sheet. */
 
@@ -208,11 +209,12 @@ export const deviceProgressViewSchema = z.object({
 /** The paper a print sheet is laid out for: A4 sheets of tiles, or a 62 mm label roll (one code per label). */
 export const PRINT_PAPERS = ['a4', 'roll62'] as const;
 export type PrintPaper = (typeof PRINT_PAPERS)[number];
-export const printSheetOptionsSchema = z.strictObject({ paper: z.enum(PRINT_PAPERS).default('a4') }).default({ paper: 'a4' });
-export type PrintSheetOptions = z.input<typeof printSheetOptionsSchema>;
 
 const batch = json<BatchView>(batchViewSchema);
 const id = { in: 'param', name: 'id' } as const;
+/** The print sheet's language (default English); its dates are written in it too. */
+export const printSheetOptionsSchema = z.strictObject({ locale: stationLocaleSchema.optional(), paper: z.enum(PRINT_PAPERS).optional() });
+export type PrintSheetOptions = z.infer<typeof printSheetOptionsSchema>;
 
 export const batchCalls = {
   planBatch: call({ args: z.tuple([planRequestSchema]), answer: json<BatchPlan>(batchPlanSchema), http: { method: 'POST', path: '/api/batches/plan', args: [{ in: 'body' }] } }),
@@ -231,8 +233,8 @@ export const batchCalls = {
   }),
   /** A printable HTML sheet of the batch's codes (no Wi-Fi password in clear). */
   getPrintSheet: call({
-    args: z.tuple([batchIdSchema, printSheetOptionsSchema]),
+    args: z.tuple([batchIdSchema, printSheetOptionsSchema.default({})]),
     answer: text('text/html; charset=utf-8'),
-    http: { method: 'GET', path: '/api/batches/:id/sheet', args: [id, { in: 'query', keys: ['paper'] }] },
+    http: { method: 'GET', path: '/api/batches/:id/sheet', args: [id, { in: 'query', keys: ['locale', 'paper'] }] },
   }),
 };
