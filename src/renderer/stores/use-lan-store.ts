@@ -67,8 +67,6 @@ export const useLanStore = defineStore('lan', () => {
   }
 
   async function load(): Promise<void> {
-    // The account's products say which devices it may unbind: known before the list is offered.
-    if (!dashboard.loaded) await dashboard.load();
     await runStationCall(async () => applyDevices(await api.getLanDevices()), { busy: loading, error });
   }
 
