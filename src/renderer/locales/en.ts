@@ -462,6 +462,10 @@ const en = {
     },
   },
   clerk: {
+    quotaLeft: {
+      QUOTA_ACCOUNT: "Only {n} unbinds left today for this account; this batch needs {devices}.",
+      QUOTA_PRODUCT: "Only {n} unbinds left today for {product}; this batch needs {devices}.",
+    },
     failureLabel: {
       UNAUTHORIZED: "Not authorized",
       QUOTA_ACCOUNT: "Account quota used up",

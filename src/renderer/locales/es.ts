@@ -457,6 +457,10 @@ const es: LocaleMessages = {
     },
   },
   clerk: {
+    quotaLeft: {
+      QUOTA_ACCOUNT: "Solo quedan {n} desvinculaciones hoy para esta cuenta; este lote necesita {devices}.",
+      QUOTA_PRODUCT: "Solo quedan {n} desvinculaciones hoy para {product}; este lote necesita {devices}.",
+    },
     failureLabel: {
       UNAUTHORIZED: "Sin autorización",
       QUOTA_ACCOUNT: "Cuota de la cuenta agotada",

@@ -457,6 +457,10 @@ const ru: LocaleMessages = {
     },
   },
   clerk: {
+    quotaLeft: {
+      QUOTA_ACCOUNT: "На сегодня этой учётной записи осталось отвязок: {n}; партии нужно {devices}.",
+      QUOTA_PRODUCT: "На сегодня для {product} осталось отвязок: {n}; партии нужно {devices}.",
+    },
     failureLabel: {
       UNAUTHORIZED: "Нет прав",
       QUOTA_ACCOUNT: "Квота учётной записи исчерпана",

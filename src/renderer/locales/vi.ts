@@ -457,6 +457,10 @@ const vi: LocaleMessages = {
     },
   },
   clerk: {
+    quotaLeft: {
+      QUOTA_ACCOUNT: "Hôm nay tài khoản này chỉ còn {n} lần hủy liên kết; lô này cần {devices}.",
+      QUOTA_PRODUCT: "Hôm nay {product} chỉ còn {n} lần hủy liên kết; lô này cần {devices}.",
+    },
     failureLabel: {
       UNAUTHORIZED: "Không có quyền",
       QUOTA_ACCOUNT: "Hết hạn mức tài khoản",

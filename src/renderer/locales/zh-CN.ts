@@ -457,6 +457,10 @@ const zhCN: LocaleMessages = {
     },
   },
   clerk: {
+    quotaLeft: {
+      QUOTA_ACCOUNT: "此账户今日仅剩 {n} 次解绑；本批次需要 {devices} 次。",
+      QUOTA_PRODUCT: "{product} 今日仅剩 {n} 次解绑；本批次需要 {devices} 次。",
+    },
     failureLabel: {
       UNAUTHORIZED: "无权限",
       QUOTA_ACCOUNT: "账户配额已用完",
