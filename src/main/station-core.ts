@@ -14,6 +14,7 @@ import type { StationHandlers } from './station-calls.js';
 import type { HistoryScope, HistoryStore } from '../history/index.js';
 import type { EventHub } from './event-hub.js';
 import type { SessionManager } from './station-session.js';
+import type { CaseHandlers } from './case-desk.js';
 import { createTicketHandlers } from './ticket-calls.js';
 
 /** The calls of the bench domain: answered by the demo bench when there is one (src/main/demo-bench.ts). */
@@ -48,6 +49,8 @@ export function createStationCore(deps: {
   hub: EventHub;
   lan?: LanSweep | null;
   serial?: SerialService | null;
+  /** The cases desk (src/main/case-desk.ts): its calls are the station's. */
+  cases: CaseHandlers;
   openUart?: OpenUart;
   timeZone?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -79,6 +82,7 @@ export function createStationCore(deps: {
 
   return {
     ...createTicketHandlers(sessions),
+    ...deps.cases,
     ownBatch,
     getSession: () => sessions.view(),
     async signIn(req) {
@@ -125,6 +129,10 @@ export function createStationCore(deps: {
     cancelBatch(id) {
       ownBatch(id);
       return batches.cancel(id);
+    },
+    resumeBatch(id) {
+      ownBatch(id);
+      return batches.resumePaused(id);
     },
     async scanLabel(id, label) {
       const refused = await labelRefusal(ownBatch(id), label);

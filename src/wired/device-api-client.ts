@@ -121,6 +121,7 @@ async function call<S extends z.ZodType>(
   schema: S,
   body: unknown,
   signal: AbortSignal | undefined,
+  ahead = false,
 ): Promise<ApiResult<z.infer<S>>> {
   return limit(async () => {
     if (signal?.aborted) return { ok: false, kind: 'cancelled', detail: 'cancelled' };
@@ -166,7 +167,7 @@ async function call<S extends z.ZodType>(
       clearTimeout(timer);
       signal?.removeEventListener('abort', cancel);
     }
-  });
+  }, { ahead });
 }
 
 export function createDeviceApiClient(opts: DeviceApiClientOptions = {}): DeviceApiClient {
@@ -176,7 +177,8 @@ export function createDeviceApiClient(opts: DeviceApiClientOptions = {}): Device
   const agent = new Agent({ keepAlive: true, maxSockets: 2 });
   return {
     info: (at, signal) => call(limit, agent, timeoutMs, at, 'GET', '/info', deviceInfoSchema, undefined, signal),
-    unbind: (at, token, signal) => call(limit, agent, timeoutMs, at, 'POST', '/unbind', localUnbindResponseSchema, { token }, signal),
+    // A device that answered its check takes its token before the next devices are checked.
+    unbind: (at, token, signal) => call(limit, agent, timeoutMs, at, 'POST', '/unbind', localUnbindResponseSchema, { token }, signal, true),
     status: (at, signal) => call(limit, agent, timeoutMs, at, 'GET', '/status', deviceStatusSchema, undefined, signal),
   };
 }

@@ -14,6 +14,7 @@ const TABLES_0001 = [
   'space_members', 'spaces', 'token_uses', 'tokens',
 ];
 const TABLES_0003 = ['decided_answers', 'token_issue_keys'];
+const TABLES_0004 = ['cases'];
 // The newest migration: tests of the runner add theirs after it.
 const LATEST = latestVersion(AUTHORITY_SCHEMA);
 let dir: string;
@@ -50,8 +51,8 @@ describe('authority migrations', () => {
     const path = join(dir, 'authority.db');
     const db = openAuthorityDb(path);
     try {
-      expect(tablesOf(db)).toEqual([...TABLES_0001, ...TABLES_0003].sort());
-      expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4]);
+      expect(tablesOf(db)).toEqual([...TABLES_0001, ...TABLES_0003, ...TABLES_0004].sort());
+      expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
       expect(db.pragma('user_version', { simple: true })).toBe(latestVersion(AUTHORITY_SCHEMA));
     } finally {
       db.close();
@@ -180,23 +181,23 @@ describe('authority migrations', () => {
     }
   });
 
-  it('0004 ticket decisions and serial formats: given a store at 0003 with a decided ticket, when migrated, then the ticket keeps its decision with no reason and products have no format yet', () => {
+  it('0005 ticket decisions and serial formats: given a store at 0004 with a decided ticket, when migrated, then the ticket keeps its decision with no reason and products have no format yet', () => {
     const path = join(dir, 'tickets.db');
-    const v3 = openAuthorityDb(path, 3);
-    v3.exec(`
+    const v4 = openAuthorityDb(path, 4);
+    v4.exec(`
       INSERT INTO accounts (id, name, region, client_id, secret_enc, created_at) VALUES ('acc', 'A', 'EU', 'cid', 'x', 0);
       INSERT INTO products (pid, name, category, owner_id, unbind_supported) VALUES ('pcam1', 'Cam', 'ipc', 'acc', 1);
       INSERT INTO quota_tickets (id, requester_id, scope, pid, limit_value, from_day, to_day, reason, status, decided_by, decided_at, created_at)
         VALUES ('qt-1', 'acc', 'product', 'pcam1', 300, '2026-01-01', '2026-01-31', 'wave', 'rejected', 'acc', 5, 1);
     `);
-    v3.close();
-    const v4 = openAuthorityDb(path, 4);
+    v4.close();
+    const v5 = openAuthorityDb(path, 5);
     try {
-      expect(v4.pragma('user_version', { simple: true })).toBe(4);
-      expect(v4.prepare('SELECT status, decided_at, decision_reason FROM quota_tickets').get()).toEqual({ status: 'rejected', decided_at: 5, decision_reason: null });
-      expect(v4.prepare('SELECT serial_format FROM products').get()).toEqual({ serial_format: null });
+      expect(v5.pragma('user_version', { simple: true })).toBe(5);
+      expect(v5.prepare('SELECT status, decided_at, decision_reason FROM quota_tickets').get()).toEqual({ status: 'rejected', decided_at: 5, decision_reason: null });
+      expect(v5.prepare('SELECT serial_format FROM products').get()).toEqual({ serial_format: null });
     } finally {
-      v4.close();
+      v5.close();
     }
   });
 });
