@@ -15,21 +15,40 @@ export function planBatch(req: PlanRequest, products: ProductView[], quota: Quot
   const base = { pid: req.pid, devices, codes: planQrCodes(devices).map((c) => c.capacity), remaining, accountRemaining, productRemaining, grant: product?.grant ?? null };
 
   if (!product) {
-    return { ...base, ok: false, codes: [], remaining: 0, refusal: { code: 'UNAUTHORIZED', message: `This account may not unbind ${req.pid}. Ask the product owner for a partner grant or a space role.` } };
-  }
-  if (!product.unbindSupported) {
-    return { ...base, ok: false, codes: [], refusal: { code: 'UNSUPPORTED_PRODUCT', message: `${product.name} has no unbind mechanism. Send these devices to the service center.` } };
-  }
-  if (devices > remaining) {
-    const code = accountRemaining <= productRemaining ? 'QUOTA_ACCOUNT' : 'QUOTA_PRODUCT';
-    const who = code === 'QUOTA_ACCOUNT' ? 'this account' : `product ${req.pid}`;
     return {
       ...base,
       ok: false,
-      refusal: { code, message: `Only ${remaining} unbind${remaining === 1 ? '' : 's'} left today for ${who}; this batch needs ${devices}. Reduce the batch or ask the owner for a quota ticket.` },
+      codes: [],
+      remaining: 0,
+      refusal: { code: 'UNAUTHORIZED', nextStep: 'ask-grant', owner: null, message: `This account may not unbind ${req.pid}. Ask the product owner for a partner grant or a space role.` },
     };
   }
+  if (!product.unbindSupported) {
+    return {
+      ...base,
+      ok: false,
+      codes: [],
+      refusal: { code: 'UNSUPPORTED_PRODUCT', nextStep: 'service-center', owner: product.owner.name, message: `${product.name} has no unbind mechanism. Send these devices to the service center.` },
+    };
+  }
+  if (devices > remaining) {
+    const code = accountRemaining <= productRemaining ? 'QUOTA_ACCOUNT' : 'QUOTA_PRODUCT';
+    return { ...base, ok: false, refusal: quotaRefusal(code, remaining, devices, product) };
+  }
   return { ...base, ok: true, refusal: null };
+}
+
+/**
+ * A quota refusal that names the next step of the signed-in account: the owner of the product raises the
+ * limit itself (it decides the tickets of its products); anyone else asks the owner for a ticket.
+ */
+function quotaRefusal(code: 'QUOTA_ACCOUNT' | 'QUOTA_PRODUCT', remaining: number, devices: number, product: ProductView): NonNullable<BatchPlan['refusal']> {
+  const left = `Only ${remaining} unbind${remaining === 1 ? '' : 's'} left today for ${code === 'QUOTA_ACCOUNT' ? 'this account' : product.name}; this batch needs ${devices}.`;
+  const isOwner = product.grant === 'owner';
+  const step = isOwner
+    ? `Reduce the batch, or raise the ${code === 'QUOTA_ACCOUNT' ? 'account' : 'product'}'s daily limit yourself: as the owner of ${product.name} you approve its quota tickets (Quota tickets: request one, then approve it).`
+    : `Reduce the batch, or request a quota ticket from the owner, ${product.owner.name} (Quota tickets); the new limit applies as soon as it is approved.`;
+  return { code, nextStep: isOwner ? 'raise-as-owner' : 'request-ticket', owner: product.owner.name, message: `${left} ${step}` };
 }
 
 /**
@@ -59,7 +78,7 @@ export function planDevices(pids: readonly string[], products: ProductView[], qu
       accountRemaining,
       productRemaining,
       grant,
-      refusal: { code: 'QUOTA_ACCOUNT', message: `Only ${accountRemaining} unbind${accountRemaining === 1 ? '' : 's'} left today for this account; this batch needs ${pids.length}.` },
+      refusal: quotaRefusal('QUOTA_ACCOUNT', accountRemaining, pids.length, products.find((p) => counts.has(p.pid))!),
     };
   }
   return { ok: true, pid: label, devices: pids.length, codes, remaining: Math.min(accountRemaining, productRemaining), accountRemaining, productRemaining, grant, refusal: null };

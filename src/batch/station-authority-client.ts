@@ -7,6 +7,7 @@ import {
   meSchema,
   pageSchema,
   productViewSchema,
+  quotaTicketViewSchema,
   quotaViewSchema,
   randomUrlSafe,
   stationRequestHeaders,
@@ -24,6 +25,9 @@ import {
   type IssuedToken,
   type Me,
   type ProductView,
+  type QuotaTicketDecision,
+  type QuotaTicketRequest,
+  type QuotaTicketView,
   type QuotaView,
   type TokenView,
 } from '../protocol/index.js';
@@ -67,6 +71,10 @@ export interface AuthorityClient {
    * The new results of each read arrive together, in order (a group the authority decided at once).
    */
   watchToken(id: string, afterSeq: number, onResults: (rs: DeviceResult[]) => void): TokenWatch;
+  /** Quota tickets this account asked for or decides (DESIGN §8), newest first. */
+  tickets(): Promise<QuotaTicketView[]>;
+  requestTicket(req: QuotaTicketRequest): Promise<QuotaTicketView>;
+  decideTicket(id: string, approve: boolean, decision: QuotaTicketDecision): Promise<QuotaTicketView>;
   /** Cases (DESIGN §4.10). */
   fileCase(req: FileCaseRequest): Promise<CaseView>;
   cases(q: CaseListQuery): Promise<Page<CaseView>>;
@@ -234,6 +242,9 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     },
     token: (id) => call(tokenViewSchema, 'GET', `/api/v1/unbind-tokens/${encodeURIComponent(id)}`),
     watchToken,
+    tickets: async () => (await call(pageSchema(quotaTicketViewSchema), 'GET', '/api/v1/quota-tickets')).items,
+    requestTicket: (req) => call(quotaTicketViewSchema, 'POST', '/api/v1/quota-tickets', req),
+    decideTicket: (id, approve, decision) => call(quotaTicketViewSchema, 'POST', `/api/v1/quota-tickets/${encodeURIComponent(id)}/${approve ? 'approve' : 'reject'}`, decision),
     fileCase: (req) => call(caseViewSchema, 'POST', '/api/v1/cases', req),
     cases(q) {
       const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();

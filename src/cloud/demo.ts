@@ -50,6 +50,9 @@ const PRODUCTS: DemoProduct[] = [
   { pid: 'poemcam', name: 'BrandCo Camera (OEM)', category: 'ipc', owner: 'acc-owner', unbindSupported: true, minFirmware: null, oemSource: 'acc-oem', serialPrefix: 'OC1', count: 20, firmware: '3.2.0', region: 'EU' },
   { pid: 'payqr1', name: 'QR Camera C1 (Americas)', category: 'ipc', owner: 'acc-ay-owner', unbindSupported: true, minFirmware: null, serialPrefix: 'QA1', count: 40, firmware: '3.2.0', region: 'AY' },
 ];
+/** The labels the demo's devices carry: `<prefix>-2611-<6 digits>` (see the seeding below). */
+const serialFormatOf = (p: DemoProduct): string => `${p.serialPrefix}-####-######`;
+
 const PARTNER_PIDS = ['pqr1cam', 'pnvr8ch'];
 const AFTER_SALE_PIDS = ['pqr1cam', 'pgw1uart', 'pfwcam2'];
 const CONSUMERS = 200;
@@ -70,13 +73,18 @@ export type DemoExport = z.infer<typeof demoExportSchema>;
 
 /** Seeds the demo world once; a second call on the same store does nothing. */
 export function seedDemo(s: AuthorityServices): boolean {
-  if (s.db.prepare("SELECT 1 FROM meta WHERE key = 'demo_seeded'").get()) return false;
+  if (s.db.prepare("SELECT 1 FROM meta WHERE key = 'demo_seeded'").get()) {
+    // A demo seeded before products carried serial formats gets them (only where none is on record).
+    const set = s.db.prepare('UPDATE products SET serial_format = ? WHERE pid = ? AND serial_format IS NULL');
+    s.db.transaction(() => PRODUCTS.forEach((p) => set.run(serialFormatOf(p), p.pid)))();
+    return false;
+  }
   const now = s.clock();
   s.db.transaction(() => {
     for (const a of ACCOUNTS) s.accounts.create({ id: a.id, name: a.name, region: a.region }, now);
     for (let c = 1; c <= CONSUMERS; c++) s.registry.addConsumer(`c-${String(c).padStart(4, '0')}`, `Consumer ${c}`, c % 10 === 0 ? 'AY' : 'EU');
     for (const p of PRODUCTS) {
-      s.registry.addProduct({ pid: p.pid, name: p.name, category: p.category, ownerId: p.owner, unbindSupported: p.unbindSupported, minFirmware: p.minFirmware, oemSourceId: p.oemSource ?? null });
+      s.registry.addProduct({ pid: p.pid, name: p.name, category: p.category, ownerId: p.owner, unbindSupported: p.unbindSupported, minFirmware: p.minFirmware, oemSourceId: p.oemSource ?? null, serialFormat: serialFormatOf(p) });
     }
     let n = 0;
     for (const p of PRODUCTS) {

@@ -24,13 +24,14 @@ export interface GrantRow {
   owner_name: string;
   unbind_supported: number;
   min_firmware: string | null;
+  serial_format: string | null;
   oem_source_id: string | null;
   partner: number;
   role: string | null;
 }
 
 const GRANT_SELECT = `
-  SELECT p.pid, p.name, p.category, p.owner_id, o.name AS owner_name, p.unbind_supported, p.min_firmware, p.oem_source_id,
+  SELECT p.pid, p.name, p.category, p.owner_id, o.name AS owner_name, p.unbind_supported, p.min_firmware, p.serial_format, p.oem_source_id,
     EXISTS (SELECT 1 FROM partner_grants g WHERE g.pid = p.pid AND g.account_id = @acc AND g.revoked_at IS NULL) AS partner,
     (SELECT r.name FROM spaces s
        JOIN space_members m ON m.space_id = s.id
@@ -72,6 +73,7 @@ export function createGrantResolver(db: Database): GrantResolver {
           owner: { accountId: row.owner_id, name: row.owner_name },
           unbindSupported: row.unbind_supported === 1,
           minFirmware: row.min_firmware,
+          serialFormat: row.serial_format,
           grant: g.kind,
           ...(g.role ? { role: g.role } : {}),
         });

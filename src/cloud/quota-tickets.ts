@@ -15,7 +15,11 @@ export interface TicketRow {
   reason: string;
   status: QuotaTicketView['status'];
   decided_by: string | null;
+  decided_at: number | null;
+  decision_reason: string | null;
   created_at: number;
+  requester_name: string;
+  product_name: string;
 }
 
 export const toView = (t: TicketRow): QuotaTicketView => ({
@@ -29,12 +33,20 @@ export const toView = (t: TicketRow): QuotaTicketView => ({
   reason: t.reason,
   status: t.status,
   decidedBy: t.decided_by,
+  decisionReason: t.decision_reason,
+  decidedAt: t.decided_at === null ? null : new Date(t.decided_at).toISOString(),
   createdAt: new Date(t.created_at).toISOString(),
+  requesterName: t.requester_name,
+  productName: t.product_name,
 });
+
+const VIEW_SELECT = `SELECT t.*, a.name AS requester_name, p.name AS product_name, p.owner_id
+  FROM quota_tickets t JOIN products p ON p.pid = t.pid JOIN accounts a ON a.id = t.requester_id`;
 
 export interface QuotaTickets {
   request(accountId: string, req: QuotaTicketRequest, now: number): QuotaTicketView;
-  decide(ownerId: string, ticketId: string, approve: boolean, now: number): QuotaTicketView;
+  /** Only the product's owner decides, with an optional reason the requester reads (the station asks one for a reject). */
+  decide(ownerId: string, ticketId: string, approve: boolean, now: number, reason?: string): QuotaTicketView;
   list(accountId: string): QuotaTicketView[];
 }
 
@@ -45,12 +57,11 @@ export function createQuotaTickets(db: Database, grants: GrantResolver): QuotaTi
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     ),
     byId: db.prepare<[string], TicketRow & { owner_id: string }>(
-      'SELECT t.*, p.owner_id FROM quota_tickets t JOIN products p ON p.pid = t.pid WHERE t.id = ?',
+      `${VIEW_SELECT} WHERE t.id = ?`,
     ),
-    decide: db.prepare("UPDATE quota_tickets SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending'"),
+    decide: db.prepare("UPDATE quota_tickets SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ? WHERE id = ? AND status = 'pending'"),
     list: db.prepare<[string, string], TicketRow>(
-      `SELECT t.* FROM quota_tickets t JOIN products p ON p.pid = t.pid
-        WHERE t.requester_id = ? OR p.owner_id = ? ORDER BY t.created_at DESC, t.id LIMIT 500`,
+      `${VIEW_SELECT} WHERE t.requester_id = ? OR p.owner_id = ? ORDER BY t.created_at DESC, t.id LIMIT 500`,
     ),
   };
   return {
@@ -61,11 +72,11 @@ export function createQuotaTickets(db: Database, grants: GrantResolver): QuotaTi
       q.insert.run(id, accountId, req.scope, req.pid, req.limit, req.from, req.to, req.reason, now);
       return toView(q.byId.get(id)!);
     },
-    decide(ownerId, ticketId, approve, now) {
+    decide(ownerId, ticketId, approve, now, reason) {
       const t = q.byId.get(ticketId);
       if (!t) throw new AuthorityError(404, 'TICKET_UNKNOWN', `no ticket ${ticketId}`);
       if (t.owner_id !== ownerId) throw new AuthorityError(403, 'NOT_OWNER', `only the owner of ${t.pid} decides this ticket`);
-      if (q.decide.run(approve ? 'approved' : 'rejected', ownerId, now, ticketId).changes === 0) {
+      if (q.decide.run(approve ? 'approved' : 'rejected', ownerId, now, reason ?? null, ticketId).changes === 0) {
         throw new AuthorityError(409, 'TICKET_DECIDED', `ticket ${ticketId} is already ${t.status}`);
       }
       return toView(q.byId.get(ticketId)!);

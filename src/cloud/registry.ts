@@ -14,6 +14,7 @@ export interface NewProduct {
   unbindSupported: boolean;
   minFirmware: string | null;
   oemSourceId?: string | null;
+  serialFormat?: string | null;
 }
 
 export interface NewDevice {
@@ -38,7 +39,7 @@ export interface Registry {
 export function createRegistry(db: Database, box: SecretBox): Registry {
   const q = {
     product: db.prepare(
-      'INSERT INTO products (pid, name, category, owner_id, unbind_supported, min_firmware, oem_source_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO products (pid, name, category, owner_id, unbind_supported, min_firmware, oem_source_id, serial_format) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     device: db.prepare('INSERT INTO devices (dev_id, serial, pid, region, firmware, key_enc) VALUES (?, ?, ?, ?, ?, ?)'),
     consumer: db.prepare('INSERT INTO consumers (id, name, region) VALUES (?, ?, ?)'),
@@ -55,7 +56,7 @@ export function createRegistry(db: Database, box: SecretBox): Registry {
   };
   return {
     addProduct(p) {
-      q.product.run(p.pid, p.name, p.category, p.ownerId, p.unbindSupported ? 1 : 0, p.minFirmware, p.oemSourceId ?? null);
+      q.product.run(p.pid, p.name, p.category, p.ownerId, p.unbindSupported ? 1 : 0, p.minFirmware, p.oemSourceId ?? null, p.serialFormat ?? null);
     },
     addDevice(d) {
       q.device.run(d.devId, d.serial, d.pid, d.region, d.firmware, box.seal(d.deviceKey));

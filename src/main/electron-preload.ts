@@ -15,6 +15,7 @@ const CALLS = [
   'getLanDevices', 'refreshLan',
   'getSerialStatus', 'setSerialSettings',
   'showCodes', 'getBench', 'resetBenchDevice',
+  'listTickets', 'requestTicket', 'decideTicket',
   'fileCase', 'listCases', 'getCasePhoto', 'approveCase', 'rejectCase',
 ] as const satisfies readonly StationCallName[];
 // A table entry missing above fails to compile here.

@@ -1,4 +1,4 @@
-import type { BatchView } from '../protocol/index.js';
+import { checkSerialLabel, describeLabelProblem, type BatchView } from '../protocol/index.js';
 import type { LanSweep } from '../wired/index.js';
 import { startWiredBatch } from '../batch/wired-runner.js';
 import { openUartAt, startSerialBatch, type OpenUart } from '../batch/serial-runner.js';
@@ -15,6 +15,7 @@ import type { HistoryScope, HistoryStore } from '../history/index.js';
 import type { EventHub } from './event-hub.js';
 import type { SessionManager } from './station-session.js';
 import type { CaseHandlers } from './case-desk.js';
+import { createTicketHandlers } from './ticket-calls.js';
 
 /** The calls of the bench domain: answered by the demo bench when there is one (src/main/demo-bench.ts). */
 export type BenchCallName = keyof typeof benchCalls;
@@ -69,7 +70,18 @@ export function createStationCore(deps: {
     return b;
   };
 
+  /** Why a label cannot be a device of the batch (its product's serial format), or null. */
+  async function labelRefusal(b: BatchView, label: string): Promise<string | null> {
+    const formats = (await sessions.current().client.products())
+      .filter((p) => b.pid === 'mixed' || p.pid === b.pid)
+      .map((p) => p.serialFormat);
+    const problems = (formats.length ? formats : [null]).map((f) => checkSerialLabel(label, f));
+    if (problems.some((p) => p === null)) return null;
+    return describeLabelProblem(label, problems[0]!);
+  }
+
   return {
+    ...createTicketHandlers(sessions),
     ...deps.cases,
     ownBatch,
     getSession: () => sessions.view(),
@@ -122,8 +134,9 @@ export function createStationCore(deps: {
       ownBatch(id);
       return batches.resumePaused(id);
     },
-    scanLabel(id, label) {
-      ownBatch(id);
+    async scanLabel(id, label) {
+      const refused = await labelRefusal(ownBatch(id), label);
+      if (refused) throw new StationError(400, 'LABEL_REFUSED', refused);
       return batches.scanLabel(id, label);
     },
     unlockCodes(id, wifi) {
@@ -140,7 +153,7 @@ export function createStationCore(deps: {
       const codes = b.codes.map((c) => batches.codePayload(id, c.index));
       if (!codes.length) throw new StationError(409, 'NO_CODES', 'this batch has no codes');
       const text = printSheetText(options.locale ?? 'en', { id, pid: b.pid });
-      return renderPrintSheet({ wifi: codes[0]!.wifi, codes: codes.map((c) => ({ token: c.token, capacity: c.capacity, expiresAt: new Date(c.expiresAt) })), text, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
+      return renderPrintSheet({ wifi: codes[0]!.wifi, codes: codes.map((c) => ({ token: c.token, capacity: c.capacity, expiresAt: new Date(c.expiresAt) })), text, paper: options.paper, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
     },
     queryHistory: async (q) => history.query(await scope(), q),
     historyStats: async (q) => history.stats(await scope(), q),
@@ -161,18 +174,22 @@ export function createStationCore(deps: {
       return deps.serial.update(settings);
     },
     routeLabel(label) {
-      let batchId: string | null = null;
-      try {
-        const me = sessions.current().account.accountId;
-        const running = batches.list().find((b) => b.accountId === me && b.status === 'running');
-        if (running) {
-          batches.scanLabel(running.id, label);
-          batchId = running.id;
+      void (async () => {
+        let batchId: string | null = null;
+        let refused: string | null = null;
+        try {
+          const me = sessions.current().account.accountId;
+          const running = batches.list().find((b) => b.accountId === me && b.status === 'running');
+          if (running) {
+            batchId = running.id;
+            refused = await labelRefusal(batches.get(running.id), label);
+            if (!refused) batches.scanLabel(running.id, label);
+          }
+        } catch {
+          // nobody signed in, or the authority did not answer: the label only goes to the screen
         }
-      } catch {
-        // nobody signed in: the label only goes to the screen
-      }
-      hub.emit({ type: 'label', batchId, label });
+        hub.emit({ type: 'label', batchId, label, ...(refused ? { refused } : {}) });
+      })();
     },
   };
 }

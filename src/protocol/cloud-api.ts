@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { failureCodeSchema, unbindResultSchema } from './failure-codes.js';
 import { devIdSchema, pidSchema } from './device-messages.js';
+import { serialFormatSchema } from './serial-format.js';
 import { MAX_TOKEN_CAPACITY, regionSchema } from './token.js';
 
 /** Station → authority contract (DESIGN §4.4). Requests are validated by these schemas at the authority. */
@@ -44,6 +45,8 @@ export interface ProductView {
   owner: { accountId: string; name: string };
   unbindSupported: boolean;
   minFirmware: string | null;
+  /** How its serial labels look (src/protocol/serial-format.ts); null when the product has none on record. */
+  serialFormat: string | null;
   grant: GrantKind;
   role?: string;
 }
@@ -199,8 +202,37 @@ export interface QuotaTicketView {
   reason: string;
   status: 'pending' | 'approved' | 'rejected';
   decidedBy: string | null;
+  /** What the owner said with the decision (required to reject). */
+  decisionReason: string | null;
+  decidedAt: string | null;
   createdAt: string;
+  /** Names, so that an owner reads who asks without a directory of accounts. */
+  requesterName: string;
+  productName: string;
 }
+
+/** `POST /quota-tickets/:id/approve|reject`: a reject says why; an approve may. */
+export const quotaTicketDecisionSchema = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
+export type QuotaTicketDecision = z.infer<typeof quotaTicketDecisionSchema>;
+
+export const QUOTA_TICKET_STATUSES = ['pending', 'approved', 'rejected'] as const;
+export const quotaTicketViewSchema = z.object({
+  id: z.string(),
+  requester: z.string(),
+  scope: z.enum(['account', 'product']),
+  pid: z.string(),
+  limit: z.number().int(),
+  from: z.string(),
+  to: z.string(),
+  reason: z.string(),
+  status: z.enum(QUOTA_TICKET_STATUSES),
+  decidedBy: z.string().nullable(),
+  decisionReason: z.string().nullable(),
+  decidedAt: z.string().nullable(),
+  createdAt: z.string(),
+  requesterName: z.string(),
+  productName: z.string(),
+}) satisfies z.ZodType<QuotaTicketView>;
 
 export const partnerGrantRequestSchema = z.strictObject({ pid: pidSchema, accountId: accountIdSchema });
 export const roleRequestSchema = z
@@ -240,6 +272,8 @@ export const productViewSchema = z.object({
   owner: z.object({ accountId: z.string(), name: z.string() }),
   unbindSupported: z.boolean(),
   minFirmware: z.string().nullable(),
+  // An authority from before serial formats answers none: the station then checks labels as labels only.
+  serialFormat: serialFormatSchema.nullable().catch(null),
   grant: z.enum(GRANT_KINDS),
   role: z.string().optional(),
 }) satisfies z.ZodType<ProductView>;

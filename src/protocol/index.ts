@@ -4,6 +4,7 @@ export * from './token.js';
 export * from './qr-payload.js';
 export * from './signing.js';
 export * from './device-messages.js';
+export * from './serial-format.js';
 export * from './serial-line.js';
 export * from './sadp.js';
 export * from './cloud-api.js';

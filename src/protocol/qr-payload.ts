@@ -19,39 +19,49 @@ const CONTROL_OR_LONE_SURROGATE = /[\p{Cc}\p{Cs}]/u;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const HEX = /^[0-9A-Fa-f]*$/;
 
+/** What is wrong with an SSID, as a kind (for a form's message in its language) and the English message. */
+export type SsidProblem = { kind: 'empty' | 'control' | 'too-long'; message: string };
+export function ssidProblemOf(s: string): SsidProblem | null {
+  return s.length === 0
+    ? { kind: 'empty', message: 'SSID is empty' }
+    : CONTROL_OR_LONE_SURROGATE.test(s)
+      ? { kind: 'control', message: 'SSID has a control character or a lone surrogate (it must be text of printable characters)' }
+      : utf8.encode(s).length > MAX_SSID_BYTES
+        ? { kind: 'too-long', message: `SSID is longer than ${MAX_SSID_BYTES} bytes` }
+        : null;
+}
+
 /** SSID: 1–32 bytes of UTF-8 (IEEE 802.11 counts bytes, not characters), no control characters. */
 export const ssidSchema = z.string().superRefine((s, ctx) => {
-  const problem =
-    s.length === 0
-      ? 'SSID is empty'
-      : CONTROL_OR_LONE_SURROGATE.test(s)
-        ? 'SSID has a control character or a lone surrogate (it must be text of printable characters)'
-        : utf8.encode(s).length > MAX_SSID_BYTES
-          ? `SSID is longer than ${MAX_SSID_BYTES} bytes`
-          : null;
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  const problem = ssidProblemOf(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.message });
 });
+
+export type WifiPasswordProblem = { kind: 'not-ascii' | 'too-short' | 'not-hex' | 'too-long'; message: string };
+/** What is wrong with a Wi-Fi password, as a kind and the English message; null for an acceptable one. */
+export function wifiPasswordProblemOf(p: string): WifiPasswordProblem | null {
+  return p.length === 0
+    ? null
+    : !PRINTABLE_ASCII.test(p)
+      ? { kind: 'not-ascii', message: 'Wi-Fi password may hold only printable ASCII characters (space to ~)' }
+      : p.length < MIN_WIFI_PASSPHRASE_LENGTH
+        ? { kind: 'too-short', message: `Wi-Fi password is shorter than ${MIN_WIFI_PASSPHRASE_LENGTH} characters (leave it empty for an open network)` }
+        : p.length === WPA_PSK_HEX_LENGTH
+          ? HEX.test(p)
+            ? null
+            : { kind: 'not-hex', message: `Wi-Fi password of ${WPA_PSK_HEX_LENGTH} characters is a WPA key and must be hex digits only` }
+          : p.length > MAX_WIFI_PASSPHRASE_LENGTH
+            ? { kind: 'too-long', message: `Wi-Fi password is longer than ${MAX_WIFI_PASSPHRASE_LENGTH} characters (or ${WPA_PSK_HEX_LENGTH} hex digits)` }
+            : null;
+}
 
 /**
  * Wi-Fi password: empty (open network), a WPA passphrase of 8–63 printable ASCII characters
  * (IEEE 802.11i), or a pre-shared key of 64 hex digits.
  */
 export const wifiPasswordSchema = z.string().superRefine((p, ctx) => {
-  const problem =
-    p.length === 0
-      ? null
-      : !PRINTABLE_ASCII.test(p)
-        ? 'Wi-Fi password may hold only printable ASCII characters (space to ~)'
-        : p.length < MIN_WIFI_PASSPHRASE_LENGTH
-          ? `Wi-Fi password is shorter than ${MIN_WIFI_PASSPHRASE_LENGTH} characters (leave it empty for an open network)`
-          : p.length === WPA_PSK_HEX_LENGTH
-            ? HEX.test(p)
-              ? null
-              : `Wi-Fi password of ${WPA_PSK_HEX_LENGTH} characters is a WPA key and must be hex digits only`
-            : p.length > MAX_WIFI_PASSPHRASE_LENGTH
-              ? `Wi-Fi password is longer than ${MAX_WIFI_PASSPHRASE_LENGTH} characters (or ${WPA_PSK_HEX_LENGTH} hex digits)`
-              : null;
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  const problem = wifiPasswordProblemOf(p);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.message });
 });
 
 export const qrPayloadSchema = z.strictObject({ s: ssidSchema, p: wifiPasswordSchema, t: tokenStringSchema });

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   LIGHT_LEGEND,
+  PRINT_PAPERS,
+  type PrintPaper,
   MAX_TOKEN_CAPACITY,
   redactToken,
   tokenStringSchema,
@@ -66,6 +68,8 @@ export interface PrintSheetInput {
   scale?: number;
   /** IANA time zone for expiry times (default UTC): the bench clock the operator reads. */
   timeZone?: string;
+  /** A4 sheets of tiles (default), or a 62 mm label roll: one code and its legend per label. */
+  paper?: PrintPaper;
   /** The sheet's words (default English); `title` above wins over its title. */
   text?: PrintSheetText;
 }
@@ -86,6 +90,7 @@ const printSheetInputSchema = z.object({
   image: z.enum(['svg', 'png']).optional(),
   scale: z.number().int().min(1).max(64).optional(),
   timeZone: z.string().optional(),
+  paper: z.enum(PRINT_PAPERS).optional(),
   text: z.custom<PrintSheetText>((v) => typeof v === 'object' && v !== null).optional(),
 });
 
@@ -143,6 +148,29 @@ dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
 `;
 
 /**
+ * A 62 mm roll (the width of the common continuous label tape): each label is one page of 62 × 100 mm
+ * holding one code, its facts and the legend; the page title and instructions would waste a label.
+ */
+const ROLL62_STYLE = `
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#000}
+h1,.intro{display:none}
+.sheet{display:block}
+.tile{width:62mm;height:100mm;padding:2mm 3mm;overflow:hidden;break-after:page;page-break-after:always;break-inside:avoid;page-break-inside:avoid}
+.tile:last-child{break-after:auto;page-break-after:auto}
+.tile h2{font-size:10pt;margin:0 0 1mm;text-align:center}
+.code{display:block;width:44mm;height:44mm;margin:0 auto 1mm}
+.code svg,.code img{width:100%;height:100%;image-rendering:pixelated}
+dl{display:grid;grid-template-columns:auto 1fr;gap:0.3mm 2mm;margin:0 0 1mm;font-size:7.5pt}
+dt{color:#333}dd{margin:0;overflow-wrap:anywhere}
+.legend{list-style:none;padding:0;margin:0;font-size:6.5pt;line-height:1.2}
+.legend li{margin:0.4mm 0}
+.dot{display:inline-block;width:2.2mm;height:2.2mm;border-radius:50%;margin-right:1mm;vertical-align:middle;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+@media screen{body{background:#ddd}.tile{background:#fff;margin:4mm auto;box-shadow:0 0 2mm #999}}
+@page{size:62mm 100mm;margin:0}
+`;
+
+/**
  * A printable page, one tile per code: the code, its SSID, capacity, expiry and the light legend
  * (DESIGN §6). The Wi-Fi password is inside the code (unavoidable) and nowhere else on the page:
  * a printed sheet lying on a bench must not hand out the network in clear. Every text is escaped,
@@ -173,8 +201,8 @@ export async function renderPrintSheet(input: PrintSheetInput): Promise<string> 
   }
   return (
     `<!doctype html><html lang="${escapeHtml(text.locale)}"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
-    `<style>${STYLE}</style></head><body><h1>${escapeHtml(title)}</h1>` +
-    `<p>${escapeHtml(text.intro)}</p>` +
+    `<style>${v.paper === 'roll62' ? ROLL62_STYLE : STYLE}</style></head><body class="paper-${v.paper ?? 'a4'}"><h1>${escapeHtml(title)}</h1>` +
+    `<p class="intro">${escapeHtml(text.intro)}</p>` +
     `<main class="sheet">${tiles.join('')}</main></body></html>`
   );
 }

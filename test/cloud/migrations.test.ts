@@ -52,7 +52,7 @@ describe('authority migrations', () => {
     const db = openAuthorityDb(path);
     try {
       expect(tablesOf(db)).toEqual([...TABLES_0001, ...TABLES_0003, ...TABLES_0004].sort());
-      expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4]);
+      expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
       expect(db.pragma('user_version', { simple: true })).toBe(latestVersion(AUTHORITY_SCHEMA));
     } finally {
       db.close();
@@ -178,6 +178,26 @@ describe('authority migrations', () => {
       expect(() => v2.prepare("INSERT INTO decided_answers VALUES ('tok00001', 'dev-b', 'FAILED', 3, 30)").run()).toThrow(/CHECK/);
     } finally {
       v2.close();
+    }
+  });
+
+  it('0005 ticket decisions and serial formats: given a store at 0004 with a decided ticket, when migrated, then the ticket keeps its decision with no reason and products have no format yet', () => {
+    const path = join(dir, 'tickets.db');
+    const v4 = openAuthorityDb(path, 4);
+    v4.exec(`
+      INSERT INTO accounts (id, name, region, client_id, secret_enc, created_at) VALUES ('acc', 'A', 'EU', 'cid', 'x', 0);
+      INSERT INTO products (pid, name, category, owner_id, unbind_supported) VALUES ('pcam1', 'Cam', 'ipc', 'acc', 1);
+      INSERT INTO quota_tickets (id, requester_id, scope, pid, limit_value, from_day, to_day, reason, status, decided_by, decided_at, created_at)
+        VALUES ('qt-1', 'acc', 'product', 'pcam1', 300, '2026-01-01', '2026-01-31', 'wave', 'rejected', 'acc', 5, 1);
+    `);
+    v4.close();
+    const v5 = openAuthorityDb(path, 5);
+    try {
+      expect(v5.pragma('user_version', { simple: true })).toBe(5);
+      expect(v5.prepare('SELECT status, decided_at, decision_reason FROM quota_tickets').get()).toEqual({ status: 'rejected', decided_at: 5, decision_reason: null });
+      expect(v5.prepare('SELECT serial_format FROM products').get()).toEqual({ serial_format: null });
+    } finally {
+      v5.close();
     }
   });
 });

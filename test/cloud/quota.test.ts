@@ -99,6 +99,21 @@ describe('daily quota', () => {
     expect((await partner.call('GET', '/api/v1/quota')).body.account).toEqual({ used: 0, limit: 2, remaining: 2 });
   });
 
+  it('given a ticket the owner rejects with a reason, then the requester reads the reason, when and by whom, with both names; products carry their serial format', async () => {
+    h = await startHarness({ fakeClockStart: Date.parse('2026-11-22T10:00:00Z') });
+    const partner = h.station('partner');
+    const owner = h.station('owner');
+    const ticket = await partner.call('POST', '/api/v1/quota-tickets', { scope: 'account', pid: 'pqr1cam', limit: 400, from: '2026-11-22', to: '2026-11-22', reason: 'returns wave' });
+    expect(ticket.body).toMatchObject({ status: 'pending', decisionReason: null, decidedAt: null, productName: expect.any(String), requesterName: expect.any(String) });
+    const rejected = await owner.call('POST', `/api/v1/quota-tickets/${ticket.body.id}/reject`, { reason: 'too many for one day' });
+    expect(rejected.body).toMatchObject({ status: 'rejected', decidedBy: 'acc-owner', decisionReason: 'too many for one day', decidedAt: '2026-11-22T10:00:00.000Z' });
+    const listed = (await partner.call('GET', '/api/v1/quota-tickets')).body.items.find((t: { id: string }) => t.id === ticket.body.id);
+    expect(listed).toEqual(rejected.body);
+    expect(listed.requesterName).toBe(h.demo.accounts.find((a) => a.accountId === 'acc-partner')!.name);
+    const products = (await partner.call('GET', '/api/v1/products')).body.items as Array<{ pid: string; serialFormat: string | null }>;
+    expect(products.find((p) => p.pid === 'pqr1cam')!.serialFormat).toMatch(/^[A-Z0-9]+-####-######$/);
+  });
+
   it('given a product ticket approved, then the product limit is raised for every account', async () => {
     h = await startHarness({ accountLimit: 1000, productLimit: 1, fakeClockStart: Date.parse('2026-11-22T10:00:00Z') });
     const owner = h.station('owner');

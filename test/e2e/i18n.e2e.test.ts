@@ -71,7 +71,7 @@ describe('the station in Russian and Chinese', () => {
     await page.getByTestId('nav-new-batch').click();
     await page.getByTestId('product-select').selectOption('pqr1cam');
     await page.getByTestId('mode-manifest').check();
-    await page.getByTestId('manifest').fill(Array.from({ length: 20 }, (_, i) => `FAKE-LABEL-${String(i + 1).padStart(4, '0')}`).join('\n'));
+    await page.getByTestId('manifest').fill(Array.from({ length: 20 }, (_, i) => `QC1-9999-${String(i + 1).padStart(6, '0')}`).join('\n'));
     expect(await text('manifest-count')).toContain('Серийных номеров: 20');
     await page.getByTestId('check-plan').click();
     await page.getByTestId('plan-result').waitFor();

@@ -60,4 +60,16 @@ describe('the printable sheet', () => {
     await expect(renderPrintSheet({ wifi, codes: [{ ...codes(1)[0]!, capacity: 31 }] })).rejects.toThrow();
     await expect(renderPrintSheet({ wifi, codes: [{ ...codes(1)[0]!, expiresAt: 'soon' }] })).rejects.toThrow(/not a date/);
   });
+
+  it('on a 62 mm label roll, one code and its legend per label, each a page of its own', async () => {
+    const html = await renderPrintSheet({ wifi: { ssid: 'bench-lab-01', password: PASSWORD }, codes: codes(3), paper: 'roll62' });
+    expect(html.match(/<section class="tile">/g)).toHaveLength(3);
+    expect(html).toContain('@page{size:62mm 100mm;margin:0}');
+    expect(html).not.toContain('size:A4');
+    expect(html).toMatch(/\.tile\{width:62mm;height:100mm;[^}]*break-after:page/);
+    for (const { meaning } of LIGHT_LEGEND) expect(html.split(escapeHtml(meaning)).length - 1).toBe(3);
+    expect(html).not.toContain(PASSWORD);
+    await expect(renderPrintSheet({ wifi: { ssid: 'bench-lab-01', password: PASSWORD }, codes: codes(1), paper: 'letter' as 'a4' })).rejects.toThrow();
+  });
 });
+

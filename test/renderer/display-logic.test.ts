@@ -49,7 +49,7 @@ describe('plan display', () => {
 
   it('given the planner refuses, then its message and the remaining count are shown', () => {
     const d = describePlan(
-      plan({ ok: false, remaining: 3, productRemaining: 3, refusal: { code: 'QUOTA_PRODUCT', message: 'Only 3 unbinds left today for product pqr1cam; this batch needs 45.' } }),
+      plan({ ok: false, remaining: 3, productRemaining: 3, refusal: { code: 'QUOTA_PRODUCT', nextStep: 'request-ticket', owner: 'Owner Co', message: 'Only 3 unbinds left today for product pqr1cam; this batch needs 45.' } }),
     );
     expect(d.ok).toBe(false);
     expect(d.refusal).toEqual({ code: 'QUOTA_PRODUCT', message: 'Only 3 unbinds left today for product pqr1cam; this batch needs 45.', remaining: 3 });

@@ -73,7 +73,7 @@ describe('batch stores', () => {
 
     it('given the planner refuses, then Start stays disabled and the refusal is kept for display', async () => {
       api.answers.planBatch = async () =>
-        plan({ ok: false, remaining: 3, productRemaining: 3, refusal: { code: 'QUOTA_PRODUCT', message: 'Only 3 unbinds left today for product pqr1cam; this batch needs 45.' } });
+        plan({ ok: false, remaining: 3, productRemaining: 3, refusal: { code: 'QUOTA_PRODUCT', nextStep: 'request-ticket', owner: 'Owner Co', message: 'Only 3 unbinds left today for product pqr1cam; this batch needs 45.' } });
       const batch = useNewBatchStore();
       await batch.checkPlan(req);
       expect(batch.canStart(req)).toBe(false);

@@ -228,3 +228,22 @@ describe('the wired screen (lan store)', () => {
     });
   });
 });
+
+describe('the wired screen: what this account may unbind', () => {
+  it('given the account’s products, then devices of a product it may not unbind are not selectable, also by select-all', async () => {
+    const { DASHBOARD } = await import('./support/fake-station-api.js');
+    const { useDashboardStore } = await import('../../src/renderer/stores/use-dashboard-store.js');
+    const api = createFakeStationApi({ getLanDevices: async () => bench(), getDashboard: async () => DASHBOARD });
+    installStores(api);
+    await useDashboardStore().load();
+    const lan = useLanStore();
+    await lan.load();
+    // DASHBOARD lets this account unbind pqr1cam only: the NVRs are ready but not its to unbind.
+    expect(lan.selectable.map((d) => d.key)).toEqual(['cam-0001']);
+    expect(lan.rightsRefusal(bench()[0]!)).toEqual({ code: 'UNAUTHORIZED', pid: 'pnvr8ch' });
+    lan.selectAllShown();
+    expect(lan.selected).toEqual(['cam-0001']);
+    lan.setSelected('nvr-0001', true);
+    expect(lan.selected).toEqual(['cam-0001']);
+  });
+});

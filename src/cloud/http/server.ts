@@ -9,6 +9,7 @@ import {
   memberGrantRequestSchema,
   partnerGrantRequestSchema,
   pidSchema,
+  quotaTicketDecisionSchema,
   quotaTicketRequestSchema,
   roleRequestSchema,
   IDEMPOTENT_REPLAYED_HEADER,
@@ -194,7 +195,9 @@ export function buildAuthorityServer(s: AuthorityStore, opts: ServerOptions = {}
       for (const decision of ['approve', 'reject'] as const) {
         api.post(`/quota-tickets/:id/${decision}`, async (req) => {
           const { id } = parseOr400(idParamSchema, req.params, 'path');
-          return await s.tickets.decide(me(req).accountId, id, decision === 'approve', s.clock());
+          // A body is optional (an approve without words): none reads as `{}`.
+          const { reason } = parseOr400(quotaTicketDecisionSchema, req.body ?? {}, 'body');
+          return await s.tickets.decide(me(req).accountId, id, decision === 'approve', s.clock(), reason);
         });
       }
 

@@ -43,7 +43,7 @@ export interface PgStore extends AuthorityStore {
 }
 
 const GRANT_SELECT = `
-  SELECT p.pid, p.name, p.category, p.owner_id, o.name AS owner_name, p.unbind_supported, p.min_firmware, p.oem_source_id,
+  SELECT p.pid, p.name, p.category, p.owner_id, o.name AS owner_name, p.unbind_supported, p.min_firmware, p.serial_format, p.oem_source_id,
     EXISTS (SELECT 1 FROM partner_grants g WHERE g.pid = p.pid AND g.account_id = $1 AND g.revoked_at IS NULL) AS partner,
     (SELECT r.name FROM spaces s
        JOIN space_members m ON m.space_id = s.id
@@ -51,6 +51,10 @@ const GRANT_SELECT = `
       WHERE s.owner_id = p.owner_id AND m.account_id = $1 AND r.can_unbind
         AND (r.all_products OR EXISTS (SELECT 1 FROM role_products rp WHERE rp.role_id = r.id AND rp.pid = p.pid)) LIMIT 1) AS role
   FROM products p JOIN accounts o ON o.id = p.owner_id`;
+
+// A ticket as its view shows it: with the requester's and the product's names (as the SQLite service reads it).
+const TICKET_SELECT = `SELECT t.*, a.name AS requester_name, p.name AS product_name, p.owner_id
+  FROM quota_tickets t JOIN products p ON p.pid = t.pid JOIN accounts a ON a.id = t.requester_id`;
 
 type Q = Pick<Pool, 'query'> | PoolClient;
 
@@ -96,6 +100,7 @@ export function createPgStore(o: PgStoreOptions): PgStore {
         owner: { accountId: row.owner_id, name: row.owner_name },
         unbindSupported: !!row.unbind_supported,
         minFirmware: row.min_firmware,
+        serialFormat: row.serial_format,
         grant: g.kind,
         ...(g.role ? { role: g.role } : {}),
       });
@@ -251,8 +256,8 @@ export function createPgStore(o: PgStoreOptions): PgStore {
     },
     registry: {
       async addProduct(p) {
-        await pool.query('INSERT INTO products (pid, name, category, owner_id, unbind_supported, min_firmware, oem_source_id) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-          p.pid, p.name, p.category, p.ownerId, p.unbindSupported, p.minFirmware, p.oemSourceId ?? null,
+        await pool.query('INSERT INTO products (pid, name, category, owner_id, unbind_supported, min_firmware, oem_source_id, serial_format) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+          p.pid, p.name, p.category, p.ownerId, p.unbindSupported, p.minFirmware, p.oemSourceId ?? null, p.serialFormat ?? null,
         ]);
       },
       async addDevice(d) {
@@ -340,34 +345,34 @@ export function createPgStore(o: PgStoreOptions): PgStore {
       async request(accountId, req, now) {
         if (!(await grantFor(pool, accountId, req.pid))) throw new AuthorityError(403, 'UNAUTHORIZED', `this account may not unbind ${req.pid}`);
         const id = `qt-${randomUrlSafe(10)}`;
-        const t = await one<TicketRow>(
-          pool,
+        await pool.query(
           `INSERT INTO quota_tickets (id, requester_id, scope, pid, limit_value, from_day, to_day, reason, status, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) RETURNING *`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9)`,
           [id, accountId, req.scope, req.pid, req.limit, req.from, req.to, req.reason, now],
         );
-        return toTicketView(t!);
+        return toTicketView((await one<TicketRow>(pool, `${TICKET_SELECT} WHERE t.id = $1`, [id]))!);
       },
-      async decide(ownerId, ticketId, approve, now) {
-        const t = await one<TicketRow & { owner_id: string }>(pool, 'SELECT t.*, p.owner_id FROM quota_tickets t JOIN products p ON p.pid = t.pid WHERE t.id = $1', [ticketId]);
+      async decide(ownerId, ticketId, approve, now, reason) {
+        const t = await one<TicketRow & { owner_id: string }>(pool, `${TICKET_SELECT} WHERE t.id = $1`, [ticketId]);
         if (!t) throw new AuthorityError(404, 'TICKET_UNKNOWN', `no ticket ${ticketId}`);
         if (t.owner_id !== ownerId) throw new AuthorityError(403, 'NOT_OWNER', `only the owner of ${t.pid} decides this ticket`);
         // Decided once, on whichever node comes first: the update re-checks 'pending' on the newest row.
-        const d = await one<TicketRow>(pool, "UPDATE quota_tickets SET status = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND status = 'pending' RETURNING *", [
-          approve ? 'approved' : 'rejected', ownerId, now, ticketId,
-        ]);
+        const d = await one<{ id: string }>(
+          pool,
+          "UPDATE quota_tickets SET status = $1, decided_by = $2, decided_at = $3, decision_reason = $4 WHERE id = $5 AND status = 'pending' RETURNING id",
+          [approve ? 'approved' : 'rejected', ownerId, now, reason ?? null, ticketId],
+        );
         if (!d) {
           const now2 = await one<TicketRow>(pool, 'SELECT * FROM quota_tickets WHERE id = $1', [ticketId]);
           throw new AuthorityError(409, 'TICKET_DECIDED', `ticket ${ticketId} is already ${now2?.status ?? t.status}`);
         }
-        return toTicketView(d);
+        return toTicketView((await one<TicketRow>(pool, `${TICKET_SELECT} WHERE t.id = $1`, [ticketId]))!);
       },
       list: async (accountId) =>
         (
           await all<TicketRow>(
             pool,
-            `SELECT t.* FROM quota_tickets t JOIN products p ON p.pid = t.pid
-              WHERE t.requester_id = $1 OR p.owner_id = $1 ORDER BY t.created_at DESC, t.id LIMIT 500`,
+            `${TICKET_SELECT} WHERE t.requester_id = $1 OR p.owner_id = $1 ORDER BY t.created_at DESC, t.id LIMIT 500`,
             [accountId],
           )
         ).map(toTicketView),

@@ -24,6 +24,12 @@ export const planRequestSchema = z
 export type PlanRequest = z.infer<typeof planRequestSchema>;
 
 export type PlanRefusal = 'UNAUTHORIZED' | 'UNSUPPORTED_PRODUCT' | 'QUOTA_ACCOUNT' | 'QUOTA_PRODUCT';
+/**
+ * What the signed-in account can do about a refused plan: the product's owner raises a limit itself
+ * (a ticket it requests and approves); anyone else requests a ticket from the owner, or a grant.
+ */
+export const PLAN_NEXT_STEPS = ['raise-as-owner', 'request-ticket', 'ask-grant', 'service-center'] as const;
+export type PlanNextStep = (typeof PLAN_NEXT_STEPS)[number];
 export interface BatchPlan {
   ok: boolean;
   pid: string;
@@ -35,7 +41,7 @@ export interface BatchPlan {
   accountRemaining: number;
   productRemaining: number;
   grant: GrantKind | null;
-  refusal: { code: PlanRefusal; message: string } | null;
+  refusal: { code: PlanRefusal; message: string; nextStep: PlanNextStep; owner: string | null } | null;
 }
 
 export const startQrBatchRequestSchema = z.strictObject({
@@ -171,7 +177,14 @@ export const batchPlanSchema = z.object({
   accountRemaining: z.number().int(),
   productRemaining: z.number().int(),
   grant: z.enum(GRANT_KINDS).nullable(),
-  refusal: z.object({ code: z.enum(['UNAUTHORIZED', 'UNSUPPORTED_PRODUCT', 'QUOTA_ACCOUNT', 'QUOTA_PRODUCT']), message: z.string() }).nullable(),
+  refusal: z
+    .object({
+      code: z.enum(['UNAUTHORIZED', 'UNSUPPORTED_PRODUCT', 'QUOTA_ACCOUNT', 'QUOTA_PRODUCT']),
+      message: z.string(),
+      nextStep: z.enum(PLAN_NEXT_STEPS),
+      owner: z.string().nullable(),
+    })
+    .nullable(),
 }) satisfies z.ZodType<BatchPlan>;
 
 export const batchCodeViewSchema = z.object({
@@ -241,10 +254,14 @@ export const deviceProgressViewSchema = z.object({
   stage: z.enum(['checking', 'sending', 'unbinding', 'done']),
 }) satisfies z.ZodType<DeviceProgressView>;
 
+/** The paper a print sheet is laid out for: A4 sheets of tiles, or a 62 mm label roll (one code per label). */
+export const PRINT_PAPERS = ['a4', 'roll62'] as const;
+export type PrintPaper = (typeof PRINT_PAPERS)[number];
+
 const batch = json<BatchView>(batchViewSchema);
 const id = { in: 'param', name: 'id' } as const;
 /** The print sheet's language (default English); its dates are written in it too. */
-export const printSheetOptionsSchema = z.strictObject({ locale: stationLocaleSchema.optional() });
+export const printSheetOptionsSchema = z.strictObject({ locale: stationLocaleSchema.optional(), paper: z.enum(PRINT_PAPERS).optional() });
 export type PrintSheetOptions = z.infer<typeof printSheetOptionsSchema>;
 
 export const batchCalls = {
@@ -265,5 +282,9 @@ export const batchCalls = {
     http: { method: 'GET', path: '/api/batches/:id/codes/:n.svg', args: [id, { in: 'param', name: 'n' }] },
   }),
   /** A printable HTML sheet of the batch's codes (no Wi-Fi password in clear). */
-  getPrintSheet: call({ args: z.tuple([batchIdSchema, printSheetOptionsSchema.default({})]), answer: text('text/html; charset=utf-8'), http: { method: 'GET', path: '/api/batches/:id/sheet', args: [id, { in: 'query', keys: ['locale'] }] } }),
+  getPrintSheet: call({
+    args: z.tuple([batchIdSchema, printSheetOptionsSchema.default({})]),
+    answer: text('text/html; charset=utf-8'),
+    http: { method: 'GET', path: '/api/batches/:id/sheet', args: [id, { in: 'query', keys: ['locale', 'paper'] }] },
+  }),
 };

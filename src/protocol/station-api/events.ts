@@ -30,7 +30,8 @@ export type StationEvent =
   | { type: 'lan'; devices: LanDeviceView[] }
   | { type: 'progress'; progress: DeviceProgressView }
   | { type: 'serial'; status: SerialStatusView }
-  | { type: 'label'; batchId: string | null; label: string }
+  /** `refused`: why the running batch did not take the label (not its product's serial format), else absent. */
+  | { type: 'label'; batchId: string | null; label: string; refused?: string }
   | { type: 'session'; session: SessionView }
   /** A case of the signed-in account changed state (the station polls the authority while some are open). */
   | { type: 'case'; case: CaseView };
@@ -42,7 +43,7 @@ export const stationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('lan'), devices: lanDevicesSchema }),
   z.object({ type: z.literal('progress'), progress: deviceProgressViewSchema }),
   z.object({ type: z.literal('serial'), status: serialStatusViewSchema }),
-  z.object({ type: z.literal('label'), batchId: z.string().nullable(), label: z.string() }),
+  z.object({ type: z.literal('label'), batchId: z.string().nullable(), label: z.string(), refused: z.string().optional() }),
   z.object({ type: z.literal('session'), session: sessionViewSchema }),
   z.object({ type: z.literal('case'), case: caseViewSchema }),
 ]) satisfies z.ZodType<StationEvent>;

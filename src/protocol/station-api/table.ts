@@ -7,6 +7,7 @@ import { historyCalls } from './history.js';
 import { lanCalls } from './lan.js';
 import { serialCalls } from './serial.js';
 import { sessionCalls } from './session.js';
+import { ticketCalls } from './tickets.js';
 
 /**
  * The station API table (DESIGN §4.11): every call the UI can make, one entry per call, a file per
@@ -20,6 +21,7 @@ export const STATION_CALLS = {
   ...lanCalls,
   ...serialCalls,
   ...benchCalls,
+  ...ticketCalls,
   ...caseCalls,
 } satisfies Record<string, CallSpec>;
 

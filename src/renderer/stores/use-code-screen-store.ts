@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { StationRefusal, type BatchCodeView, type StationError } from '../../protocol/station-api.js';
+import { StationRefusal, type BatchCodeView, type PrintPaper, type StationError } from '../../protocol/station-api.js';
 import { useStationApi } from '../app/station-context.js';
 import { runStationCall } from './run-station-call.js';
 import { useCurrentBatchStore } from './use-current-batch-store.js';
@@ -67,10 +67,10 @@ export const useCodeScreenStore = defineStore('code-screen', () => {
     return ok;
   }
 
-  async function printSheet(batchId: string | null = batch.current?.id ?? null): Promise<string | null> {
+  async function printSheet(paper: PrintPaper = 'a4', batchId: string | null = batch.current?.id ?? null): Promise<string | null> {
     const id = batchId;
     if (!id) return null;
-    const sheet = await runStationCall(() => api.getPrintSheet(id, { locale: currentLocale() }), { error });
+    const sheet = await runStationCall(() => api.getPrintSheet(id, { locale: currentLocale(), paper }), { error });
     return sheet.ok ? sheet.value : null;
   }
 

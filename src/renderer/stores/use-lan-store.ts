@@ -3,7 +3,9 @@ import { computed, ref } from 'vue';
 import type { LanDeviceView, StationError } from '../../protocol/station-api.js';
 import { useStationApi } from '../app/station-context.js';
 import { runStationCall } from './run-station-call.js';
-import { isSelectable } from '../lib/lan.js';
+import { isSelectable as isReady } from '../lib/lan.js';
+import { lanRightsRefusal, type LanRightsRefusal } from '../lib/lan-rights.js';
+import { useDashboardStore } from './use-dashboard-store.js';
 import { useDeviceProgressStore, type DeviceRow } from './use-device-progress-store.js';
 import { useNewBatchStore } from './use-new-batch-store.js';
 
@@ -28,6 +30,15 @@ export const useLanStore = defineStore('lan', () => {
 
   const products = computed(() => [...new Set(devices.value.flatMap((d) => (d.pid ? [d.pid] : [])))].sort());
   const shown = computed(() => (productFilter.value === null ? devices.value : devices.value.filter((d) => d.pid === productFilter.value)));
+  const dashboard = useDashboardStore();
+  /** Why the signed-in account may not unbind this device (known once its products are loaded); null when it may. */
+  function rightsRefusal(d: LanDeviceView): LanRightsRefusal | null {
+    return dashboard.loaded ? lanRightsRefusal(d, dashboard.products) : null;
+  }
+  /** Ready (reset, unbindable entry) and of a product this account may unbind. */
+  function isSelectable(d: LanDeviceView): boolean {
+    return isReady(d) && rightsRefusal(d) === null;
+  }
   const selectable = computed(() => devices.value.filter(isSelectable));
   const shownSelectable = computed(() => shown.value.filter(isSelectable));
   const selectedDevices = computed(() => devices.value.filter((d) => selected.value.includes(d.key)));
@@ -129,6 +140,8 @@ export const useLanStore = defineStore('lan', () => {
   }
 
   return {
+    rightsRefusal,
+    isSelectable,
     devices,
     loaded,
     loading,

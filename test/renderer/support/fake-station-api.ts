@@ -72,6 +72,9 @@ export function createFakeStationApi(answers: Answers = {}): FakeStationApi {
     setSerialSettings: (...a) => (calls.push({ method: 'setSerialSettings', args: a }), pick('setSerialSettings')(...a)),
     getBench: (...a) => (calls.push({ method: 'getBench', args: a }), pick('getBench')(...a)),
     resetBenchDevice: (...a) => (calls.push({ method: 'resetBenchDevice', args: a }), pick('resetBenchDevice')(...a)),
+    listTickets: (...a) => (calls.push({ method: 'listTickets', args: a }), pick('listTickets')(...a)),
+    requestTicket: (...a) => (calls.push({ method: 'requestTicket', args: a }), pick('requestTicket')(...a)),
+    decideTicket: (...a) => (calls.push({ method: 'decideTicket', args: a }), pick('decideTicket')(...a)),
     fileCase: (...a) => (calls.push({ method: 'fileCase', args: a }), pick('fileCase')(...a)),
     listCases: (...a) => (calls.push({ method: 'listCases', args: a }), pick('listCases')(...a)),
     getCasePhoto: (...a) => (calls.push({ method: 'getCasePhoto', args: a }), pick('getCasePhoto')(...a)),
@@ -122,8 +125,8 @@ export function signedIn(accountId = 'acc-owner', operator = 'Ana'): SessionView
 
 export const DASHBOARD: DashboardView = {
   products: [
-    { pid: 'pqr1cam', name: 'PQR Cam 1', category: 'camera', owner: { accountId: 'acc-owner', name: 'Owner Co' }, unbindSupported: true, minFirmware: '2.0.0', grant: 'owner' },
-    { pid: 'oldnvr', name: 'Old NVR', category: 'nvr', owner: { accountId: 'acc-owner', name: 'Owner Co' }, unbindSupported: false, minFirmware: null, grant: 'owner' },
+    { pid: 'pqr1cam', name: 'PQR Cam 1', category: 'camera', owner: { accountId: 'acc-owner', name: 'Owner Co' }, unbindSupported: true, minFirmware: '2.0.0', serialFormat: 'PQR-####', grant: 'owner' },
+    { pid: 'oldnvr', name: 'Old NVR', category: 'nvr', owner: { accountId: 'acc-owner', name: 'Owner Co' }, unbindSupported: false, minFirmware: null, serialFormat: null, grant: 'owner' },
   ],
   quota: {
     day: '2025-03-01',

@@ -1,0 +1,54 @@
+import { AuthorityRequestError } from '../batch/station-authority-client.js';
+import type { QuotaTicketView, TicketView } from '../protocol/index.js';
+import { StationError } from '../protocol/station-api/refusals.js';
+import type { SessionManager } from './station-session.js';
+import type { StationHandlers } from './station-calls.js';
+
+/**
+ * The quota tickets domain of the station (DESIGN §8): the signed-in account's tickets from the
+ * authority, marked with what it may do; its requests and decisions passed on. The authority's refusals
+ * become the station's own, so the operator reads what to do, not an upstream failure.
+ */
+export type TicketHandlers = Pick<StationHandlers, 'listTickets' | 'requestTicket' | 'decideTicket'>;
+
+const UPSTREAM: Record<string, () => StationError> = {
+  TICKET_UNKNOWN: () => new StationError(404, 'TICKET_UNKNOWN', 'no such quota ticket for this account'),
+  TICKET_DECIDED: () => new StationError(409, 'TICKET_DECIDED', 'the ticket is already decided'),
+  NOT_OWNER: () => new StationError(403, 'NOT_PRODUCT_OWNER', 'only the owner of the product decides its quota tickets'),
+  UNAUTHORIZED: () => new StationError(403, 'TICKET_NOT_ALLOWED', 'this account may not unbind that product, so it cannot ask to unbind more of it'),
+};
+
+async function passingRefusals<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    const mapped = err instanceof AuthorityRequestError ? UPSTREAM[err.code] : undefined;
+    throw mapped ? mapped() : err;
+  }
+}
+
+export function createTicketHandlers(sessions: SessionManager): TicketHandlers {
+  async function marked(t: QuotaTicketView, ownedPids?: ReadonlySet<string>): Promise<TicketView> {
+    const s = sessions.current();
+    const owned = ownedPids ?? new Set((await s.client.products()).filter((p) => p.grant === 'owner').map((p) => p.pid));
+    return { ...t, mine: t.requester === s.account.accountId, canDecide: t.status === 'pending' && owned.has(t.pid) };
+  }
+  return {
+    async listTickets() {
+      const s = sessions.current();
+      const [tickets, products] = await Promise.all([passingRefusals(s.client.tickets()), s.client.products()]);
+      const owned = new Set(products.filter((p) => p.grant === 'owner').map((p) => p.pid));
+      return {
+        tickets: await Promise.all(tickets.map((t) => marked(t, owned))),
+        products: products.map((p) => ({ pid: p.pid, name: p.name, owner: p.owner.name, ownedByMe: p.grant === 'owner' })),
+      };
+    },
+    async requestTicket(req) {
+      return marked(await passingRefusals(sessions.current().client.requestTicket(req)));
+    },
+    async decideTicket(id, d) {
+      const decided = await passingRefusals(sessions.current().client.decideTicket(id, d.decision === 'approve', d.reason === undefined ? {} : { reason: d.reason }));
+      return marked(decided);
+    },
+  };
+}
