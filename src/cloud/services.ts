@@ -10,6 +10,7 @@ import { createRegistry, type Registry } from './registry.js';
 import type { SecretBox } from './secret-box.js';
 import { createTokens, type Tokens } from './tokens.js';
 import { createUnbindService, type UnbindService } from './unbind.js';
+import { createResetCodeFor, type ResetCodeFor } from './reset-codes.js';
 
 /** Everything the authority does, over one store; the HTTP layer and the bench both use this. */
 export interface AuthorityServices {
@@ -25,6 +26,8 @@ export interface AuthorityServices {
   tokens: Tokens;
   events: TokenEvents;
   unbind: UnbindService;
+  /** The reset code for a device's reset request (DESIGN §4.9), for approved password-reset cases. */
+  resetCodeFor: ResetCodeFor;
 }
 
 export interface ServiceOptions {
@@ -60,5 +63,6 @@ export function createAuthorityServices(o: ServiceOptions): AuthorityServices {
     tokens: createTokens(db, logs, box),
     events,
     unbind: createUnbindService({ db, box, quota, grants, logs, events, clock }),
+    resetCodeFor: createResetCodeFor(db, box),
   };
 }
