@@ -12,7 +12,7 @@ const CALLS = [
   'getSession', 'signIn', 'signOut', 'getDashboard',
   'planBatch', 'startBatch', 'listBatches', 'getBatch', 'cancelBatch', 'scanLabel', 'unlockCodes', 'getCodeSvg', 'getPrintSheet',
   'queryHistory', 'historyStats', 'exportHistoryCsv',
-  'getLanDevices', 'refreshLan',
+  'getLanDevices', 'refreshLan', 'startLocalUnbind', 'getLocalUnbind', 'getResetRequest', 'applyResetCode',
   'getSerialStatus', 'setSerialSettings',
   'showCodes', 'getBench', 'resetBenchDevice',
 ] as const satisfies readonly StationCallName[];
