@@ -17,6 +17,8 @@ export interface WiredAuthority {
   deviceLogs(query: Record<string, string>): Promise<DeviceLogView[]>;
   /** Bound devices of wired products, handed out once each so tests never share a device. */
   take(n: number, pid?: string, filter?: (d: DeviceIdentity) => boolean): DeviceIdentity[];
+  /** The authority's reset code for a device's reset request (DESIGN §4.9), as an approved case answers it. */
+  resetCodeFor(devId: string, challenge: string): string;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function startWiredAuthority(over: Partial<AuthorityOptions> = {}):
       for (const d of picked) handedOut.add(d.devId);
       return picked;
     },
+    resetCodeFor: (devId, challenge) => authority.services.resetCodeFor(devId, challenge),
     async close() {
       await authority.close();
       await rm(dir, { recursive: true, force: true });
