@@ -172,3 +172,25 @@ describe('admin password reset (DESIGN §4.9)', () => {
     expect(await client.applyResetCode(at(nvr!.devId), code, 'Too-Late-1')).toEqual({ ok: true, value: { accepted: false, code: 'RESET_CODE_INVALID' } });
   }, 30_000);
 });
+
+describe('the local API of a device with an admin login, fed malformed input', () => {
+  it('given bodies that are not JSON, of the wrong shape, too large, or the wrong method, then each is refused and nothing changes', async () => {
+    const [nvr] = authority.take(1, 'pnvr8ch', (d) => d.adminPassword === DEMO_ADMIN_PASSWORD);
+    await startBench([nvr!]);
+    const base = `http://${at(nvr!.devId).address}:${at(nvr!.devId).port}`;
+    const post = async (path: string, body: string) => {
+      const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: res.status, json: await res.json() };
+    };
+    expect(await post('/unbind-local', '{not json')).toMatchObject({ status: 400, json: { code: 'BAD_REQUEST' } });
+    expect(await post('/unbind-local', JSON.stringify({ token: 'x', challenge: 'y', proof: 'z' }))).toEqual({ status: 200, json: { accepted: false, code: 'ADMIN_PASSWORD' } });
+    expect(await post('/unbind-local', 'x'.repeat(10_000))).toMatchObject({ status: 413 });
+    expect(await post('/reset-code', JSON.stringify({ code: 'lowercase-no', newPassword: 'p' }))).toEqual({ status: 200, json: { accepted: false, code: 'RESET_CODE_INVALID' } });
+    expect((await fetch(`${base}/reset-request`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${base}/unbind-local`)).status).toBe(405);
+    // None of those counted as a wrong password: the right one still has every attempt and unbinds.
+    const token = await authority.issueToken(1);
+    const [o] = await unbindOverLan([target(nvr!)], () => token.token, { client, local: prover(DEMO_ADMIN_PASSWORD), pollMs: 50 });
+    expect(o).toMatchObject({ result: 'UNBOUND' });
+  }, 30_000);
+});
