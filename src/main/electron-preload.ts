@@ -13,7 +13,7 @@ const CALLS = [
   'planBatch', 'startBatch', 'listBatches', 'getBatch', 'cancelBatch', 'scanLabel', 'unlockCodes', 'getCodeSvg', 'getPrintSheet',
   'queryHistory', 'historyStats', 'exportHistoryCsv',
   'getLanDevices', 'refreshLan', 'startLocalUnbind', 'getLocalUnbind', 'getResetRequest', 'applyResetCode',
-  'getSerialStatus', 'setSerialSettings',
+  'getSerialStatus', 'setSerialSettings', 'getSerialResetRequest',
   'showCodes', 'getBench', 'resetBenchDevice',
 ] as const satisfies readonly StationCallName[];
 // A table entry missing above fails to compile here.

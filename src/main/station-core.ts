@@ -6,6 +6,9 @@ import { createDeviceApiClient, type DeviceApiClient } from '../wired/index.js';
 import { RESET_REQUEST_VALIDITY_MS, resetRequestQrText, type FailureCode } from '../protocol/index.js';
 import type { LocalUnbindDeviceView } from '../protocol/station-api/lan.js';
 import { openUartAt, startSerialBatch, type OpenUart } from '../batch/serial-runner.js';
+import type { ResetRequest } from '../protocol/index.js';
+import type { ResetRequestView } from '../protocol/station-api/lan.js';
+import { resetRequestXml } from '../protocol/index.js';
 import type { SerialService } from './serial-service.js';
 import { toLanDeviceView } from './lan-views.js';
 import { renderPrintSheet, renderQrSvg } from '../qr/index.js';
@@ -67,6 +70,17 @@ export function createStationCore(deps: {
     if (!d) throw new StationError(409, 'DEVICE_GONE', `${key} is no longer on the LAN: refresh the sweep`);
     if (d.address === '0.0.0.0' || d.port === null) throw new StationError(409, 'DEVICE_GONE', `${key} has no address to reach: ${d.problem?.hint ?? 'no local API port'}`);
     return { address: d.address, port: d.port };
+  };
+  /** A reset request as the operator sees it: the XML to save, the QR text and its code, valid 48 hours. */
+  const resetRequestView = async (request: ResetRequest, xml: string): Promise<ResetRequestView> => {
+    const qrText = resetRequestQrText(request);
+    return {
+      ...request,
+      expiresAt: new Date(Date.parse(request.issuedAt) + RESET_REQUEST_VALIDITY_MS).toISOString(),
+      xml,
+      qrText,
+      qrSvg: (await renderQrSvg(new TextEncoder().encode(qrText))).svg,
+    };
   };
   /** A device's refusal (a §5 code) is the call's refusal; a device that does not answer is gone. */
   const deviceRefusal = (key: string, r: { kind: string; detail: string; code?: FailureCode }): StationError =>
@@ -178,15 +192,25 @@ export function createStationCore(deps: {
       sessions.current();
       const r = await deviceApi.resetRequest(lanEndpoint(key));
       if (!r.ok) throw deviceRefusal(key, r);
-      const { request, xml } = r.value;
-      const qrText = resetRequestQrText(request);
-      return {
-        ...request,
-        expiresAt: new Date(Date.parse(request.issuedAt) + RESET_REQUEST_VALIDITY_MS).toISOString(),
-        xml,
-        qrText,
-        qrSvg: (await renderQrSvg(new TextEncoder().encode(qrText))).svg,
-      };
+      return resetRequestView(r.value.request, r.value.xml);
+    },
+    async getSerialResetRequest({ port }) {
+      sessions.current();
+      // Only ports the operator configured as UART ports: the station opens nothing else.
+      if (!(deps.serial?.settings().uartPorts ?? []).includes(port)) throw new StationError(400, 'PORT_NOT_CONFIGURED', `not a configured UART port: ${port}`);
+      let client;
+      try {
+        client = await (deps.openUart ?? openUartAt)(port);
+      } catch (err) {
+        throw new StationError(409, 'PORT_UNAVAILABLE', `${port}: ${(err as Error).message}`);
+      }
+      try {
+        const r = await client.resetRequest();
+        if (!r.ok) throw new StationError(409, r.code, `${port}: ${r.detail}`);
+        return resetRequestView(r.request, resetRequestXml(r.request));
+      } finally {
+        await client.close();
+      }
     },
     async applyResetCode({ key, code, newPassword }) {
       sessions.current();

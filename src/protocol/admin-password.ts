@@ -75,13 +75,18 @@ export type ResetRequest = z.infer<typeof resetRequestSchema>;
 
 const escapeXml = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The `<ResetRequest>` element on one line, as the serial line carries it (`+RESETREQ:`). */
+export function resetRequestXmlLine(r: ResetRequest): string {
+  return (
+    '<ResetRequest>' +
+    `<DeviceID>${escapeXml(r.devId)}</DeviceID><DeviceSN>${escapeXml(r.serial)}</DeviceSN>` +
+    `<Challenge>${escapeXml(r.challenge)}</Challenge><IssuedAt>${escapeXml(r.issuedAt)}</IssuedAt></ResetRequest>`
+  );
+}
+
 /** `<ResetRequest>` XML, to save as a file. DeviceID is carried too: the QR text names the device by it. */
 export function resetRequestXml(r: ResetRequest): string {
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<ResetRequest>' +
-    `<DeviceID>${escapeXml(r.devId)}</DeviceID><DeviceSN>${escapeXml(r.serial)}</DeviceSN>` +
-    `<Challenge>${escapeXml(r.challenge)}</Challenge><IssuedAt>${escapeXml(r.issuedAt)}</IssuedAt></ResetRequest>\n`
-  );
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${resetRequestXmlLine(r)}\n`;
 }
 
 /** Reads a saved `<ResetRequest>` (at most 4 KiB; every field checked); null when it is not one. */

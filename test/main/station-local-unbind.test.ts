@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,7 @@ describe('station: local unbind with the admin password, and the password reset'
     // 40 wired devices, NVRs and DVRs in turn; the first 22 never reset: NVRs 0001–0011 among them.
     station = runUnbind([
       'start', '--port', '0', '--authority-port', '0', '--data', dir, '--bench-devices', '1', '--bench-wired', '40', '--bench-not-reset', '22',
-      '--bench-uart', '0', '--mdns-port', '25371', '--sadp-port', '27031', '--log-level', 'trace',
+      '--bench-uart', '1', '--mdns-port', '25371', '--sadp-port', '27031', '--log-level', 'trace',
     ]);
     s = stationClient((await station.waitFor(/Unbind Station: (http:\S+)/, 60_000))[1]!);
     expect((await s.call('POST', '/api/session', { demoAccountId: 'acc-owner', operator: 'Eva' })).status).toBe(200);
@@ -115,13 +115,24 @@ describe('station: local unbind with the admin password, and the password reset'
     expect(view.batch.results).toMatchObject([{ devId: 'pnvr8ch-0007', result: 'UNBOUND' }]);
   }, 60_000);
 
+  it('reads the reset request of a UART gateway over its serial line (AT+RESETREQ?)', async () => {
+    const port = (await s.call('GET', '/api/serial')).body.settings.uartPorts[0] as string;
+    const r = await s.call('POST', '/api/serial/reset-request', { port });
+    expect(r.status).toBe(200);
+    expect(r.body.devId).toMatch(/^pgw1uart-/);
+    expect(r.body.xml).toContain(`<DeviceSN>${r.body.serial}</DeviceSN>`);
+    expect(r.body.qrText).toBe(`RST1:${r.body.devId}:${r.body.challenge}:${r.body.issuedAt}`);
+    expect(await s.call('POST', '/api/serial/reset-request', { port: '/dev/not-configured' })).toMatchObject({ status: 400, body: { code: 'PORT_NOT_CONFIGURED' } });
+  }, 30_000);
+
   it('keeps no admin password and no reset code in any line it wrote or any file it keeps', async () => {
     const files: string[] = [];
     const walk = (d: string): void => {
       for (const name of readdirSync(d)) {
         const p = join(d, name);
-        if (statSync(p).isDirectory()) walk(p);
-        else files.push(p);
+        const st = lstatSync(p);
+        if (st.isDirectory()) walk(p);
+        else if (st.isFile()) files.push(p); // not the bench's pty links: reading a tty would wait for input
       }
     };
     walk(dir);

@@ -249,6 +249,7 @@ describe('Electron transport (preload bridge)', () => {
       applyResetCode: notUsed,
       getSerialStatus: notUsed,
       setSerialSettings: notUsed,
+      getSerialResetRequest: notUsed,
       getBench: () => ok(null),
       resetBenchDevice: () => ok(undefined),
       onEvent(listener) {

@@ -73,6 +73,7 @@ export function createFakeStationApi(answers: Answers = {}): FakeStationApi {
     applyResetCode: (...a) => (calls.push({ method: 'applyResetCode', args: a }), pick('applyResetCode')(...a)),
     getSerialStatus: (...a) => (calls.push({ method: 'getSerialStatus', args: a }), pick('getSerialStatus')(...a)),
     setSerialSettings: (...a) => (calls.push({ method: 'setSerialSettings', args: a }), pick('setSerialSettings')(...a)),
+    getSerialResetRequest: (...a) => (calls.push({ method: 'getSerialResetRequest', args: a }), pick('getSerialResetRequest')(...a)),
     getBench: (...a) => (calls.push({ method: 'getBench', args: a }), pick('getBench')(...a)),
     resetBenchDevice: (...a) => (calls.push({ method: 'resetBenchDevice', args: a }), pick('resetBenchDevice')(...a)),
     subscribe(onEvent) {
