@@ -20,6 +20,20 @@ import { batchView, summaryOf, toResultView } from './batch-views.js';
 import { planBatch, planDevices } from './planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';
 import { wifiPasswordMatches, wifiVerifier } from './wifi-verifier.js';
+import { channel } from 'node:diagnostics_channel';
+
+/**
+ * A measured hook (bench:station): each read of a token's result stream as it reaches the batch service
+ * (`received`) and once its rows are stored and their events sent (`stored`), stamped with
+ * performance.now(). Published only while someone subscribes; it carries device ids, never a token.
+ */
+export const RESULTS_TIMING_CHANNEL = 'unbind:station:results';
+export interface ResultsTiming {
+  phase: 'received' | 'stored';
+  at: number;
+  devIds: string[];
+}
+const resultsTiming = channel(RESULTS_TIMING_CHANNEL);
 
 /** Station-side ends that say only that the answer did not come: the authority's result, when it comes, replaces them. */
 export const ANSWER_LOST_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['TIMEOUT', 'NETWORK_CHANGED', 'CLOUD_UNREACHABLE']);
@@ -240,6 +254,16 @@ export function createBatchService(deps: {
   }
   /** The results of one read of a token's stream: one transaction for them all. */
   function recordResults(batchId: string, code: BatchCodeRecord, rs: readonly DeviceResult[]): void {
+    if (!resultsTiming.hasSubscribers) return recordResultsNow(batchId, code, rs);
+    const devIds = rs.map((r) => r.devId);
+    resultsTiming.publish({ phase: 'received', at: performance.now(), devIds } satisfies ResultsTiming);
+    try {
+      recordResultsNow(batchId, code, rs);
+    } finally {
+      resultsTiming.publish({ phase: 'stored', at: performance.now(), devIds } satisfies ResultsTiming);
+    }
+  }
+  function recordResultsNow(batchId: string, code: BatchCodeRecord, rs: readonly DeviceResult[]): void {
     const b = store.get(batchId)!;
     const manifest = b.manifest ?? store.labels(b.id);
     // A result that stands for a row the station wrote itself (the answer was lost) becomes that row.
@@ -358,12 +382,15 @@ export function createBatchService(deps: {
   ): Promise<{ id: string; codes: IssuedCode[] }> {
     const now = clock();
     const id = batchIdAt(now);
+    // The Wi-Fi verifier (scrypt, on the thread pool) is derived while the tokens are issued, not after them.
+    const verifying = b.wifi ? wifiVerifier(b.wifi.password) : Promise.resolve(null);
+    verifying.catch(() => undefined); // awaited below; a failed issue must not leave it unhandled
     // All at once: each token is its own request, and the devices wait for all of them.
     const issued = await Promise.all(
       capacities.map((capacity) => session.client.issueToken({ capacity, channel: b.method, batchRef: id, ...(b.ttlSeconds ? { ttlSeconds: b.ttlSeconds } : {}) })),
     );
     const codes = issued.map((t, index) => ({ index, tokenId: t.id, token: t.token, capacity: capacities[index]!, expiresAt: Date.parse(t.expiresAt) }));
-    const verifier = b.wifi ? await wifiVerifier(b.wifi.password) : null;
+    const verifier = await verifying;
     store.create(
       { id, createdAt: now, method: b.method, pid: b.pid, accountId: session.accountId, operator: session.operator, ssid: b.wifi?.ssid ?? null, expected: b.expected, manifest: b.manifest, wifiVerifier: verifier },
       codes,

@@ -63,6 +63,8 @@ export interface AuthorityClient {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/** Built once: zod compiles a schema's parser on its first use, and every plan reads the products. */
+const productPageSchema = pageSchema(productViewSchema);
 const RECONNECT_MS = 1_000;
 
 export interface SignedRequestOptions {
@@ -195,7 +197,7 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     return { close: () => ac.abort(), done };
   }
 
-  const products = async (): Promise<ProductView[]> => (await call(pageSchema(productViewSchema), 'GET', '/api/v1/products')).items;
+  const products = async (): Promise<ProductView[]> => (await call(productPageSchema, 'GET', '/api/v1/products')).items;
   const quota = (): Promise<QuotaView> => call(quotaViewSchema, 'GET', '/api/v1/quota');
   return {
     url: c.url,

@@ -7,8 +7,14 @@ import type { HistoryScope } from './history-scope.js';
 import { filterCondition } from './query-filter.js';
 import type { TextPlanner } from './text-search.js';
 
-/** The header row, in column order. */
+/** The header row, in column order: stable names for programs (`hint` is always the contract's English). */
 export const CSV_COLUMNS = ['time', 'station', 'operator', 'account', 'method', 'batch', 'product', 'device', 'serial', 'result', 'code', 'hint'] as const;
+
+/** One more column after those, for people: the code's hint in the operator's language (`hint_ru`, …). */
+export interface CsvHintColumn {
+  name: string;
+  hintOf(code: FailureCode): string;
+}
 
 type RawRow = [at: number, station: string, operator: string, account: string, method: string, batch: string | null, pid: string | null, dev: string, serial: string | null, result: string, code: string | null];
 
@@ -22,19 +28,41 @@ const ROWS_PER_CHUNK = 512;
  * `=HYPERLINK(...)` typed as an operator name or printed on a forged label shows as text instead of
  * running. The apostrophe is in the file: a program parsing the CSV reads `'-A1` for a serial `-A1`.
  */
-const CSV_OPTIONS: CsvOptions = { columns: [...CSV_COLUMNS], escape_formulas: true };
+function csvOptions(extra: CsvHintColumn | null): CsvOptions {
+  return { columns: extra ? [...CSV_COLUMNS, extra.name] : [...CSV_COLUMNS], escape_formulas: true };
+}
 
-/** The hint goes with every coded row: all failures, and results flagged with a code (SERIAL_MISMATCH). */
-function toCsvRecord(r: RawRow): Array<string | null> {
+const SPECIAL = /[",\r\n]/;
+/** csv-stringify's `escape_formulas` set (= + - @ tab CR and their full-width forms). */
+const FORMULA = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+
+/**
+ * One cell exactly as csv-stringify writes it with csvOptions() (a property test holds the two equal):
+ * a formula start gets its apostrophe, a cell holding a comma, quote or line break is quoted with its
+ * quotes doubled, a null is empty. Written here because the library's per-record work (option checks,
+ * casts, separator scans) was the export's largest cost: 3–4 µs a row against under 1 µs here.
+ */
+export function csvCell(value: string | null): string {
+  if (value === null || value === '') return '';
+  const v = FORMULA.test(value) ? `'${value}` : value;
+  return SPECIAL.test(value) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+/** A row as a CSV line; the hint goes with every coded row: all failures, and results flagged with a code (SERIAL_MISMATCH). */
+function csvLine(r: RawRow, extra: CsvHintColumn | null): string {
   const code = r[10] as FailureCode | null;
-  return [new Date(r[0]).toISOString(), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], code, code ? FAILURE_HINTS[code] : null];
+  const line =
+    `${new Date(r[0]).toISOString()},${csvCell(r[1])},${csvCell(r[2])},${csvCell(r[3])},${csvCell(r[4])},${csvCell(r[5])},` +
+    `${csvCell(r[6])},${csvCell(r[7])},${csvCell(r[8])},${csvCell(r[9])},${csvCell(code)},${code ? csvCell(FAILURE_HINTS[code]) : ''}`;
+  if (!extra) return `${line}\n`;
+  return `${line},${code ? csvCell(extra.hintOf(code)) : ''}\n`;
 }
 
 /**
  * CSV bytes straight off a better-sqlite3 iterator on a connection of its own, produced only as fast
- * as the consumer reads. csv-stringify encodes each chunk of rows (its sync API, a chunk at a time):
- * its stream API, one record per stream write, took 7–8 s for a million rows against 4–5 s this way,
- * all of the difference being per-record stream hand-offs.
+ * as the consumer reads, a chunk of rows at a time (csv-stringify's stream API, one record per stream
+ * write, took 7–8 s for a million rows, all of it per-record hand-offs). csv-stringify writes the
+ * header; the rows are encoded by csvCell, to its rules.
  */
 class CsvChunks extends Readable {
   private readonly rows: IterableIterator<RawRow>;
@@ -44,6 +72,7 @@ class CsvChunks extends Readable {
     private readonly conn: Database,
     sql: string,
     params: Array<string | number>,
+    private readonly extra: CsvHintColumn | null,
   ) {
     super();
     this.rows = conn.prepare<unknown[], RawRow>(sql).raw().iterate(...params) as IterableIterator<RawRow>;
@@ -51,19 +80,18 @@ class CsvChunks extends Readable {
 
   override _read(): void {
     try {
-      const records: Array<Array<string | null>> = [];
+      // The first chunk carries the BOM and the header row, even when no row matched.
+      let csv = this.first ? stringify([], { ...csvOptions(this.extra), header: true, bom: true }) : '';
+      this.first = false;
       let done = false;
-      while (records.length < ROWS_PER_CHUNK) {
+      for (let n = 0; n < ROWS_PER_CHUNK; n++) {
         const next = this.rows.next();
         if (next.done) {
           done = true;
           break;
         }
-        records.push(toCsvRecord(next.value));
+        csv += csvLine(next.value, this.extra);
       }
-      // The first chunk carries the BOM and the header row, even when no row matched.
-      const csv = stringify(records, { ...CSV_OPTIONS, header: this.first, bom: this.first });
-      this.first = false;
       if (csv) this.push(csv);
       if (done) this.push(null);
     } catch (err) {
@@ -89,12 +117,12 @@ class CsvChunks extends Readable {
  * cursor and limit are ignored. Streams: an export of a million rows holds neither the rows nor the
  * store's write connection (a long export on the store's own connection would block every record()).
  */
-export function exportHistoryCsv(openReader: () => Database, planText: TextPlanner, scope: HistoryScope, q: HistoryQuery): Readable {
+export function exportHistoryCsv(openReader: () => Database, planText: TextPlanner, scope: HistoryScope, q: HistoryQuery, extra: CsvHintColumn | null = null): Readable {
   const where = filterCondition(scope, q, planText);
   if (where === null) {
     // Nothing in scope: still a valid CSV with its header, so a download is never an error page.
-    return Readable.from([stringify([], { ...CSV_OPTIONS, header: true, bom: true })], { objectMode: false });
+    return Readable.from([stringify([], { ...csvOptions(extra), header: true, bom: true })], { objectMode: false });
   }
   const sql = `SELECT at, station_id, operator, account_id, method, batch_id, pid, dev_id, serial, result, code FROM attempts WHERE ${where.sql} ORDER BY at DESC, id DESC`;
-  return new CsvChunks(openReader(), sql, where.params);
+  return new CsvChunks(openReader(), sql, where.params, extra);
 }

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { HistoryQuery, HistoryRow, HistoryStats, Page } from '../protocol/station-api.js';
 import { createAttemptWriter } from './attempt-writer.js';
 import { createDaySummary } from './day-summary.js';
-import { exportHistoryCsv } from './csv-export.js';
+import { exportHistoryCsv, type CsvHintColumn } from './csv-export.js';
 import { openHistoryDb, openHistoryReader } from './operation-log-database.js';
 import { createHistoryReader } from './history-reader.js';
 import { parseScope, type HistoryScope } from './history-scope.js';
@@ -36,7 +36,7 @@ export interface HistoryStore {
   /** Counts by code (UNBOUND and NOT_BOUND count as codes) and by day in the store's time zone. */
   stats(scope: HistoryScope, q: HistoryQuery): HistoryStats;
   /** Streams the filtered history as CSV (header row first); cursor and limit are ignored. */
-  exportCsv(scope: HistoryScope, q: HistoryQuery): Readable;
+  exportCsv(scope: HistoryScope, q: HistoryQuery, hintColumn?: CsvHintColumn | null): Readable;
   /** Every attempt of one batch, oldest first, whoever's scope: for the batch engine, not for display. */
   batchAttempts(batchId: string): HistoryRow[];
   /** Ends exports still streaming and closes the store. */
@@ -88,9 +88,9 @@ export function openHistoryStore(path: string, opts: HistoryStoreOptions = {}): 
       assertOpen();
       return statsReader.stats(parseScope(scope), parseQuery(q));
     },
-    exportCsv(scope, q) {
+    exportCsv(scope, q, hintColumn = null) {
       assertOpen();
-      const stream = exportHistoryCsv(() => openHistoryReader(path), planText, parseScope(scope), parseQuery(q));
+      const stream = exportHistoryCsv(() => openHistoryReader(path), planText, parseScope(scope), parseQuery(q), hintColumn);
       exports.add(stream);
       stream.once('close', () => exports.delete(stream));
       return stream;

@@ -22,8 +22,17 @@ export const BENCH_SCREEN_PATH = '/bench/screen';
 
 export function createBenchScreen(deps: { core: Pick<StationCore, 'ownBatch'>; batches: BatchService; hub: EventHub }): BenchScreen {
   let shown: { batchId: string; indexes: number[] } | null = null;
+  /**
+   * A code's picture, by `<batch>:<index>`: its payload never changes while it is active, and cameras
+   * poll the screen several times a second (rendering ten codes on every look cost the station more
+   * than recording their results). Kept for the codes shown now only.
+   */
+  let pictures = new Map<string, Promise<string>>();
   const stop = deps.hub.subscribe((e) => {
-    if (e.type === 'session') shown = null;
+    if (e.type === 'session') {
+      shown = null;
+      pictures.clear();
+    }
     if (e.type === 'batch' && e.batch.id === shown?.batchId && e.batch.status !== 'running') shown = null;
   });
 
@@ -41,9 +50,17 @@ export function createBenchScreen(deps: { core: Pick<StationCore, 'ownBatch'>; b
       } catch {
         continue; // codes locked after a restart: the screen shows nothing to scan
       }
-      const png = await renderQrPng({ s: p.wifi.ssid, p: p.wifi.password, t: p.token }, { scale: 4 });
-      codes.push({ id: `${b.id}:${index}`, png: png.png.toString('base64'), capacity: code.capacity });
+      const id = `${b.id}:${index}`;
+      let png = pictures.get(id);
+      if (!png) {
+        png = renderQrPng({ s: p.wifi.ssid, p: p.wifi.password, t: p.token }, { scale: 4 }).then((r) => r.png.toString('base64'));
+        pictures.set(id, png);
+        png.catch(() => pictures.delete(id)); // a failed render is tried again on the next look
+      }
+      codes.push({ id, png: await png, capacity: code.capacity });
     }
+    const keep = new Set(codes.map((c) => c.id));
+    if (keep.size !== pictures.size) pictures = new Map([...pictures].filter(([id]) => keep.has(id)));
     return { codes };
   }
 
@@ -51,6 +68,7 @@ export function createBenchScreen(deps: { core: Pick<StationCore, 'ownBatch'>; b
     show(batchId, indexes) {
       if (batchId === null) {
         shown = null;
+        pictures.clear();
         return;
       }
       deps.core.ownBatch(batchId);

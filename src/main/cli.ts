@@ -2,8 +2,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { startAuthority } from '../cloud/authority.js';
-import { runFleetCommand } from '../device/fleet-cli/index.js';
-import { START_USAGE, StartUsageError, startStation } from './start-command.js';
+import { StartUsageError } from './station-config.js';
 
 /** The `unbind` command line: one program, one subcommand per job. */
 const USAGE = `usage: unbind <command> [options]
@@ -75,6 +74,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'authority':
         return await runAuthority(rest, { demo: false });
       case 'start': {
+        // Loaded for its command only: `unbind authority` carries no station, camera or serial code.
+        const { START_USAGE, startStation } = await import('./start-command.js');
         if (rest.includes('--help') || rest.includes('-h')) {
           process.stdout.write(`${START_USAGE}\n`);
           return 0;
@@ -88,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'fleet':
-        return await runFleetCommand(rest);
+        return await (await import('../device/fleet-cli/index.js')).runFleetCommand(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -12,6 +12,7 @@ import { resetRequestXml } from '../protocol/index.js';
 import type { SerialService } from './serial-service.js';
 import { toLanDeviceView } from './lan-views.js';
 import { renderPrintSheet, renderQrSvg } from '../qr/index.js';
+import { csvHintColumn, printSheetText } from './station-locale.js';
 import type { BatchService } from '../batch/batch-service.js';
 import { planBatch } from '../batch/planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';
@@ -160,15 +161,16 @@ export function createStationCore(deps: {
       const p = batches.codePayload(id, index);
       return (await renderQrSvg({ s: p.wifi.ssid, p: p.wifi.password, t: p.token })).svg;
     },
-    async getPrintSheet(id) {
+    async getPrintSheet(id, options) {
       const b = ownBatch(id);
       const codes = b.codes.map((c) => batches.codePayload(id, c.index));
       if (!codes.length) throw new StationError(409, 'NO_CODES', 'this batch has no codes');
-      return renderPrintSheet({ wifi: codes[0]!.wifi, codes: codes.map((c) => ({ token: c.token, capacity: c.capacity, expiresAt: new Date(c.expiresAt) })), title: `Batch ${id} — ${b.pid}`, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
+      const text = printSheetText(options.locale ?? 'en', { id, pid: b.pid });
+      return renderPrintSheet({ wifi: codes[0]!.wifi, codes: codes.map((c) => ({ token: c.token, capacity: c.capacity, expiresAt: new Date(c.expiresAt) })), text, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
     },
     queryHistory: async (q) => history.query(await scope(), q),
     historyStats: async (q) => history.stats(await scope(), q),
-    exportHistoryCsv: async (q) => history.exportCsv(await scope(), q),
+    exportHistoryCsv: async ({ locale, ...q }) => history.exportCsv(await scope(), q, csvHintColumn(locale)),
     getLanDevices() {
       return deps.lan ? deps.lan.devices().map(toLanDeviceView) : [];
     },

@@ -12,6 +12,7 @@ export * from './station-api/lan.js';
 export * from './station-api/serial.js';
 export * from './station-api/bench.js';
 export * from './station-api/events.js';
+export * from './station-api/locales.js';
 export * from './station-api/table.js';
 export {
   STATION_REFUSALS,

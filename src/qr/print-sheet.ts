@@ -5,6 +5,7 @@ import {
   redactToken,
   tokenStringSchema,
   wifiCredentialsSchema,
+  type DeviceState,
   type Light,
   type WifiCredentials,
 } from '../protocol/index.js';
@@ -18,6 +19,43 @@ export interface SheetCode {
   expiresAt: string | Date;
 }
 
+/** Every word on the sheet, in one language (the station fills it from the operator's locale). */
+export interface PrintSheetText {
+  /** BCP 47 tag: the page's `lang` and the language its expiry times are written in. */
+  locale: string;
+  title: string;
+  intro: string;
+  codeOf(n: number, total: number): string;
+  wifi: string;
+  password: string;
+  passwordInCode: string;
+  devices: string;
+  upTo(n: number): string;
+  expires: string;
+  reference: string;
+  /** Per state: how the light looks ("red, fast blink"), the state's name, what it means. */
+  legend: Record<DeviceState, { look: string; state: string; meaning: string }>;
+}
+
+const PATTERN_WORDS: Record<Light['pattern'], string> = { 'fast-blink': 'fast blink', 'slow-blink': 'slow blink', solid: 'solid' };
+
+export const ENGLISH_SHEET_TEXT: PrintSheetText = {
+  locale: 'en',
+  title: 'Unbind Station — pairing codes',
+  intro: 'Reset each device until its light blinks red fast, then hold the code before it.',
+  codeOf: (n, total) => `Code ${n} of ${total}`,
+  wifi: 'Wi-Fi',
+  password: 'Password',
+  passwordInCode: 'in the code, not printed',
+  devices: 'Devices',
+  upTo: (n) => `up to ${n}`,
+  expires: 'Expires',
+  reference: 'Reference',
+  legend: Object.fromEntries(
+    LIGHT_LEGEND.map(({ state, light, meaning }) => [state, { look: `${light.color}, ${PATTERN_WORDS[light.pattern]}`, state, meaning }]),
+  ) as PrintSheetText['legend'],
+};
+
 export interface PrintSheetInput {
   wifi: WifiCredentials;
   codes: SheetCode[];
@@ -28,6 +66,8 @@ export interface PrintSheetInput {
   scale?: number;
   /** IANA time zone for expiry times (default UTC): the bench clock the operator reads. */
   timeZone?: string;
+  /** The sheet's words (default English); `title` above wins over its title. */
+  text?: PrintSheetText;
 }
 
 const sheetCodeSchema = z.object({
@@ -46,12 +86,16 @@ const printSheetInputSchema = z.object({
   image: z.enum(['svg', 'png']).optional(),
   scale: z.number().int().min(1).max(64).optional(),
   timeZone: z.string().optional(),
+  text: z.custom<PrintSheetText>((v) => typeof v === 'object' && v !== null).optional(),
 });
 
 const LIGHT_COLORS: Record<Light['color'], string> = { red: '#d32f2f', blue: '#1565c0', green: '#2e7d32' };
-const PATTERN_WORDS: Record<Light['pattern'], string> = { 'fast-blink': 'fast blink', 'slow-blink': 'slow blink', solid: 'solid' };
-
-function formatTime(d: Date, timeZone: string): string {
+/** English keeps its ISO-like date; another language writes the date its own way, through Intl. */
+function formatTime(d: Date, timeZone: string, locale: string): string {
+  if (locale !== 'en') {
+    const local = new Intl.DateTimeFormat(locale, { timeZone, year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+    return `${local} ${timeZone === 'UTC' ? 'UTC' : `(${timeZone})`}`;
+  }
   const parts = Object.fromEntries(
     new Intl.DateTimeFormat('en-CA', {
       timeZone,
@@ -68,12 +112,14 @@ function formatTime(d: Date, timeZone: string): string {
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${timeZone === 'UTC' ? 'UTC' : `(${timeZone})`}`;
 }
 
-function legendHtml(): string {
-  const rows = LIGHT_LEGEND.map(
-    ({ state, light, meaning }) =>
+function legendHtml(text: PrintSheetText): string {
+  const rows = LIGHT_LEGEND.map(({ state, light }) => {
+    const words = text.legend[state];
+    return (
       `<li class="light-${escapeHtml(light.pattern)}"><span class="dot" style="background:${LIGHT_COLORS[light.color]}"></span>` +
-      `<b>${escapeHtml(light.color)}, ${escapeHtml(PATTERN_WORDS[light.pattern])}</b> — ${escapeHtml(state)}: ${escapeHtml(meaning)}</li>`,
-  );
+      `<b>${escapeHtml(words.look)}</b> — ${escapeHtml(words.state)}: ${escapeHtml(words.meaning)}</li>`
+    );
+  });
   return `<ul class="legend">${rows.join('')}</ul>`;
 }
 
@@ -105,29 +151,30 @@ dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
 export async function renderPrintSheet(input: PrintSheetInput): Promise<string> {
   const v = printSheetInputSchema.parse(input);
   const timeZone = v.timeZone ?? 'UTC';
-  const title = v.title ?? 'Unbind Station — pairing codes';
+  const text = v.text ?? ENGLISH_SHEET_TEXT;
+  const title = v.title ?? text.title;
   const tiles: string[] = [];
   for (const [i, code] of v.codes.entries()) {
     const payload = { s: v.wifi.ssid, p: v.wifi.password, t: code.token };
-    const label = `Code ${i + 1} of ${v.codes.length}`;
+    const label = text.codeOf(i + 1, v.codes.length);
     const image =
       v.image === 'png'
         ? `<img alt="${escapeHtml(label)}" src="${pngDataUrl((await renderQrPng(payload, { scale: v.scale ?? 8 })).png)}">`
         : (await renderQrSvg(payload, { scale: 4 })).svg;
     tiles.push(
       `<section class="tile"><h2>${escapeHtml(label)}</h2><div class="code">${image}</div><dl>` +
-        `<dt>Wi-Fi</dt><dd>${escapeHtml(v.wifi.ssid)}</dd>` +
-        `<dt>Password</dt><dd>in the code, not printed</dd>` +
-        `<dt>Devices</dt><dd>up to ${code.capacity}</dd>` +
-        `<dt>Expires</dt><dd>${escapeHtml(formatTime(code.expiresAt, timeZone))}</dd>` +
-        `<dt>Reference</dt><dd>${escapeHtml(redactToken(code.token))}</dd>` +
-        `</dl>${legendHtml()}</section>`,
+        `<dt>${escapeHtml(text.wifi)}</dt><dd>${escapeHtml(v.wifi.ssid)}</dd>` +
+        `<dt>${escapeHtml(text.password)}</dt><dd>${escapeHtml(text.passwordInCode)}</dd>` +
+        `<dt>${escapeHtml(text.devices)}</dt><dd>${escapeHtml(text.upTo(code.capacity))}</dd>` +
+        `<dt>${escapeHtml(text.expires)}</dt><dd>${escapeHtml(formatTime(code.expiresAt, timeZone, text.locale))}</dd>` +
+        `<dt>${escapeHtml(text.reference)}</dt><dd>${escapeHtml(redactToken(code.token))}</dd>` +
+        `</dl>${legendHtml(text)}</section>`,
     );
   }
   return (
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
+    `<!doctype html><html lang="${escapeHtml(text.locale)}"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
     `<style>${STYLE}</style></head><body><h1>${escapeHtml(title)}</h1>` +
-    `<p>Reset each device until its light blinks red fast, then hold the code before it.</p>` +
+    `<p>${escapeHtml(text.intro)}</p>` +
     `<main class="sheet">${tiles.join('')}</main></body></html>`
   );
 }

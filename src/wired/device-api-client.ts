@@ -144,6 +144,7 @@ async function call<S extends z.ZodType>(
   schema: S,
   body: unknown,
   signal: AbortSignal | undefined,
+  ahead = false,
   /** The answer of a 200 is text (XML), handed to the schema as it is. */
   textAnswer = false,
 ): Promise<ApiResult<z.infer<S>>> {
@@ -191,7 +192,7 @@ async function call<S extends z.ZodType>(
       clearTimeout(timer);
       signal?.removeEventListener('abort', cancel);
     }
-  });
+  }, { ahead });
 }
 
 export function createDeviceApiClient(opts: DeviceApiClientOptions = {}): DeviceApiClient {
@@ -201,10 +202,11 @@ export function createDeviceApiClient(opts: DeviceApiClientOptions = {}): Device
   const agent = new Agent({ keepAlive: true, maxSockets: 2 });
   return {
     info: (at, signal) => call(limit, agent, timeoutMs, at, 'GET', '/info', deviceInfoSchema, undefined, signal),
-    unbind: (at, token, signal) => call(limit, agent, timeoutMs, at, 'POST', '/unbind', localUnbindResponseSchema, { token }, signal),
+    // A device that answered its check takes its token before the next devices are checked.
+    unbind: (at, token, signal) => call(limit, agent, timeoutMs, at, 'POST', '/unbind', localUnbindResponseSchema, { token }, signal, true),
     status: (at, signal) => call(limit, agent, timeoutMs, at, 'GET', '/status', deviceStatusSchema, undefined, signal),
-    unbindLocal: (at, req, signal) => call(limit, agent, timeoutMs, at, 'POST', '/unbind-local', adminUnbindResponseSchema, req, signal),
-    resetRequest: (at, signal) => call(limit, agent, timeoutMs, at, 'GET', '/reset-request', resetRequestAnswerSchema, undefined, signal, true),
+    unbindLocal: (at, req, signal) => call(limit, agent, timeoutMs, at, 'POST', '/unbind-local', adminUnbindResponseSchema, req, signal, true),
+    resetRequest: (at, signal) => call(limit, agent, timeoutMs, at, 'GET', '/reset-request', resetRequestAnswerSchema, undefined, signal, false, true),
     applyResetCode: (at, code, newPassword, signal) => call(limit, agent, timeoutMs, at, 'POST', '/reset-code', applyResetCodeResponseSchema, { code, newPassword }, signal),
   };
 }

@@ -79,8 +79,13 @@ export async function openBonjour(lan: LanInterface, port: number, onWarning: (w
 /** RFC 6762 §5.2: query again as the first answers' TTL nears its end (at 80 %). */
 const REFRESH_AT = 0.8;
 const MAINTENANCE_MS = 1000;
-/** The first queries of a browse: at once, after 1 s and after 3 s, as RFC 6762 §5.2 doubles them. */
-const STARTUP_QUERIES_MS = [1000, 3000];
+/**
+ * RFC 6762 §5.2 continuous querying: at once, after 1 s, then each interval twice the last (3 s, 7 s,
+ * 15 s, …) up to one hour. Stopping after the third query left a device whose answers were lost three
+ * times unlisted until a TTL refresh (bench:sweep with 5 % of mDNS datagrams dropped found one).
+ */
+const FIRST_QUERY_INTERVAL_MS = 1000;
+const MAX_QUERY_INTERVAL_MS = 3600_000;
 
 export async function startMdnsBrowser(opts: MdnsBrowserOptions): Promise<MdnsBrowser> {
   const port = opts.port ?? MDNS_PORT;
@@ -110,7 +115,17 @@ export async function startMdnsBrowser(opts: MdnsBrowserOptions): Promise<MdnsBr
       if (err) opts.onWarning(`mDNS query failed: ${err.message}`);
     });
   };
-  const timers = STARTUP_QUERIES_MS.map((ms) => setTimeout(query, ms));
+  const timers = new Set<NodeJS.Timeout>();
+  const queryAfter = (ms: number): void => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (closed) return;
+      query();
+      queryAfter(Math.min(ms * 2, MAX_QUERY_INTERVAL_MS));
+    }, ms);
+    timers.add(t);
+  };
+  queryAfter(FIRST_QUERY_INTERVAL_MS);
   const maintenance = setInterval(() => {
     const now = Date.now();
     if (cache.expire(now)) notify();

@@ -51,7 +51,7 @@ describe('wired screen in the browser', () => {
     await page.getByTestId('lan-select-product').click();
     const nvrs = await page.locator('[data-testid="lan-row"][data-selectable="true"]').filter({ hasText: 'pnvr8ch' }).count();
     expect(nvrs).toBeGreaterThan(0);
-    expect(await page.getByTestId('lan-selected-count').innerText()).toContain(`${nvrs} selected`);
+    expect(await page.getByTestId('lan-selected-count').innerText()).toContain(`Selected: ${nvrs}`);
     await page.screenshot({ path: shot('10-wired-selected') });
 
     await page.getByTestId('lan-unbind').click();
@@ -65,8 +65,9 @@ describe('wired screen in the browser', () => {
     await page.getByTestId('nav-history').click();
     await page.getByTestId('history-view').waitFor();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="history-row"]').length >= n, nvrs, { polling: POLL_MS, timeout: 10_000 });
-    const methods = await page.getByTestId('history-row').allInnerTexts();
-    expect(methods.filter((t) => t.includes('wired') && t.includes('pnvr8ch'))).toHaveLength(nvrs);
+    // The method is shown in words ("Wired (LAN)"); the row carries its code for programs.
+    const methods = await page.locator('[data-testid="history-row"][data-method="wired"]').allInnerTexts();
+    expect(methods.filter((t) => t.includes('Wired (LAN)') && t.includes('pnvr8ch'))).toHaveLength(nvrs);
   }, 120_000);
 
   it('the selectable list shrinks as devices finish: what is left can all be selected and unbound', async () => {
@@ -74,7 +75,7 @@ describe('wired screen in the browser', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="lan-row"][data-selectable="true"]').length > 0 && ![...document.querySelectorAll('[data-testid="lan-row"][data-selectable="true"]')].some((r) => r.textContent?.includes('pnvr8ch')), undefined, { polling: POLL_MS, timeout: 15_000 });
     const left = await selectable().count();
     await page.getByTestId('lan-select-all').click();
-    expect(await page.getByTestId('lan-selected-count').innerText()).toContain(`${left} selected`);
+    expect(await page.getByTestId('lan-selected-count').innerText()).toContain(`Selected: ${left}`);
     await page.getByTestId('lan-unbind').click();
     await page.getByTestId('code-screen').waitFor();
     await page.waitForFunction((n) => document.querySelector('[data-testid="tally-unbound"]')?.textContent?.trim() === String(n), left, { polling: POLL_MS, timeout: 30_000 });

@@ -51,6 +51,17 @@ describe('CSV export', () => {
     expect(records[0]!.operator).toBe('O\'Brien, "Bench" 2'); // quoting survives the round trip
   });
 
+  it('given a hint column in another language, then it comes after the stable columns, which stay as they are', async () => {
+    h.store.recordMany([attempt({ at: T0, devId: 'dev-a' }), attempt({ at: T0 + 1000, result: 'FAILED', code: 'WIFI_AUTH', devId: 'dev-b' })]);
+    const ru = { name: 'hint_ru', hintOf: (code: string) => `ru:${code}` };
+    const { header, records } = parseCsv(await readAll(h.store.exportCsv(OWNER, {}, ru)));
+    expect(header).toEqual([...CSV_COLUMNS, 'hint_ru']);
+    expect(records[0]).toMatchObject({ device: 'dev-b', code: 'WIFI_AUTH', hint: FAILURE_HINTS.WIFI_AUTH, hint_ru: 'ru:WIFI_AUTH' });
+    expect(records[1]).toMatchObject({ device: 'dev-a', code: '', hint: '', hint_ru: '' });
+    // Nothing in scope: still the header, with the column.
+    expect(parseCsv(await readAll(h.store.exportCsv({ accountId: 'acc-nobody', allPids: [], ownPids: [] }, {}, ru))).header).toEqual([...CSV_COLUMNS, 'hint_ru']);
+  });
+
   it('starts with a UTF-8 byte order mark, so Excel reads accented operator names right', async () => {
     h.store.record(attempt({ operator: 'Zoë Martín' }));
     const bytes = await exportOf();

@@ -36,15 +36,15 @@ describe('countdown to a code expiry', () => {
 
 describe('plan display', () => {
   it('names the codes a batch needs', () => {
-    expect(describeCodes([30, 15])).toBe('2 codes: 30 + 15');
-    expect(describeCodes([7])).toBe('1 code: 7');
+    expect(describeCodes([30, 15])).toBe('Codes: 2 (30 + 15)');
+    expect(describeCodes([7])).toBe('Codes: 1 (7)');
     expect(describeCodes([])).toBe('no codes');
   });
 
   it('given an ok plan, then there is no refusal and the remaining quota is said', () => {
     const d = describePlan(plan());
-    expect(d).toMatchObject({ ok: true, codesText: '2 codes: 30 + 15', devicesText: '45 devices', refusal: null });
-    expect(d.remainingText).toBe('60 unbinds left today (account 60, product 80)');
+    expect(d).toMatchObject({ ok: true, codesText: 'Codes: 2 (30 + 15)', devicesText: 'Devices: 45', refusal: null });
+    expect(d.remainingText).toBe('Unbinds left today: 60 (account 60, product 80)');
   });
 
   it('given the planner refuses, then its message and the remaining count are shown', () => {
@@ -53,7 +53,7 @@ describe('plan display', () => {
     );
     expect(d.ok).toBe(false);
     expect(d.refusal).toEqual({ code: 'QUOTA_PRODUCT', message: 'Only 3 unbinds left today for product pqr1cam; this batch needs 45.', remaining: 3 });
-    expect(d.remainingText).toBe('3 unbinds left today (account 60, product 3)');
+    expect(d.remainingText).toBe('Unbinds left today: 3 (account 60, product 3)');
   });
 
   it('given a refused plan without a message, then a refusal is still shown', () => {
@@ -77,7 +77,9 @@ describe('manifest and scanner', () => {
 
 describe('result hints and lights', () => {
   it('uses the station hint, else the contract hint of the failure code', () => {
-    expect(hintOf(result('d', { result: 'FAILED', code: 'NO_REPORT', hint: 'custom' }))).toBe('custom');
+    // The code is the key: the hint shown is the code's, in the chosen language, whatever words came with it.
+    expect(hintOf(result('d', { result: 'FAILED', code: 'NO_REPORT', hint: 'custom' }))).toBe(FAILURE_HINTS.NO_REPORT);
+    expect(hintOf(result('d', { result: 'NOT_BOUND', code: null, hint: 'custom' }))).toBe('custom');
     expect(hintOf(result('d', { result: 'FAILED', code: 'WIFI_AUTH', hint: null }))).toBe(FAILURE_HINTS.WIFI_AUTH);
     expect(hintOf(result('d'))).toBeNull();
   });
@@ -106,7 +108,8 @@ describe('history filters and charts', () => {
     expect(c.labels).toEqual(['UNBOUND', 'NOT_BOUND', 'WIFI_AUTH']);
     expect(c.series[0]?.color).toEqual([RESULT_COLORS.unbound, RESULT_COLORS.notBound, RESULT_COLORS.failed]);
     const d = byDayChart(stats);
-    expect(d.labels).toEqual(['2025-03-01', '2025-03-02']);
+    // Days written through Intl in the chosen language (English here).
+    expect(d.labels).toEqual(['Mar 1, 2025', 'Mar 2, 2025']);
     expect(d.series.map((s) => s.data)).toEqual([[35, 5], [3, 0], [1, 1]]);
   });
 });

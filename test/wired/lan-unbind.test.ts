@@ -161,3 +161,25 @@ describe('unbindOverLan when the station already receives the result from the au
     expect((await unbindOverLan([silent], () => TOKEN, { timeoutMs: 100, deadlineMs: 400, pollMs: 20, reported: never }))[0]).toMatchObject({ code: 'TIMEOUT' });
   });
 });
+
+describe('unbindOverLan with more devices than requests at once', () => {
+  it('given three devices and one request at a time, then each device that passed its check takes its token before the next device is checked', async () => {
+    const seen: string[] = [];
+    const targets: LanUnbindTarget[] = [];
+    for (const [i, devId] of ['fake-a', 'fake-b', 'fake-c'].entries()) {
+      const server = createServer((req, res) => {
+        seen.push(`${devId} ${req.url}`);
+        const body = req.url === '/info' ? info({ devId }).body : req.url === '/unbind' ? { accepted: true } : { st: 'unbound', result: 'UNBOUND' };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      });
+      await new Promise<void>((r) => server.listen(0, `127.77.251.${20 + i}`, r));
+      servers.push(server);
+      targets.push({ devId, address: `127.77.251.${20 + i}`, port: (server.address() as AddressInfo).port });
+    }
+    const outcomes = await unbindOverLan(targets, () => TOKEN, { concurrency: 1, pollMs: 10 });
+    expect(outcomes.map((o) => o.result)).toEqual(['UNBOUND', 'UNBOUND', 'UNBOUND']);
+    // Not every /info first and the tokens after: a token waits behind no other device's check.
+    expect(seen.filter((s) => !s.endsWith('/status'))).toEqual(['fake-a /info', 'fake-a /unbind', 'fake-b /info', 'fake-b /unbind', 'fake-c /info', 'fake-c /unbind']);
+  });
+});

@@ -132,4 +132,15 @@ describe('the request limiter', () => {
     expect(results.filter((r) => typeof r === 'number')).toHaveLength(19);
     expect(() => createLimiter(0)).toThrow(RangeError);
   });
+
+  it('given tasks waiting, then one queued ahead starts before every one queued without, and those keep their order', async () => {
+    const limit = createLimiter(1);
+    const started: string[] = [];
+    const task = (name: string) => async () => {
+      started.push(name);
+      await new Promise((r) => setTimeout(r, 1));
+    };
+    await Promise.all([limit(task('running')), limit(task('check 1')), limit(task('check 2')), limit(task('token 1'), { ahead: true }), limit(task('token 2'), { ahead: true })]);
+    expect(started).toEqual(['running', 'token 1', 'token 2', 'check 1', 'check 2']);
+  });
 });

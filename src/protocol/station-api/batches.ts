@@ -4,6 +4,7 @@ import { pidSchema, serialSchema } from '../device-messages.js';
 import { wifiCredentialsSchema } from '../qr-payload.js';
 import { GRANT_KINDS, type GrantKind } from '../cloud-api.js';
 import { call, json, text } from './call-spec.js';
+import { stationLocaleSchema } from './locales.js';
 
 /** Batches domain: plan, start, follow and end a batch of any method; its codes as images and a sheet. */
 
@@ -194,6 +195,9 @@ export const deviceProgressViewSchema = z.object({
 
 const batch = json<BatchView>(batchViewSchema);
 const id = { in: 'param', name: 'id' } as const;
+/** The print sheet's language (default English); its dates are written in it too. */
+export const printSheetOptionsSchema = z.strictObject({ locale: stationLocaleSchema.optional() });
+export type PrintSheetOptions = z.infer<typeof printSheetOptionsSchema>;
 
 export const batchCalls = {
   planBatch: call({ args: z.tuple([planRequestSchema]), answer: json<BatchPlan>(batchPlanSchema), http: { method: 'POST', path: '/api/batches/plan', args: [{ in: 'body' }] } }),
@@ -211,5 +215,5 @@ export const batchCalls = {
     http: { method: 'GET', path: '/api/batches/:id/codes/:n.svg', args: [id, { in: 'param', name: 'n' }] },
   }),
   /** A printable HTML sheet of the batch's codes (no Wi-Fi password in clear). */
-  getPrintSheet: call({ args: z.tuple([batchIdSchema]), answer: text('text/html; charset=utf-8'), http: { method: 'GET', path: '/api/batches/:id/sheet', args: [id] } }),
+  getPrintSheet: call({ args: z.tuple([batchIdSchema, printSheetOptionsSchema.default({})]), answer: text('text/html; charset=utf-8'), http: { method: 'GET', path: '/api/batches/:id/sheet', args: [id, { in: 'query', keys: ['locale'] }] } }),
 };

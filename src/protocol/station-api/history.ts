@@ -4,6 +4,7 @@ import { pidSchema } from '../device-messages.js';
 import type { Page } from '../cloud-api.js';
 import { call, download, json } from './call-spec.js';
 import { batchMethodSchema, type BatchMethod } from './batches.js';
+import { stationLocaleSchema } from './locales.js';
 
 /** History domain: the station's operation log, filtered, in cursor pages, as charts and as CSV. */
 
@@ -84,11 +85,14 @@ const QUERY_KEYS = Object.keys(historyQuerySchema.shape) as Array<keyof HistoryQ
 /** An export is the whole filtered history: paging does not apply. */
 const FILTER_KEYS = QUERY_KEYS.filter((k) => k !== 'cursor' && k !== 'limit');
 const query = z.tuple([historyQuerySchema.default({})]);
+/** The CSV's filters, and the language of its extra hint column (`hint_<locale>`; none for English). */
+export const csvQuerySchema = historyQuerySchema.extend({ locale: stationLocaleSchema.optional() });
+export type CsvQuery = z.infer<typeof csvQuerySchema>;
 const csv = download<CsvExport>(csvExportSchema, { contentType: 'text/csv; charset=utf-8', fileName: 'unbind-history' });
 
 export const historyCalls = {
   queryHistory: call({ args: query, answer: json<Page<HistoryRow>>(historyPageSchema), http: { method: 'GET', path: '/api/history', args: [{ in: 'query', keys: QUERY_KEYS }] } }),
   historyStats: call({ args: query, answer: json<HistoryStats>(historyStatsSchema), http: { method: 'GET', path: '/api/history/stats', args: [{ in: 'query', keys: QUERY_KEYS }] } }),
   /** Where the CSV of the filtered history can be downloaded (browser) or was saved (Electron). */
-  exportHistoryCsv: call({ args: query, answer: csv, http: { method: 'GET', path: '/api/history.csv', args: [{ in: 'query', keys: FILTER_KEYS }] } }),
+  exportHistoryCsv: call({ args: z.tuple([csvQuerySchema.default({})]), answer: csv, http: { method: 'GET', path: '/api/history.csv', args: [{ in: 'query', keys: [...FILTER_KEYS, 'locale'] }] } }),
 };

@@ -1,4 +1,6 @@
 import type { HistoryStats } from '../../protocol/station-api.js';
+import { t } from '../i18n/index.js';
+import { formatDay } from './format.js';
 
 /** Chart data independent of the chart library: labels and one or more series. */
 export interface ChartSeries {
@@ -21,7 +23,7 @@ export function byCodeChart(stats: HistoryStats): ChartData {
     labels: rows.map((r) => r.code),
     series: [
       {
-        label: 'Devices',
+        label: t('history.devices'),
         data: rows.map((r) => r.count),
         color: rows.map((r) => (r.code === 'UNBOUND' ? RESULT_COLORS.unbound : r.code === 'NOT_BOUND' ? RESULT_COLORS.notBound : RESULT_COLORS.failed)),
       },
@@ -33,11 +35,11 @@ export function byCodeChart(stats: HistoryStats): ChartData {
 export function byDayChart(stats: HistoryStats): ChartData {
   const days = [...stats.byDay].sort((a, b) => a.day.localeCompare(b.day));
   return {
-    labels: days.map((d) => d.day),
+    labels: days.map((d) => formatDay(d.day)),
     series: [
-      { label: 'Unbound', data: days.map((d) => d.unbound), color: RESULT_COLORS.unbound },
-      { label: 'Not bound', data: days.map((d) => d.notBound), color: RESULT_COLORS.notBound },
-      { label: 'Failed', data: days.map((d) => d.failed), color: RESULT_COLORS.failed },
+      { label: t('results.label.UNBOUND'), data: days.map((d) => d.unbound), color: RESULT_COLORS.unbound },
+      { label: t('results.label.NOT_BOUND'), data: days.map((d) => d.notBound), color: RESULT_COLORS.notBound },
+      { label: t('results.label.FAILED'), data: days.map((d) => d.failed), color: RESULT_COLORS.failed },
     ],
   };
 }

@@ -1,5 +1,6 @@
 import { LIGHTS, type Light } from '../../protocol/device-states.js';
 import type { LanDeviceView } from '../../protocol/station-api.js';
+import { i18n, t } from '../i18n/index.js';
 
 /** The device ids a wired batch request accepts (startWiredBatchRequestSchema). */
 const DEV_ID = /^[A-Za-z0-9_-]{4,64}$/;
@@ -14,11 +15,20 @@ export function isSelectable(d: LanDeviceView): boolean {
 
 /** Why an entry cannot be selected, in the operator's words; null when it can. */
 export function whyNotSelectable(d: LanDeviceView): string | null {
-  if (d.problem) return d.problem.hint;
-  if (d.source === 'sadp' || d.devId === null) return 'Seen by SADP only: it does not advertise the unbind service.';
-  if (!DEV_ID.test(d.devId)) return `The device id ${d.devId} cannot be used in a batch.`;
-  if (d.state !== 'waiting') return `In state ${d.state ?? 'unknown'}: only devices that are reset (waiting) can be unbound.`;
+  if (d.problem) return problemHint(d.problem);
+  if (d.source === 'sadp' || d.devId === null) return t('wired.whySadpOnly');
+  if (!DEV_ID.test(d.devId)) return t('wired.whyBadId', { id: d.devId });
+  if (d.state !== 'waiting') return t('wired.whyState', { state: d.state ? t(`lights.state.${d.state}`) : t('wired.unknownState') });
   return null;
+}
+
+/**
+ * A LAN device's problem in the chosen language: the sweep's own hint for its code (what it saw on the
+ * LAN), else the §5 hint of the code, else the station's words.
+ */
+export function problemHint(p: NonNullable<LanDeviceView['problem']>): string {
+  for (const key of [`lanProblem.${p.code}`, `failure.${p.code}`]) if (i18n.global.te(key, 'en')) return t(key);
+  return p.hint;
 }
 
 export function lanAddress(d: Pick<LanDeviceView, 'address' | 'port'>): string {
@@ -39,5 +49,5 @@ export function lanLight(d: Pick<LanDeviceView, 'state'>): Light | null {
 }
 
 export function devicesText(n: number): string {
-  return `${n} device${n === 1 ? '' : 's'}`;
+  return t('wired.count', { n: i18n.global.n(n) });
 }

@@ -1,4 +1,5 @@
 import type { Light } from '../../protocol/device-states.js';
+import { t } from '../i18n/index.js';
 
 /** CSS classes of an indicator dot: its color and, for blink patterns, a CSS animation. */
 export function lightClasses(light: Light | null): string[] {
@@ -7,6 +8,6 @@ export function lightClasses(light: Light | null): string[] {
 }
 
 export function describeLight(light: Light | null): string {
-  if (!light) return 'off';
-  return `${light.color}, ${light.pattern.replace('-', ' ')}`;
+  if (!light) return t('lights.off');
+  return t('lights.description', { color: t(`lights.color.${light.color}`), pattern: t(`lights.pattern.${light.pattern}`) });
 }

@@ -1,14 +1,16 @@
 import type { BatchPlan } from '../../protocol/station-api.js';
+import { i18n, t } from '../i18n/index.js';
 
-/** "1 code: 30", "2 codes: 30 + 15". */
+const num = (n: number): string => i18n.global.n(n);
+
+/** "Codes: 2 (30 + 15)". */
 export function describeCodes(codes: readonly number[]): string {
-  if (codes.length === 0) return 'no codes';
-  return `${codes.length} code${codes.length === 1 ? '' : 's'}: ${codes.join(' + ')}`;
+  if (codes.length === 0) return t('plan.noCodes');
+  return t('plan.codes', { n: num(codes.length), sizes: codes.map(num).join(' + ') });
 }
 
 export function describeRemaining(plan: Pick<BatchPlan, 'remaining' | 'accountRemaining' | 'productRemaining'>): string {
-  const n = plan.remaining;
-  return `${n} unbind${n === 1 ? '' : 's'} left today (account ${plan.accountRemaining}, product ${plan.productRemaining})`;
+  return t('plan.remaining', { n: num(plan.remaining), account: num(plan.accountRemaining), product: num(plan.productRemaining) });
 }
 
 export interface PlanDisplay {
@@ -24,10 +26,10 @@ export interface PlanDisplay {
 export function describePlan(plan: BatchPlan): PlanDisplay {
   const refusal = plan.ok
     ? null
-    : { code: plan.refusal?.code ?? 'REFUSED', message: plan.refusal?.message ?? 'The station refused this plan.', remaining: plan.remaining };
+    : { code: plan.refusal?.code ?? 'REFUSED', message: plan.refusal?.message ?? t('plan.refused'), remaining: plan.remaining };
   return {
     ok: plan.ok,
-    devicesText: `${plan.devices} device${plan.devices === 1 ? '' : 's'}`,
+    devicesText: t('plan.devices', { n: num(plan.devices) }),
     codesText: describeCodes(plan.codes),
     remainingText: describeRemaining(plan),
     refusal,

@@ -1,12 +1,14 @@
-import { FAILURE_HINTS } from '../../protocol/failure-codes.js';
 import type { UnbindResult } from '../../protocol/failure-codes.js';
 import type { BatchTally, DeviceResultView } from '../../protocol/station-api.js';
+import { t } from '../i18n/index.js';
 
-export const RESULT_LABELS: Record<UnbindResult, string> = { UNBOUND: 'Unbound', NOT_BOUND: 'Not bound', FAILED: 'Failed' };
+export function resultLabel(r: UnbindResult): string {
+  return t(`results.label.${r}`);
+}
 
-/** The hint the station sent with the result, else the contract's hint for its failure code. */
+/** The hint of the result's failure code in the chosen language (the code stays the key), else the hint the station sent. */
 export function hintOf(r: Pick<DeviceResultView, 'hint' | 'code'>): string | null {
-  return r.hint ?? (r.code ? FAILURE_HINTS[r.code] : null);
+  return r.code ? t(`failure.${r.code}`) : r.hint;
 }
 
 /** Oldest first by time; reports at the same time keep their arrival order. */

@@ -4,6 +4,7 @@ import { StationRefusal, type BatchCodeView, type StationError } from '../../pro
 import { useStationApi } from '../app/station-context.js';
 import { runStationCall } from './run-station-call.js';
 import { useCurrentBatchStore } from './use-current-batch-store.js';
+import { currentLocale } from '../i18n/index.js';
 
 /** What a code image holds: a `data:` URL of the station's SVG, or why it could not be had. */
 export type CodeImage = { state: 'loading' } | { state: 'ready'; url: string } | { state: 'error'; error: StationError };
@@ -61,7 +62,7 @@ export const useCodeScreenStore = defineStore('code-screen', () => {
   async function printSheet(): Promise<string | null> {
     const id = batch.current?.id;
     if (!id) return null;
-    const sheet = await runStationCall(() => api.getPrintSheet(id), { error });
+    const sheet = await runStationCall(() => api.getPrintSheet(id, { locale: currentLocale() }), { error });
     return sheet.ok ? sheet.value : null;
   }
 

@@ -4,6 +4,7 @@ import type { HistoryRow, HistoryStats, StationError } from '../../protocol/stat
 import { useStationApi } from '../app/station-context.js';
 import { runStationCall } from './run-station-call.js';
 import { EMPTY_HISTORY_FILTERS, filtersKey, toHistoryQuery, type HistoryFilters } from '../lib/history-filters.js';
+import { currentLocale } from '../i18n/index.js';
 
 export const HISTORY_PAGE_SIZE = 50;
 
@@ -31,7 +32,8 @@ export const useHistoryStore = defineStore('history', () => {
   let generation = 0;
 
   const hasMore = computed(() => nextCursor.value !== null);
-  const currentKey = computed(() => filtersKey(filters.value));
+  // The CSV's link names its language too: a switch of language makes a new one.
+  const currentKey = computed(() => `${filtersKey(filters.value)}|${currentLocale()}`);
   const csvUrl = computed(() => (csv.value?.key === currentKey.value ? csv.value.url : null));
   const csvSavedTo = computed(() => (csv.value?.key === currentKey.value ? csv.value.savedTo : null));
 
@@ -82,7 +84,9 @@ export const useHistoryStore = defineStore('history', () => {
   async function prepareCsv(): Promise<{ url: string | null; savedTo: string | null } | null> {
     const key = currentKey.value;
     const exported = await runStationCall(async () => {
-      const answer = await api.exportHistoryCsv(toHistoryQuery(filters.value));
+      // English is the `hint` column itself; another language adds `hint_<locale>` beside it.
+      const locale = currentLocale();
+      const answer = await api.exportHistoryCsv({ ...toHistoryQuery(filters.value), ...(locale === 'en' ? {} : { locale }) });
       csvByLink.value = answer.url !== null;
       if (key === currentKey.value) csv.value = { key, ...answer };
       return answer;
