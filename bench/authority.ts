@@ -5,10 +5,12 @@
  * and peak RSS. Targets on a 2-core machine: ≥ 3,000 unbinds/s, HTTP ≥ 60 % of direct grouped,
  * p99 < 10 ms, peak RSS < 120 MB. Exits 1 if one is missed.
  *   npm run bench:authority [-- --devices 30000 --concurrency 32]
+ *   npm run bench:authority -- --store pg --nodes 1|2   (authority nodes on one throwaway PostgreSQL;
+ *     targets ≥ 2,000/s with 2 nodes, ≥ 50 % of direct, p99 < 30 ms)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +18,12 @@ import { randomUrlSafe, signDeviceRequest, type DeviceUnbindRequest } from '../s
 import { openAuthorityDb } from '../src/cloud/authority-database.js';
 import { createSecretBox, loadOrCreateMasterKey } from '../src/cloud/secret-box.js';
 import { createAuthorityServices, type AuthorityServices } from '../src/cloud/services.js';
+import { pgDevUrl, startPgDev, stopPgDev } from '../src/cloud/pg/pg-dev.js';
+import { createPgPool, inTransaction } from '../src/cloud/pg/pg-pool.js';
+import { migratePg } from '../src/cloud/pg/pg-migrations.js';
+import { PG_AUTHORITY_SCHEMA } from '../src/cloud/pg/migrations/index.js';
+import { copyWorld, WORLD_TABLES } from '../src/cloud/pg/pg-demo.js';
+import { createPgStore } from '../src/cloud/pg/pg-store.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,6 +31,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     /** V8 flags for the authority process, e.g. `--node-flags=--max-semi-space-size=4` (space-separated). */
     'node-flags': { type: 'string', default: '' },
+    store: { type: 'string', default: 'sqlite' },
+    nodes: { type: 'string', default: '1' },
   },
 });
 const DEVICES = Number(args.devices);
@@ -86,8 +96,8 @@ function buildNode(): void {
   execFileSync('npm', ['run', '--silent', 'build:node', '--', '--log-level=warning'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-async function startChild(dbPath: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, 'bin/unbind-built.js', 'authority', '--db', dbPath, '--port', '0', '--log-level', 'warn'], {
+async function startChild(dbPath: string, keyFile?: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, 'bin/unbind-built.js', 'authority', '--db', dbPath, ...(keyFile ? ['--key-file', keyFile] : []), '--port', '0', '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -115,12 +125,12 @@ function peakRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function runHttp(url: string, reqs: DeviceUnbindRequest[]): Promise<{ seconds: number; latencies: number[]; results: Map<string, number> }> {
+async function runHttp(urls: string | string[], reqs: DeviceUnbindRequest[]): Promise<{ seconds: number; latencies: number[]; results: Map<string, number> }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const target = new URL('/device/v1/unbind', url);
+  const targets = (Array.isArray(urls) ? urls : [urls]).map((u) => new URL('/device/v1/unbind', u));
   const latencies: number[] = [];
   const results = new Map<string, number>();
-  const post = (body: string): Promise<string> =>
+  const post = (body: string, target: URL): Promise<string> =>
     new Promise((resolve, reject) => {
       const r = request(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
         let data = '';
@@ -135,11 +145,13 @@ async function runHttp(url: string, reqs: DeviceUnbindRequest[]): Promise<{ seco
   let next = 0;
   const start = process.hrtime.bigint();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      // Each client keeps to one node, the clients spread evenly over the nodes.
+      const target = targets[w % targets.length]!;
       while (next < bodies.length) {
         const body = bodies[next++]!;
         const t0 = process.hrtime.bigint();
-        const answer = JSON.parse(await post(body)) as { result: string; reason?: string };
+        const answer = JSON.parse(await post(body, target)) as { result: string; reason?: string };
         latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
         const key = answer.reason ?? answer.result;
         results.set(key, (results.get(key) ?? 0) + 1);
@@ -207,4 +219,89 @@ async function main(): Promise<void> {
   rmSync(singleWorld.dir, { recursive: true, force: true });
 }
 
-await main();
+/** The SQLite world copied into a fresh PostgreSQL database (one per run: HTTP, direct). */
+async function pgWorld(dir: string, name: string, w: World): Promise<string> {
+  const admin = createPgPool(pgDevUrl(dir, 'postgres'), { max: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = pgDevUrl(dir, name);
+  const pool = createPgPool(url, { max: 2 });
+  await migratePg(pool, PG_AUTHORITY_SCHEMA);
+  await inTransaction(pool, (c) => copyWorld(w.services.db, c, [...WORLD_TABLES, 'quota_tickets', 'tokens']));
+  await pool.query('ANALYZE');
+  await pool.end();
+  return url;
+}
+
+/** The same unbind straight to PostgreSQL, no HTTP: the node's code (signature, one call of unbind_decide), CONCURRENCY at once. */
+async function runPgDirect(url: string, w: World, nodes: number): Promise<{ seconds: number; unbound: number }> {
+  const box = createSecretBox(loadOrCreateMasterKey(`${w.dbPath}.key`));
+  const stores = Array.from({ length: nodes }, () =>
+    createPgStore({ pool: createPgPool(url, { max: Math.ceil(CONCURRENCY / nodes) }), url, box, timeZone: 'UTC' }),
+  );
+  const warm = w.requests.slice(0, WARMUP);
+  const measured = w.requests.slice(WARMUP);
+  await Promise.all(warm.map((r, i) => stores[i % nodes]!.unbind.unbind(r)));
+  let next = 0;
+  let unbound = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, k) => {
+      const s = stores[k % nodes]!;
+      while (next < measured.length) {
+        const o = await s.unbind.unbind(measured[next++]!);
+        if (o.result === 'UNBOUND') unbound++;
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  for (const s of stores) await s.close();
+  return { seconds, unbound };
+}
+
+async function mainPg(nodes: number): Promise<void> {
+  console.log(`bench:authority --store pg — ${DEVICES} bound devices, ${nodes} authority node(s) on one PostgreSQL, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up`);
+  const pgDir = join(mkdtempSync(join(tmpdir(), 'bench-authority-pg-')), 'pg');
+  chmodSync(join(pgDir, '..'), 0o755); // the server runs as the OS user postgres
+  // fsync and synchronous_commit off, as the tests run it: a crash of the server may lose answered commits.
+  await startPgDev({ dir: pgDir, unsafeFast: true });
+  try {
+    const httpWorld = seedWorld('pg-http');
+    const httpUrl = await pgWorld(pgDir, 'bench_http', httpWorld);
+    httpWorld.services.db.close();
+    const children = await Promise.all(Array.from({ length: nodes }, () => startChild(httpUrl, `${httpWorld.dbPath}.key`)));
+    const urls = children.map((c) => c.url);
+    await runHttp(urls, httpWorld.requests.slice(0, WARMUP));
+    const measured = httpWorld.requests.slice(WARMUP);
+    const http = await runHttp(urls, measured);
+    const rss = Math.max(...children.map((c) => peakRssMb(c.pid)));
+    await Promise.all(children.map((c) => c.stop()));
+
+    const directWorld = seedWorld('pg-direct');
+    const directUrl = await pgWorld(pgDir, 'bench_direct', directWorld);
+    directWorld.services.db.close();
+    const direct = await runPgDirect(directUrl, directWorld, nodes);
+
+    const httpRate = measured.length / http.seconds;
+    const directRate = measured.length / direct.seconds;
+    console.log(`results over HTTP: ${JSON.stringify(Object.fromEntries(http.results))}`);
+    console.log(`HTTP:    ${httpRate.toFixed(0)} unbinds/s (${measured.length} in ${http.seconds.toFixed(2)} s, ${nodes} node(s))   target ≥ 2000 with 2 nodes`);
+    console.log(`latency: p50 ${pct(http.latencies, 50).toFixed(2)} ms, p99 ${pct(http.latencies, 99).toFixed(2)} ms, max ${http.latencies.at(-1)!.toFixed(2)} ms   target p99 < 30 ms`);
+    console.log(`direct:  ${directRate.toFixed(0)} unbinds/s (same unbind straight to PostgreSQL, no HTTP, ${nodes} pool(s), ${CONCURRENCY} at once)`);
+    console.log(`ratio:   HTTP / direct = ${((httpRate / directRate) * 100).toFixed(1)} %   target ≥ 50 %`);
+    console.log(`peak RSS of the largest authority node: ${rss.toFixed(1)} MB`);
+    if ((http.results.get('UNBOUND') ?? 0) !== measured.length || direct.unbound !== measured.length) {
+      console.log('WARNING: not every request unbound; the figures above are not comparable');
+      process.exitCode = 1;
+    }
+    rmSync(httpWorld.dir, { recursive: true, force: true });
+    rmSync(directWorld.dir, { recursive: true, force: true });
+  } finally {
+    await stopPgDev({ dir: pgDir });
+    rmSync(join(pgDir, '..'), { recursive: true, force: true });
+  }
+}
+
+if (args.store === 'pg') await mainPg(Number(args.nodes));
+else if (args.store === 'sqlite') await main();
+else throw new Error(`--store ${args.store}: sqlite or pg`);

@@ -1,4 +1,7 @@
-import type { BatchMethod, BatchStatus } from '../protocol/index.js';
+import type { BatchMethod, BatchStatus, BatchStop } from '../protocol/index.js';
+
+/** What the store keeps as a batch's status: `paused` is a running batch with a stop not yet resumed. */
+export type StoredBatchStatus = Exclude<BatchStatus, 'paused'>;
 import { dirname, join } from 'node:path';
 import { createSecretBox, loadOrCreateMasterKey, openSqliteWriter } from '../sqlite/index.js';
 import { batchSchema } from './migrations/index.js';
@@ -17,11 +20,13 @@ export interface BatchRecord {
   pid: string;
   accountId: string;
   operator: string;
-  status: BatchStatus;
+  status: StoredBatchStatus;
   ssid: string | null;
   expected: number;
   manifest: string[] | null;
   endedAt: number | null;
+  /** The stop rule's verdict, when it fired. */
+  stop: BatchStop | null;
 }
 
 export interface BatchCodeRecord {
@@ -35,7 +40,7 @@ export interface BatchCodeRecord {
 }
 
 export interface BatchStore {
-  create(b: Omit<BatchRecord, 'status' | 'endedAt'> & { wifiVerifier?: string | null }, codes: Omit<BatchCodeRecord, 'batchId' | 'ended'>[]): void;
+  create(b: Omit<BatchRecord, 'status' | 'endedAt' | 'stop'> & { wifiVerifier?: string | null }, codes: Omit<BatchCodeRecord, 'batchId' | 'ended'>[]): void;
   /** The batch's Wi-Fi password verifier (src/batch/wifi-verifier.ts); null for a batch without Wi-Fi or from before verifiers. */
   wifiVerifier(id: string): string | null;
   get(id: string): BatchRecord | undefined;
@@ -44,7 +49,8 @@ export interface BatchStore {
   /** Batches of the account whose tokens may still bring results: running, or cancelled with open codes. */
   running(accountId: string): BatchRecord[];
   endCode(batchId: string, index: number, ended: BatchCodeRecord['ended']): void;
-  finish(id: string, status: Exclude<BatchStatus, 'running'>, at: number): void;
+  finish(id: string, status: Exclude<StoredBatchStatus, 'running'>, at: number): void;
+  setStop(id: string, stop: BatchStop): void;
   addLabel(batchId: string, label: string, at: number): void;
   labels(batchId: string): string[];
   close(): void;
@@ -57,11 +63,12 @@ interface BatchRow {
   pid: string;
   account_id: string;
   operator: string;
-  status: BatchStatus;
+  status: StoredBatchStatus;
   ssid: string | null;
   expected: number;
   manifest: string | null;
   ended_at: number | null;
+  stop: string | null;
 }
 
 const toRecord = (r: BatchRow): BatchRecord => ({
@@ -76,6 +83,7 @@ const toRecord = (r: BatchRow): BatchRecord => ({
   expected: r.expected,
   manifest: r.manifest ? (JSON.parse(r.manifest) as string[]) : null,
   endedAt: r.ended_at,
+  stop: r.stop ? (JSON.parse(r.stop) as BatchStop) : null,
 });
 
 export interface OpenBatchStoreOptions {
@@ -116,6 +124,7 @@ export function openBatchStore(path: string, opts: OpenBatchStoreOptions = {}): 
     ),
     endCode: db.prepare('UPDATE batch_codes SET ended = ? WHERE batch_id = ? AND idx = ? AND ended IS NULL'),
     finish: db.prepare("UPDATE batches SET status = ?, ended_at = ? WHERE id = ? AND status = 'running'"),
+    setStop: db.prepare('UPDATE batches SET stop = ? WHERE id = ?'),
     addLabel: db.prepare('INSERT INTO batch_labels (batch_id, seq, label, at) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM batch_labels WHERE batch_id = ?), ?, ?)'),
     labels: db.prepare<[string], { label: string }>('SELECT label FROM batch_labels WHERE batch_id = ? ORDER BY seq'),
   };
@@ -150,6 +159,7 @@ export function openBatchStore(path: string, opts: OpenBatchStoreOptions = {}): 
     running: (accountId) => q.running.all(accountId).map(toRecord),
     endCode: (batchId, index, ended) => void q.endCode.run(ended, batchId, index),
     finish: (id, status, at) => void q.finish.run(status, at, id),
+    setStop: (id, stop) => void q.setStop.run(JSON.stringify(stop), id),
     addLabel: (batchId, label, at) => void q.addLabel.run(batchId, batchId, label, at),
     labels: (batchId) => q.labels.all(batchId).map((l) => l.label),
     close: () => db.close(),

@@ -1,6 +1,10 @@
 import {
+  FAILURE_HINTS,
+  NO_REPORT_CAUSES,
   randomUrlSafe,
   type BatchCodeView,
+  type BatchNotice,
+  type BatchStop,
   type BatchSummary,
   type BatchView,
   type DeviceResult,
@@ -16,7 +20,7 @@ import {
 import { AuthorityRequestError, type AuthorityClient, type TokenWatch } from './station-authority-client.js';
 import { BatchIndex } from './batch-index.js';
 import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-records.js';
-import { batchView, summaryOf, toResultView } from './batch-views.js';
+import { batchView, statusOf, summaryOf, toResultView } from './batch-views.js';
 import { planBatch, planDevices } from './planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';
 import { wifiPasswordMatches, wifiVerifier } from './wifi-verifier.js';
@@ -87,6 +91,15 @@ export interface BatchService {
   get(batchId: string): BatchView;
   list(): BatchSummary[];
   cancel(batchId: string): BatchView;
+  /** A batch the stop rule paused goes on; the rule does not fire again for it. */
+  resumePaused(batchId: string): BatchView;
+  /**
+   * Resolves true at once while the batch runs, or when a paused batch is resumed; false when it was
+   * cancelled or ended first. Wired and serial runners ask before handing tokens to further devices.
+   */
+  whenUnpaused(batchId: string): Promise<boolean>;
+  /** How many devices' results the stop rule judges (0 when it is off): the runners' first wave. */
+  readonly stopWindow: number;
   scanLabel(batchId: string, label: string): BatchView;
   /** What a code carries, while the Wi-Fi password is known to this process. */
   codePayload(batchId: string, index: number): CodePayload;
@@ -139,7 +152,25 @@ interface LiveBatch {
   session: OperatorSession;
   watches: Map<number, TokenWatch>;
   wifi: WifiCredentials | null;
+  /** No device reported within the notice delay of the codes being shown. */
+  notice?: BatchNotice | null;
+  cancelNotice?: (() => void) | null;
 }
+
+/** The stop rule (station config): `failures` results of the first `window` with one code pause the batch. */
+export interface StopRule {
+  failures: number;
+  window: number;
+}
+export const DEFAULT_STOP_RULE: StopRule = { failures: 5, window: 10 };
+export const DEFAULT_NO_REPORT_MS = 60_000;
+
+export type SetTimer = (fn: () => void, ms: number) => () => void;
+const realTimer: SetTimer = (fn, ms) => {
+  const t = setTimeout(fn, ms);
+  t.unref?.();
+  return () => clearTimeout(t);
+};
 
 const DEFAULT_QR_TTL_SECONDS = 600;
 const batchIdAt = (now: number): string => `b-${new Date(now).toISOString().slice(0, 10).replace(/-/g, '')}-${randomUrlSafe(6).replace(/[-_]/g, 'x')}`;
@@ -151,6 +182,12 @@ export function createBatchService(deps: {
   emit: (e: StationEvent) => void;
   clock?: () => number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** null or failures 0: no stop rule. */
+  stopRule?: StopRule | null;
+  /** Delay of the no-report notice of a QR batch (0: none). */
+  noReportMs?: number;
+  /** Timers of the notice: the tests' clock drives them. */
+  setTimer?: SetTimer;
 }): BatchService {
   const { store, history, stationId, emit } = deps;
   const clock = deps.clock ?? Date.now;
@@ -159,6 +196,80 @@ export function createBatchService(deps: {
   /** Results of each batch in memory, loaded from history once, then kept in step with every write. */
   const indexes = new Map<string, BatchIndex>();
   const finishWaiters = new Map<string, Array<() => void>>();
+  const pauseWaiters = new Map<string, Array<(go: boolean) => void>>();
+  const rule = deps.stopRule === undefined ? DEFAULT_STOP_RULE : deps.stopRule;
+  const stopWindow = rule && rule.failures > 0 ? rule.window : 0;
+  const noReportMs = deps.noReportMs ?? DEFAULT_NO_REPORT_MS;
+  const setTimer = deps.setTimer ?? realTimer;
+  const settlePause = (id: string, go: boolean): void => {
+    const waiting = pauseWaiters.get(id);
+    pauseWaiters.delete(id);
+    for (const w of waiting ?? []) w(go);
+  };
+  /** Some device reported (a NO_REPORT row is the station closing the batch, not a report). */
+  const anyReport = (index: BatchIndex): boolean => index.rows().some((r) => r.code !== 'NO_REPORT');
+
+  /** Starts (again) the no-report clock of a QR batch whose codes are being shown. */
+  function armNotice(id: string): void {
+    const lb = live.get(id);
+    const b = store.get(id);
+    if (!lb || !b || b.method !== 'qr' || noReportMs <= 0) return;
+    lb.cancelNotice?.();
+    lb.cancelNotice = null;
+    if (anyReport(indexOf(id))) return;
+    lb.cancelNotice = setTimer(() => {
+      lb.cancelNotice = null;
+      const now = store.get(id);
+      if (!now || statusOf(now) !== 'running' || live.get(id) !== lb || anyReport(indexOf(id))) return;
+      lb.notice = {
+        kind: 'no-report',
+        seconds: Math.round(noReportMs / 1000),
+        since: new Date(clock()).toISOString(),
+        causes: NO_REPORT_CAUSES.map((code) => ({ code, hint: FAILURE_HINTS[code] })),
+      };
+      log('no report yet', { batchId: id, seconds: lb.notice.seconds });
+      announce(id);
+    }, noReportMs);
+  }
+  /** A device reported: the no-report clock stops and its notice goes. */
+  function clearNotice(id: string): void {
+    const lb = live.get(id);
+    if (!lb) return;
+    lb.cancelNotice?.();
+    lb.cancelNotice = null;
+    if (lb.notice) {
+      lb.notice = null;
+      announce(id);
+    }
+  }
+
+  /**
+   * The stop rule: among the first `window` devices' results, `failures` with the same code pause the
+   * batch (like a fleet job's abort rule). Judged once per batch: after a resume it does not fire again.
+   */
+  function checkStopRule(id: string): void {
+    if (!rule || rule.failures <= 0) return;
+    const b = store.get(id);
+    if (!b || b.status !== 'running' || b.stop) return;
+    const first = new Map<string, HistoryRow>();
+    for (const r of indexOf(id).rows()) {
+      if (first.size >= rule.window) break;
+      if (!first.has(r.devId)) first.set(r.devId, r);
+    }
+    const byCode = new Map<FailureCode, number>();
+    for (const r of first.values()) if (r.result === 'FAILED' && r.code && r.code !== 'NO_REPORT') byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
+    const worst = [...byCode.entries()].sort((x, y) => y[1] - x[1])[0];
+    if (!worst || worst[1] < rule.failures) return;
+    const stop: BatchStop = { code: worst[0], count: worst[1], threshold: rule.failures, window: rule.window, at: new Date(clock()).toISOString(), resumedAt: null };
+    store.setStop(id, stop);
+    log('batch paused by the stop rule', { batchId: id, code: stop.code, count: stop.count, of: first.size });
+    announce(id);
+  }
+  /** After rows were stored: the notice and the stop rule follow them. */
+  function afterRows(id: string, rows: ReadonlyArray<HistoryRow | null>): void {
+    if (rows.some((r) => r && r.code !== 'NO_REPORT')) clearNotice(id);
+    checkStopRule(id);
+  }
 
   const requireBatch = (id: string): BatchRecord => {
     const b = store.get(id);
@@ -180,17 +291,18 @@ export function createBatchService(deps: {
   };
   const view = (b: BatchRecord): BatchView => {
     const index = indexOf(b.id);
-    return batchView(b, index.tally(b), codesOf(b.id, index), index.rows(), store.labels(b.id));
+    return batchView(b, index.tally(b), codesOf(b.id, index), index.rows(), store.labels(b.id), live.get(b.id)?.notice ?? null);
   };
   /** A `batch` event when the batch starts (`force`), or when its status or one of its codes' changed. */
   const announce = (id: string, force = false, read?: { batch: BatchRecord; codes: readonly BatchCodeRecord[] }): void => {
     const b = read?.batch ?? store.get(id)!;
     const index = indexOf(id);
     const codes = codesOf(id, index, read?.codes);
-    const said = `${b.status}|${codes.map((c) => c.status).join(',')}`;
+    const notice = live.get(id)?.notice ?? null;
+    const said = `${statusOf(b)}|${codes.map((c) => c.status).join(',')}|${b.stop?.at ?? ''}|${notice?.since ?? ''}`;
     if (!force && said === index.announced) return;
     index.announced = said;
-    emit({ type: 'batch', batch: { ...summaryOf(b, index.tally(b)), codes } });
+    emit({ type: 'batch', batch: { ...summaryOf(b, index.tally(b), notice), codes } });
   };
 
   type BatchAttempt = Omit<NewAttempt, 'stationId' | 'operator' | 'accountId' | 'method' | 'batchId'>;
@@ -211,6 +323,7 @@ export function createBatchService(deps: {
       emit({ type: 'result', batchId: b.id, result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
     }
     if (codes) announce(b.id, false, { batch: b, codes }); // as just read: storing results changes neither
+    afterRows(b.id, rows);
     return rows;
   }
   const storeAttempt = (b: BatchRecord, attempt: BatchAttempt): HistoryRow | null => storeAttempts(b, [attempt])[0] ?? null;
@@ -230,6 +343,7 @@ export function createBatchService(deps: {
     const code = store.codes(b.id).find((c) => c.tokenId === row.tokenId);
     emit({ type: 'result', batchId: b.id, result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
     announce(b.id);
+    afterRows(b.id, [row]);
     return true;
   }
 
@@ -310,7 +424,9 @@ export function createBatchService(deps: {
       store.finish(id, 'completed', clock());
     }
     // A finished batch shows no code again: its Wi-Fi password leaves memory with it.
+    live.get(id)?.cancelNotice?.();
     live.delete(id);
+    settlePause(id, false);
     announce(id);
     indexes.delete(id);
     log('batch finished', { batchId: id });
@@ -412,6 +528,8 @@ export function createBatchService(deps: {
       const plan = planBatch({ method: 'qr', pid: req.pid, ...(manifest ? { manifest } : { deviceCount: req.deviceCount ?? 0 }) }, products, quota);
       if (!plan.ok) throw new StationError(409, plan.refusal!.code, plan.refusal!.message);
       const { id } = await openBatch(session, { method: 'qr', pid: req.pid, expected: plan.devices, manifest, wifi: req.wifi, ttlSeconds: req.ttlSeconds ?? DEFAULT_QR_TTL_SECONDS }, plan.codes);
+      // The code screen shows the codes from here: the no-report clock starts.
+      armNotice(id);
       return view(store.get(id)!);
     },
 
@@ -433,9 +551,30 @@ export function createBatchService(deps: {
       if (b.status !== 'running') throw new StationError(409, 'BATCH_ENDED', `batch ${id} is already ${b.status}`);
       // Tokens stay valid at the authority until they expire: results that still come are recorded.
       store.finish(id, 'cancelled', clock());
+      live.get(id)?.cancelNotice?.();
+      settlePause(id, false);
       announce(id);
       return view(store.get(id)!);
     },
+
+    resumePaused(id) {
+      const b = requireBatch(id);
+      if (statusOf(b) !== 'paused' || !b.stop) throw new StationError(409, b.status === 'running' ? 'BATCH_NOT_PAUSED' : 'BATCH_ENDED', `batch ${id} is ${statusOf(b)}`);
+      store.setStop(id, { ...b.stop, resumedAt: new Date(clock()).toISOString() });
+      log('batch resumed', { batchId: id });
+      announce(id);
+      settlePause(id, true);
+      return view(store.get(id)!);
+    },
+
+    whenUnpaused(id) {
+      const b = requireBatch(id);
+      const status = statusOf(b);
+      if (status !== 'paused') return Promise.resolve(status === 'running');
+      return new Promise((resolve) => pauseWaiters.set(id, [...(pauseWaiters.get(id) ?? []), resolve]));
+    },
+
+    stopWindow,
 
     scanLabel(id, label) {
       const b = requireBatch(id);
@@ -447,6 +586,8 @@ export function createBatchService(deps: {
       const b = requireBatch(id);
       const code = store.codes(id).find((c) => c.index === index);
       if (!code) throw new StationError(404, 'CODE_UNKNOWN', `batch ${id} has no code ${index}`);
+      // Paused: the codes are hidden until the operator resumes (a device that scans one now adds to the failures).
+      if (statusOf(b) === 'paused') throw new StationError(409, 'BATCH_PAUSED', `batch ${id} stopped itself: ${b.stop!.count} of its first ${b.stop!.window} results failed ${b.stop!.code}`);
       const wifi = live.get(id)?.wifi;
       if (!wifi || !b.ssid) throw new StationError(409, 'CODES_LOCKED', 'The Wi-Fi password is not kept across restarts: enter it again to show the codes.');
       return { wifi, token: code.token, capacity: code.capacity, expiresAt: code.expiresAt };
@@ -464,6 +605,7 @@ export function createBatchService(deps: {
       const lb = live.get(id);
       if (!lb) throw new StationError(409, 'BATCH_NOT_FOLLOWED', 'sign in as the account that started this batch first');
       lb.wifi = wifi;
+      armNotice(id);
       return view(store.get(id)!);
     },
 
@@ -517,6 +659,8 @@ export function createBatchService(deps: {
       // Nothing will finish a batch any more: whoever waits for one is told now, not never.
       for (const waiting of finishWaiters.values()) for (const resolve of waiting) resolve();
       finishWaiters.clear();
+      for (const id of [...pauseWaiters.keys()]) settlePause(id, false);
+      for (const lb of live.values()) lb.cancelNotice?.();
       for (const lb of live.values()) for (const w of lb.watches.values()) w.close();
       live.clear();
     },

@@ -1,4 +1,4 @@
-import { FAILURE_HINTS, type BatchCodeView, type BatchSummary, type BatchTally, type BatchView, type DeviceResultView, type HistoryRow } from '../protocol/index.js';
+import { FAILURE_HINTS, type BatchCodeView, type BatchNotice, type BatchStatus, type BatchSummary, type BatchTally, type BatchView, type DeviceResultView, type HistoryRow } from '../protocol/index.js';
 import type { BatchRecord } from './batch-records.js';
 
 /** Batch views are derived from the batch record and its index (batch-index.ts): nothing is counted twice. */
@@ -6,7 +6,12 @@ export function toResultView(r: HistoryRow): DeviceResultView {
   return { devId: r.devId, serial: r.serial, pid: r.pid, result: r.result, code: r.code, hint: r.code ? FAILURE_HINTS[r.code] : null, at: r.at, tokenId: r.tokenId ?? null };
 }
 
-export function summaryOf(b: BatchRecord, tally: BatchTally): BatchSummary {
+/** A running batch whose stop was not resumed is paused; the store keeps only running, completed, cancelled. */
+export function statusOf(b: Pick<BatchRecord, 'status' | 'stop'>): BatchStatus {
+  return b.status === 'running' && b.stop && b.stop.resumedAt === null ? 'paused' : b.status;
+}
+
+export function summaryOf(b: BatchRecord, tally: BatchTally, notice: BatchNotice | null = null): BatchSummary {
   return {
     id: b.id,
     createdAt: new Date(b.createdAt).toISOString(),
@@ -14,16 +19,18 @@ export function summaryOf(b: BatchRecord, tally: BatchTally): BatchSummary {
     pid: b.pid,
     accountId: b.accountId,
     operator: b.operator,
-    status: b.status,
+    status: statusOf(b),
     ssid: b.ssid,
     expected: b.expected,
     tally,
+    stop: b.stop,
+    notice: b.status === 'running' ? notice : null,
   };
 }
 
-export function batchView(b: BatchRecord, tally: BatchTally, codes: BatchCodeView[], rows: readonly HistoryRow[], labels: string[]): BatchView {
+export function batchView(b: BatchRecord, tally: BatchTally, codes: BatchCodeView[], rows: readonly HistoryRow[], labels: string[], notice: BatchNotice | null = null): BatchView {
   return {
-    ...summaryOf(b, tally),
+    ...summaryOf(b, tally, notice),
     manifest: b.manifest,
     scanned: labels,
     codes,

@@ -54,8 +54,7 @@ export async function startSerialBatch(
 
   void (async () => {
     let stillOut = false;
-    await Promise.all(
-      found.map(async ({ client, info }, i) => {
+    const unbindOne = async ({ client, info }: (typeof found)[number], i: number): Promise<void> => {
         const token = tokens[codeIndexForDevice(i)]!;
         const base = { devId: info.devId, serial: info.sn, pid: info.pid };
         if (manifest && !manifest.includes(info.sn)) {
@@ -70,8 +69,11 @@ export async function startSerialBatch(
         emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'done' } });
         stillOut ||= mayStillReport(o.code, o.tokenSent);
         await settleDevice(batches, batchId, { ...base, result: o.result, code: o.code, tokenId: o.tokenSent ? token.tokenId : null });
-      }),
-    );
+    };
+    // As on the LAN: the first devices' results are judged by the stop rule before the others get a token.
+    const firstWave = batches.stopWindow > 0 ? Math.min(found.length, batches.stopWindow) : found.length;
+    await Promise.all(found.slice(0, firstWave).map((f, i) => unbindOne(f, i)));
+    if (firstWave < found.length && (await batches.whenUnpaused(batchId))) await Promise.all(found.slice(firstWave).map((f, i) => unbindOne(f, firstWave + i)));
     await batches.closeCodes(batchId, { devicesMayStillReport: stillOut });
   })()
     .catch((err: Error) => deps.log?.('serial batch failed', { batchId, error: err.message }))

@@ -12,6 +12,13 @@ import {
   stationRequestHeaders,
   tokenEndEventSchema,
   tokenViewSchema,
+  caseViewSchema,
+  type CaseListQuery,
+  type CaseRejectCode,
+  type CaseView,
+  type FileCaseRequest,
+  type Page,
+  type PhotoType,
   type DeviceResult,
   type IssueTokenRequest,
   type IssuedToken,
@@ -60,6 +67,12 @@ export interface AuthorityClient {
    * The new results of each read arrive together, in order (a group the authority decided at once).
    */
   watchToken(id: string, afterSeq: number, onResults: (rs: DeviceResult[]) => void): TokenWatch;
+  /** Cases (DESIGN §4.10). */
+  fileCase(req: FileCaseRequest): Promise<CaseView>;
+  cases(q: CaseListQuery): Promise<Page<CaseView>>;
+  casePhoto(id: string): Promise<{ type: PhotoType; bytes: Buffer }>;
+  approveCase(id: string, note?: string): Promise<CaseView>;
+  rejectCase(id: string, reason: CaseRejectCode, note?: string): Promise<CaseView>;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -221,5 +234,28 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     },
     token: (id) => call(tokenViewSchema, 'GET', `/api/v1/unbind-tokens/${encodeURIComponent(id)}`),
     watchToken,
+    fileCase: (req) => call(caseViewSchema, 'POST', '/api/v1/cases', req),
+    cases(q) {
+      const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+      return call(pageSchema(caseViewSchema), 'GET', `/api/v1/cases${qs ? `?${qs}` : ''}`);
+    },
+    async casePhoto(id) {
+      const path = `/api/v1/cases/${encodeURIComponent(id)}/photo`;
+      let res: Response;
+      try {
+        res = await sendSignedRequest(c, 'GET', path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), clock });
+      } catch (err) {
+        throw new AuthorityRequestError(0, 'CLOUD_UNREACHABLE', `the authority at ${c.url} did not answer: ${(err as Error).message}`);
+      }
+      if (!res.ok) {
+        const e = apiErrorSchema.safeParse(await res.json().catch(() => undefined));
+        throw new AuthorityRequestError(res.status, e.success ? e.data.code : 'BAD_ANSWER', e.success ? e.data.message : `the authority answered ${res.status}`);
+      }
+      const type = res.headers.get('content-type');
+      if (type !== 'image/jpeg' && type !== 'image/png') throw new AuthorityRequestError(res.status, 'BAD_ANSWER', `the case photo came as ${type}, not a JPEG or PNG`);
+      return { type, bytes: Buffer.from(await res.arrayBuffer()) };
+    },
+    approveCase: (id, note) => call(caseViewSchema, 'POST', `/api/v1/cases/${encodeURIComponent(id)}/approve`, note === undefined ? undefined : { note }),
+    rejectCase: (id, reason, note) => call(caseViewSchema, 'POST', `/api/v1/cases/${encodeURIComponent(id)}/reject`, { reason, ...(note === undefined ? {} : { note }) }),
   };
 }

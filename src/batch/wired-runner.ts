@@ -36,29 +36,40 @@ export async function startWiredBatch(
     const targets: LanUnbindTarget[] = devices.filter((d) => !outside.includes(d)).map((d) => ({ devId: d.devId, address: d.address, port: d.port, expectedSerial: d.sn }));
     const accepted = new Set<string>(); // devices that took their token (reached `unbinding`)
     let lastReportAt: number | undefined; // when the authority's stream last ended one of them
-    const outcomes = await unbindOverLan(targets, (t) => tokenOf.get(t.devId)!.token, {
-      sweep,
-      // A device ends on the result the station receives from the authority's stream; its /status is the fallback.
-      reported: async (t, signal) => {
-        const r = await batches.waitForResult(batchId, t.devId, signal);
-        if (r) lastReportAt = Date.now();
-        return r && { result: r.result, ...(r.code ? { code: r.code } : {}), detail: 'reported by the authority' };
-      },
-      lastReportAt: () => lastReportAt,
-      onProgress: (p) => {
-        if (p.stage === 'unbinding') accepted.add(p.devId);
-        emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } });
-      },
-    });
     const byId = new Map(devices.map((d) => [d.devId, d]));
-    await Promise.all(
-      outcomes.map((o) => {
-        if (o.reported) return; // recorded as it came from the authority
-        const d = byId.get(o.devId)!;
-        return settleDevice(batches, batchId, { devId: o.devId, serial: d.sn, pid: d.pid, result: o.result ?? 'FAILED', code: o.code ?? null, tokenId: tokenOf.get(o.devId)!.tokenId });
-      }),
-    );
-    await batches.closeCodes(batchId, { devicesMayStillReport: outcomes.some((o) => mayStillReport(o.code, accepted.has(o.devId))) });
+    let stillOut = false;
+    /** One wave: tokens handed out in parallel, each device's end recorded. */
+    const runWave = async (wave: LanUnbindTarget[]): Promise<void> => {
+      const outcomes = await unbindOverLan(wave, (t) => tokenOf.get(t.devId)!.token, {
+        sweep,
+        // A device ends on the result the station receives from the authority's stream; its /status is the fallback.
+        reported: async (t, signal) => {
+          const r = await batches.waitForResult(batchId, t.devId, signal);
+          if (r) lastReportAt = Date.now();
+          return r && { result: r.result, ...(r.code ? { code: r.code } : {}), detail: 'reported by the authority' };
+        },
+        lastReportAt: () => lastReportAt,
+        onProgress: (p) => {
+          if (p.stage === 'unbinding') accepted.add(p.devId);
+          emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } });
+        },
+      });
+      await Promise.all(
+        outcomes.map((o) => {
+          if (o.reported) return; // recorded as it came from the authority
+          const d = byId.get(o.devId)!;
+          return settleDevice(batches, batchId, { devId: o.devId, serial: d.sn, pid: d.pid, result: o.result ?? 'FAILED', code: o.code ?? null, tokenId: tokenOf.get(o.devId)!.tokenId });
+        }),
+      );
+      stillOut ||= outcomes.some((o) => mayStillReport(o.code, accepted.has(o.devId)));
+    };
+    // The stop rule judges the first devices' results before the others get a token (a fleet job's
+    // first wave): a batch that paused hands out nothing more until it is resumed, and nothing once cancelled.
+    const firstWave = batches.stopWindow > 0 ? targets.slice(0, batches.stopWindow) : targets;
+    const rest = targets.slice(firstWave.length);
+    await runWave(firstWave);
+    if (rest.length > 0 && (await batches.whenUnpaused(batchId))) await runWave(rest);
+    await batches.closeCodes(batchId, { devicesMayStillReport: stillOut });
   })().catch((err: Error) => deps.log?.('wired batch failed', { batchId, error: err.message }));
 
   return batches.get(batchId);

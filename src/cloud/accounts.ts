@@ -19,6 +19,9 @@ export interface Accounts {
   create(a: NewAccount, now: number): AccountRecord;
   byClientId(clientId: string): AccountRecord | undefined;
   byId(accountId: string): Me | undefined;
+  /** The "verified installer" flag (DESIGN §4.10): only such an account files cases. */
+  isVerifiedInstaller(accountId: string): boolean;
+  setVerifiedInstaller(accountId: string, verified: boolean): void;
 }
 
 export function createAccounts(db: Database, box: SecretBox): Accounts {
@@ -29,6 +32,8 @@ export function createAccounts(db: Database, box: SecretBox): Accounts {
   const byIdStmt = db.prepare<[string], { id: string; name: string; region: string; client_id: string }>(
     'SELECT id, name, region, client_id FROM accounts WHERE id = ?',
   );
+  const verifiedOf = db.prepare<[string], { verified_installer: number }>('SELECT verified_installer FROM accounts WHERE id = ?');
+  const setVerified = db.prepare('UPDATE accounts SET verified_installer = ? WHERE id = ?');
   // Decrypting on every signed request is wasted work; accounts and secrets do not change once made.
   const cache = new Map<string, AccountRecord>();
   return {
@@ -50,6 +55,10 @@ export function createAccounts(db: Database, box: SecretBox): Accounts {
     byId(accountId) {
       const row = byIdStmt.get(accountId);
       return row && { accountId: row.id, name: row.name, region: row.region, clientId: row.client_id };
+    },
+    isVerifiedInstaller: (accountId) => verifiedOf.get(accountId)?.verified_installer === 1,
+    setVerifiedInstaller(accountId, verified) {
+      setVerified.run(verified ? 1 : 0, accountId);
     },
   };
 }

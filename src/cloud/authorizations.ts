@@ -20,6 +20,13 @@ export interface Authorizations {
   removeMember(ownerId: string, accountId: string): void;
 }
 
+// Built-in roles: both carry the unbind permission; Administrator covers every product.
+export const builtInRoles = (spaceId: string): RoleView[] => [
+  { roleId: `${spaceId}-after-sale`, name: 'After-sale', kind: 'after-sale', canUnbind: true, allProducts: false, pids: [] },
+  { roleId: `${spaceId}-admin`, name: 'Administrator', kind: 'administrator', canUnbind: true, allProducts: true, pids: [] },
+];
+export const spaceIdOf = (ownerId: string): string => `sp-${ownerId}`;
+
 export function createAuthorizations(db: Database): Authorizations {
   const q = {
     space: db.prepare<[string], { id: string }>('SELECT id FROM spaces WHERE owner_id = ?'),
@@ -61,12 +68,6 @@ export function createAuthorizations(db: Database): Authorizations {
     if (!q.accountExists.get(accountId)) throw new AuthorityError(404, 'ACCOUNT_UNKNOWN', `no account ${accountId}`);
   }
 
-  // Built-in roles: both carry the unbind permission; Administrator covers every product.
-  const builtInRoles = (spaceId: string): RoleView[] => [
-    { roleId: `${spaceId}-after-sale`, name: 'After-sale', kind: 'after-sale', canUnbind: true, allProducts: false, pids: [] },
-    { roleId: `${spaceId}-admin`, name: 'Administrator', kind: 'administrator', canUnbind: true, allProducts: true, pids: [] },
-  ];
-  const spaceIdOf = (ownerId: string): string => `sp-${ownerId}`;
 
   /**
    * The owner's space, created on first need. Only writes call it, each inside its own transaction,

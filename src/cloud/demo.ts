@@ -115,6 +115,8 @@ export function seedDemo(s: AuthorityServices): boolean {
       }
     }
     for (const pid of PARTNER_PIDS) s.authorizations.grantPartner('acc-owner', pid, 'acc-partner', now);
+    // The partner is a verified installer and files cases (§4.10); the account with no rights is not.
+    s.accounts.setVerifiedInstaller('acc-partner', true);
     const space = s.authorizations.ensureSpace('acc-owner');
     addRoleProducts(s.db, `${space}-after-sale`, AFTER_SALE_PIDS);
     s.authorizations.setMember('acc-owner', 'acc-member', `${space}-after-sale`, now);
@@ -124,35 +126,44 @@ export function seedDemo(s: AuthorityServices): boolean {
   return true;
 }
 
+/** What the demo export is made of, read from either store (secrets still sealed). */
+export interface DemoRows {
+  accounts: Array<{ id: string; name: string; region: string; client_id: string; secret_enc: string }>;
+  products: Array<{ pid: string; name: string; category: string; owner_id: string; unbind_supported: number | boolean; min_firmware: string | null }>;
+  devices: Array<{ dev_id: string; serial: string; pid: string; region: string; firmware: string; key_enc: string; bound: number | boolean }>;
+}
+
+/** The queries of DemoRows, in SQL both stores read (the same order on both). */
+export const DEMO_ROWS_SQL = {
+  accounts: 'SELECT id, name, region, client_id, secret_enc FROM accounts ORDER BY created_at, id',
+  products: 'SELECT pid, name, category, owner_id, unbind_supported, min_firmware FROM products ORDER BY pid',
+  devices:
+    'SELECT d.dev_id, d.serial, d.pid, d.region, d.firmware, d.key_enc, (b.dev_id IS NOT NULL) AS bound FROM devices d LEFT JOIN bindings b ON b.dev_id = d.dev_id ORDER BY d.dev_id',
+} as const;
+
 /** The demo world with the secrets virtual devices and tests need (never served over HTTP). */
-export function exportDemo(s: AuthorityServices, box: SecretBox, authorityUrl: string): DemoExport {
+export function demoExportOf(rows: DemoRows, box: SecretBox, authorityUrl: string): DemoExport {
   const roleOf = new Map(ACCOUNTS.map((a) => [a.id, a.role] as const));
-  const accounts = s.db
-    .prepare<[], { id: string; name: string; region: string; client_id: string; secret_enc: string }>('SELECT id, name, region, client_id, secret_enc FROM accounts ORDER BY created_at, id')
-    .all()
+  const accounts = rows.accounts
     .filter((a) => roleOf.has(a.id))
     .map((a) => ({ accountId: a.id, name: a.name, role: roleOf.get(a.id)!, clientId: a.client_id, secret: box.open(a.secret_enc), region: a.region }));
-  const products = s.db
-    .prepare<[], { pid: string; name: string; category: string; owner_id: string; unbind_supported: number; min_firmware: string | null }>(
-      'SELECT pid, name, category, owner_id, unbind_supported, min_firmware FROM products ORDER BY pid',
-    )
-    .all()
-    .map((p) => ({ pid: p.pid, name: p.name, category: p.category, owner: p.owner_id, unbindSupported: p.unbind_supported === 1, minFirmware: p.min_firmware }));
+  const products = rows.products.map((p) => ({ pid: p.pid, name: p.name, category: p.category, owner: p.owner_id, unbindSupported: !!p.unbind_supported, minFirmware: p.min_firmware }));
   const categoryOf = new Map(products.map((p) => [p.pid, p.category]));
-  const devices = s.db
-    .prepare<[], { dev_id: string; serial: string; pid: string; region: string; firmware: string; key_enc: string; bound: number }>(
-      'SELECT d.dev_id, d.serial, d.pid, d.region, d.firmware, d.key_enc, (b.dev_id IS NOT NULL) AS bound FROM devices d LEFT JOIN bindings b ON b.dev_id = d.dev_id ORDER BY d.dev_id',
-    )
-    .all()
-    .map((d) => ({
-      devId: d.dev_id,
-      serial: d.serial,
-      pid: d.pid,
-      region: d.region,
-      firmware: d.firmware,
-      deviceKey: box.open(d.key_enc),
-      bound: d.bound === 1,
-      ...(ADMIN_LOGIN_CATEGORIES.has(categoryOf.get(d.pid) ?? '') ? { adminPassword: demoAdminPassword(d.dev_id, d.serial) } : {}),
-    }));
+  const devices = rows.devices.map((d) => ({
+    devId: d.dev_id,
+    serial: d.serial,
+    pid: d.pid,
+    region: d.region,
+    firmware: d.firmware,
+    deviceKey: box.open(d.key_enc),
+    bound: !!d.bound,
+    ...(ADMIN_LOGIN_CATEGORIES.has(categoryOf.get(d.pid) ?? '') ? { adminPassword: demoAdminPassword(d.dev_id, d.serial) } : {}),
+  }));
   return { authorityUrl, accounts, products, devices };
+}
+
+/** The demo world of a SQLite store, as it is now. */
+export function exportDemo(s: AuthorityServices, box: SecretBox, authorityUrl: string): DemoExport {
+  const read = <K extends keyof DemoRows>(k: K): DemoRows[K] => s.db.prepare(DEMO_ROWS_SQL[k]).all() as DemoRows[K];
+  return demoExportOf({ accounts: read('accounts'), products: read('products'), devices: read('devices') }, box, authorityUrl);
 }

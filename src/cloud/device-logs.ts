@@ -40,7 +40,7 @@ export function toDeviceResult(r: LogRow): DeviceResult {
   return { seq: r.id, at: new Date(r.at).toISOString(), devId: r.dev_id, serial: r.serial, pid: r.pid, result: r.result, reason: r.reason };
 }
 
-function toView(r: LogRow): DeviceLogView {
+export function toView(r: LogRow): DeviceLogView {
   return {
     id: r.id,
     at: new Date(r.at).toISOString(),
@@ -61,8 +61,8 @@ function toView(r: LogRow): DeviceLogView {
   };
 }
 
-const encodeCursor = (id: number): string => Buffer.from(`L${id}`).toString('base64url');
-function decodeCursor(c: string): number {
+export const encodeCursor = (id: number): string => Buffer.from(`L${id}`).toString('base64url');
+export function decodeCursor(c: string): number {
   const s = Buffer.from(c, 'base64url').toString();
   const id = /^L(\d{1,15})$/.exec(s)?.[1];
   if (!id) throw new AuthorityError(400, 'BAD_CURSOR', 'cursor is not one this authority gave');

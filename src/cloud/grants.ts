@@ -16,7 +16,7 @@ export function seesAllOperations(g: Grant): boolean {
   return g.kind === 'owner' || g.kind === 'space-role';
 }
 
-interface GrantRow {
+export interface GrantRow {
   pid: string;
   name: string;
   category: string;
@@ -39,7 +39,7 @@ const GRANT_SELECT = `
         AND (r.all_products = 1 OR EXISTS (SELECT 1 FROM role_products rp WHERE rp.role_id = r.id AND rp.pid = p.pid))) AS role
   FROM products p JOIN accounts o ON o.id = p.owner_id`;
 
-function grantOf(row: GrantRow, accountId: string): Grant | null {
+export function grantOf(row: GrantRow, accountId: string): Grant | null {
   if (row.owner_id === accountId) return { kind: 'owner' };
   if (row.role !== null) return { kind: 'space-role', role: row.role };
   if (row.partner) return { kind: 'partner' };

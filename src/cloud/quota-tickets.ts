@@ -4,7 +4,7 @@ import { AuthorityError } from './errors.js';
 import type { GrantResolver } from './grants.js';
 
 /** Quota tickets: an account asks for a raised daily limit; the product's owner approves or rejects. */
-interface TicketRow {
+export interface TicketRow {
   id: string;
   requester_id: string;
   scope: 'account' | 'product';
@@ -18,7 +18,7 @@ interface TicketRow {
   created_at: number;
 }
 
-const toView = (t: TicketRow): QuotaTicketView => ({
+export const toView = (t: TicketRow): QuotaTicketView => ({
   id: t.id,
   requester: t.requester_id,
   scope: t.scope,

@@ -1,22 +1,25 @@
 import type { Database } from 'better-sqlite3';
-import { adminChallengeSchema, computeResetCode, devIdSchema } from '../protocol/index.js';
-import { AuthorityError } from './errors.js';
+import { computeResetCode } from '../protocol/index.js';
 import type { SecretBox } from './secret-box.js';
 
 /**
- * The reset code of an approved password-reset case (DESIGN §4.9): the first 12 base32 characters of
- * HMAC-SHA256(device key, `reset|devId|challenge`). The device key is opened from under the SecretBox for
- * the computation only; the code is answered to the case's filer and never stored or logged here.
+ * Reset codes (DESIGN §4.9): the first 12 characters, base32 (RFC 4648), of HMAC-SHA256(device key,
+ * `reset|devId|challenge`). Computed when asked and never stored: the device key is the only secret.
+ * The computation itself is the device's own (src/protocol/admin-password.ts), so both sides share one.
  */
-export type ResetCodeFor = (devId: string, challenge: string) => string;
+export { computeResetCode, RESET_CODE_LENGTH } from '../protocol/index.js';
 
-export function createResetCodeFor(db: Database, box: SecretBox): ResetCodeFor {
+export interface ResetCodes {
+  /** The reset code of a known device for a challenge; undefined for a device the authority does not know. */
+  resetCodeFor(devId: string, challenge: string): string | undefined;
+}
+
+export function createResetCodes(db: Database, box: SecretBox): ResetCodes {
   const keyOf = db.prepare<[string], { key_enc: string }>('SELECT key_enc FROM devices WHERE dev_id = ?');
-  return (devId, challenge) => {
-    if (!devIdSchema.safeParse(devId).success) throw new AuthorityError(400, 'BAD_REQUEST', 'devId is malformed');
-    if (!adminChallengeSchema.safeParse(challenge).success) throw new AuthorityError(400, 'BAD_REQUEST', 'challenge is malformed');
-    const row = keyOf.get(devId);
-    if (!row) throw new AuthorityError(404, 'DEVICE_UNKNOWN', `no device ${devId}`);
-    return computeResetCode(box.open(row.key_enc), devId, challenge);
+  return {
+    resetCodeFor(devId, challenge) {
+      const row = keyOf.get(devId);
+      return row && computeResetCode(box.open(row.key_enc), devId, challenge);
+    },
   };
 }

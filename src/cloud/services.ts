@@ -10,7 +10,8 @@ import { createRegistry, type Registry } from './registry.js';
 import type { SecretBox } from './secret-box.js';
 import { createTokens, type Tokens } from './tokens.js';
 import { createUnbindService, type UnbindService } from './unbind.js';
-import { createResetCodeFor, type ResetCodeFor } from './reset-codes.js';
+import { createCases, type Cases } from './cases.js';
+import { createResetCodes, type ResetCodes } from './reset-codes.js';
 
 /** Everything the authority does, over one store; the HTTP layer and the bench both use this. */
 export interface AuthorityServices {
@@ -26,8 +27,8 @@ export interface AuthorityServices {
   tokens: Tokens;
   events: TokenEvents;
   unbind: UnbindService;
-  /** The reset code for a device's reset request (DESIGN §4.9), for approved password-reset cases. */
-  resetCodeFor: ResetCodeFor;
+  resetCodes: ResetCodes;
+  cases: Cases;
 }
 
 export interface ServiceOptions {
@@ -50,10 +51,12 @@ export function createAuthorityServices(o: ServiceOptions): AuthorityServices {
   });
   const logs = createDeviceLogs(db, grants);
   const events = createTokenEvents();
+  const accounts = createAccounts(db, box);
+  const resetCodes = createResetCodes(db, box);
   return {
     db,
     clock,
-    accounts: createAccounts(db, box),
+    accounts,
     registry: createRegistry(db, box),
     grants,
     authorizations: createAuthorizations(db),
@@ -63,6 +66,7 @@ export function createAuthorityServices(o: ServiceOptions): AuthorityServices {
     tokens: createTokens(db, logs, box),
     events,
     unbind: createUnbindService({ db, box, quota, grants, logs, events, clock }),
-    resetCodeFor: createResetCodeFor(db, box),
+    resetCodes,
+    cases: createCases({ db, accounts, grants, quota, logs, resetCodes, timeZone: o.timeZone }),
   };
 }

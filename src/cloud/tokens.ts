@@ -46,7 +46,7 @@ export function tokenStatus(t: TokenRow, now: number): TokenView['status'] {
   return now >= t.expires_at ? 'expired' : 'active';
 }
 
-function issuedView(t: TokenRow, token: string): IssuedToken {
+export function issuedView(t: TokenRow, token: string): IssuedToken {
   return {
     id: t.id,
     token,
@@ -59,6 +59,10 @@ function issuedView(t: TokenRow, token: string): IssuedToken {
   };
 }
 
+/** What an Idempotency-Key promises: the request as checked, defaults filled in, so `{}` and `{ttlSeconds: 600}` are one request. */
+export const requestHash = (req: IssueTokenRequest): string =>
+  sha256Hex(JSON.stringify([req.capacity, req.channel, req.batchRef ?? null, req.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS]));
+
 export function createTokens(db: Database, logs: DeviceLogs, box: SecretBox): Tokens {
   const insert = db.prepare(
     `INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, batch_ref, created_at, expires_at)
@@ -69,9 +73,6 @@ export function createTokens(db: Database, logs: DeviceLogs, box: SecretBox): To
     'SELECT request_hash, token_id, token_enc FROM token_issue_keys WHERE account_id = ? AND key = ?',
   );
   const keepKey = db.prepare('INSERT INTO token_issue_keys (account_id, key, request_hash, token_id, token_enc, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-  // What the key promises: the request as checked, defaults filled in, so `{}` and `{ttlSeconds: 600}` are one request.
-  const requestHash = (req: IssueTokenRequest): string =>
-    sha256Hex(JSON.stringify([req.capacity, req.channel, req.batchRef ?? null, req.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS]));
   const tokens: Tokens = {
     issueOnce: (accountId, region, req, now, key) =>
       db

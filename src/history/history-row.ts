@@ -1,5 +1,5 @@
 import type { FailureCode, UnbindResult } from '../protocol/failure-codes.js';
-import type { BatchMethod, HistoryRow } from '../protocol/station-api.js';
+import type { HistoryMethod, HistoryRow } from '../protocol/station-api.js';
 
 /** A row of `attempts` as SQLite returns it. */
 export interface AttemptRecord {
@@ -29,7 +29,7 @@ export function toHistoryRow(r: AttemptRecord): HistoryRow {
     stationId: r.station_id,
     operator: r.operator,
     accountId: r.account_id,
-    method: r.method as BatchMethod,
+    method: r.method as HistoryMethod,
     batchId: r.batch_id,
     pid: r.pid,
     devId: r.dev_id,

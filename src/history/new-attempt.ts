@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { failureCodeSchema, unbindResultSchema } from '../protocol/failure-codes.js';
 import { pidSchema, serialSchema } from '../protocol/device-messages.js';
-import { batchMethodSchema } from '../protocol/station-api.js';
+import { historyMethodSchema } from '../protocol/station-api.js';
 import { TOKEN_ID_LENGTH } from '../protocol/token.js';
 import { describeIssues, HistoryInputError } from './errors.js';
 
@@ -32,7 +32,7 @@ export const newAttemptSchema = z
     stationId: label(64),
     operator: label(64),
     accountId: urlSafeId,
-    method: batchMethodSchema,
+    method: historyMethodSchema,
     batchId: urlSafeId.nullable().default(null),
     pid: pidSchema.nullable().default(null),
     devId: deviceId,

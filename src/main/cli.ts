@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { startAuthority } from '../cloud/authority.js';
+import { isPostgresUrl, startAuthority } from '../cloud/authority.js';
 import { StartUsageError } from './station-config.js';
 
 /** The `unbind` command line: one program, one subcommand per job. */
@@ -10,10 +10,14 @@ const USAGE = `usage: unbind <command> [options]
 commands:
   start                     run the main job: station + embedded authority + virtual bench (see unbind start --help)
   fleet                     run virtual devices against an authority (see unbind fleet --help)
+  pg-dev start|stop|status  a throwaway PostgreSQL on 127.0.0.1 for trying the cluster store (see unbind pg-dev --help)
   authority                 run the unbind authority
       --port P              TCP port on 127.0.0.1 (default 8787; 0 picks a free one)
       --host H              address to listen on (default 127.0.0.1)
-      --db FILE             SQLite store (default .data/authority.db)
+      --db FILE|URL         SQLite store (default .data/authority.db), or postgres://user:password@host:port/db
+                            shared by several authority nodes
+      --key-file FILE       master key for secrets at rest (default <db>.key; for PostgreSQL required, the same on
+                            every node, kept beside the node, never in the database)
       --demo                seed the demo world once
       --export-demo FILE    write the demo accounts, products and devices (with secrets) as JSON
       --tz ZONE             quota day time zone, IANA name (default UTC)
@@ -22,6 +26,16 @@ commands:
 
 export class UsageError extends Error {}
 
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
 async function runAuthority(argv: string[], defaults: { demo: boolean; exportDemo?: string }): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -29,6 +43,7 @@ async function runAuthority(argv: string[], defaults: { demo: boolean; exportDem
       port: { type: 'string', default: '8787' },
       host: { type: 'string', default: '127.0.0.1' },
       db: { type: 'string', default: '.data/authority.db' },
+      'key-file': { type: 'string' },
       demo: { type: 'boolean', default: defaults.demo },
       'export-demo': { type: 'string', ...(defaults.exportDemo ? { default: defaults.exportDemo } : {}) },
       tz: { type: 'string', default: 'UTC' },
@@ -44,10 +59,16 @@ async function runAuthority(argv: string[], defaults: { demo: boolean; exportDem
   } catch {
     throw new UsageError(`--tz ${values.tz} is not a known time zone`);
   }
-  const dbPath = resolve(values.db);
-  mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
-  const authority = await startAuthority({ dbPath, port, host: values.host, demo: values.demo, timeZone: values.tz, logLevel: values['log-level'] });
-  process.stderr.write(`unbind authority listening on ${authority.url} (store ${dbPath}, quota day in ${values.tz})\n`);
+  const pg = isPostgresUrl(values.db);
+  if (pg && !values['key-file']) throw new UsageError('--db postgres://… needs --key-file FILE: the master key every node of the cluster shares');
+  const dbPath = pg ? values.db : resolve(values.db);
+  if (!pg) mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
+  const keyFile = values['key-file'] ? resolve(values['key-file']) : undefined;
+  if (keyFile) mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
+  const authority = await startAuthority({ dbPath, ...(keyFile ? { keyFile } : {}), port, host: values.host, demo: values.demo, timeZone: values.tz, logLevel: values['log-level'] });
+  // The URL's password is never printed.
+  const shown = pg ? redactUrl(dbPath) : dbPath;
+  process.stderr.write(`unbind authority listening on ${authority.url} (store ${shown}, quota day in ${values.tz})\n`);
   if (values['export-demo']) {
     const file = resolve(values['export-demo']);
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -90,6 +111,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'fleet':
         return await (await import('../device/fleet-cli/index.js')).runFleetCommand(rest);
+      case 'pg-dev':
+        return await (await import('../cloud/pg/pg-dev-command.js')).runPgDevCommand(rest);
       case undefined:
       case 'help':
       case '--help':

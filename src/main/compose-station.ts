@@ -1,14 +1,14 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { toLanDeviceView } from './lan-views.js';
 import { startAuthority } from '../cloud/authority.js';
 import { demoExportSchema, type DemoExport } from '../cloud/demo.js';
 import { openBatchStore } from '../batch/batch-records.js';
-import { createBatchService } from '../batch/batch-service.js';
+import { createBatchService, type SetTimer } from '../batch/batch-service.js';
 import { openHistoryStore } from '../history/index.js';
 import { DEFAULT_BENCH_PASSWORD, DEFAULT_BENCH_SSID } from '../device/bench/index.js';
 import { startLanSweep } from '../wired/index.js';
@@ -20,6 +20,7 @@ import { createServiceStack } from './service-stack.js';
 import type { StationHandlers } from './station-calls.js';
 import type { StationConfig } from './station-config.js';
 import { createStationCore, NO_BENCH, type StationCore } from './station-core.js';
+import { createCaseDesk } from './case-desk.js';
 import { buildStationServer } from './station-server.js';
 import { createSessionManager } from './station-session.js';
 
@@ -37,19 +38,37 @@ export interface RunningStation {
   close(): Promise<void>;
 }
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * The project's folder (where dist/renderer is built): the nearest one above this module holding its
+ * package.json. Not a fixed `../../`: from the sources this file is src/main/, from the built
+ * JavaScript (`npm run build:node`) it is a chunk in dist/node/chunks/.
+ */
+function projectRoot(from: string): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'unbind-station') return dir;
+    if (dirname(dir) === dir) throw new Error(`the Unbind Station folder (its package.json) is not above ${from}`);
+  }
+}
+const ROOT = projectRoot(fileURLToPath(import.meta.url));
 
-export async function composeStation(config: StationConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningStation> {
+/** What a test may give the station instead of the wall clock (the no-report notice's timers). */
+export interface StationClock {
+  now: () => number;
+  setTimer: SetTimer;
+}
+
+export async function composeStation(config: StationConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), clock?: StationClock): Promise<RunningStation> {
   const stack = createServiceStack((name, err) => process.stderr.write(`stopping ${name} failed: ${(err as Error).message}\n`));
   try {
-    return await compose(config, stack, out);
+    return await compose(config, stack, out, clock);
   } catch (err) {
     await stack.stop();
     throw err;
   }
 }
 
-async function compose(config: StationConfig, stack: ReturnType<typeof createServiceStack>, out: (line: string) => void): Promise<RunningStation> {
+async function compose(config: StationConfig, stack: ReturnType<typeof createServiceStack>, out: (line: string) => void, clock?: StationClock): Promise<RunningStation> {
   const dataDir = resolve(config.dataDir);
   // Owner-only: it holds the stores, the station key and demo secrets.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -78,7 +97,20 @@ async function compose(config: StationConfig, stack: ReturnType<typeof createSer
   // History days follow the same zone as the quota day, so the charts and the quota agree.
   const history = await stack.start('history', () => openHistoryStore(join(dataDir, 'history.db'), { timeZone: config.timeZone }), (h) => h.close());
   const store = await stack.start('batch store', () => openBatchStore(join(dataDir, 'batches.db')), (s) => s.close());
-  const batches = await stack.start('batches', () => createBatchService({ store, history, stationId, emit: hub.emit }), (b) => b.close());
+  const batches = await stack.start(
+    'batches',
+    () =>
+      createBatchService({
+        store,
+        history,
+        stationId,
+        emit: hub.emit,
+        stopRule: config.stopFailures > 0 ? { failures: config.stopFailures, window: config.stopWindow } : null,
+        noReportMs: config.noReportSeconds * 1000,
+        ...(clock ? { clock: clock.now, setTimer: clock.setTimer } : {}),
+      }),
+    (b) => b.close(),
+  );
   const bench = demo ? createDemoBench({ ...config, dataDir }, demo, authorityUrl) : null;
   const sessions = createSessionManager({
     authorityUrl,
@@ -106,7 +138,8 @@ async function compose(config: StationConfig, stack: ReturnType<typeof createSer
     (s) => s.close(),
   );
 
-  core = createStationCore({ sessions, batches, history, hub, lan, serial, timeZone: config.timeZone, log: (msg, f) => process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`) });
+  const cases = await stack.start('cases desk', () => createCaseDesk({ sessions, history, hub, stationId }), (d) => d.close());
+  core = createStationCore({ sessions, batches, history, hub, lan, serial, cases: cases.handlers, timeZone: config.timeZone, log: (msg, f) => process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`) });
   if (lan) {
     await stack.start(
       'LAN events',

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DemoExport } from '../cloud/demo.js';
 import type { BatchService } from '../batch/batch-service.js';
-import { DEFAULT_BENCH_NETWORKS } from '../device/bench/index.js';
+import { DEFAULT_BENCH_NETWORKS, parseFaultSpec } from '../device/bench/index.js';
 import { startFleet, type Fleet } from '../device/qr-camera/index.js';
 import { startWiredBench, type WiredBench } from '../device/lan/index.js';
 import { parseWiredFaultSpec } from '../device/lan/index.js';
@@ -36,8 +36,12 @@ export interface DemoBench {
  * The demo bench's cameras: those of the QR product first (the ones a QR batch reaches), then, on a bench
  * of 16 or more, a few that fail the way real ones do (no unbind mechanism, firmware too old).
  */
-function benchCameras(demo: DemoExport, count: number): DemoExport['devices'] {
-  const qr = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound);
+function benchCameras(demo: DemoExport, count: number, pids: readonly string[] = ['pqr1cam']): DemoExport['devices'] {
+  // Shared evenly between the QR products, those of a product with a minimum firmware that meet it.
+  const product = (pid: string) => demo.products.find((p) => p.pid === pid);
+  const meets = (fw: string, min: string | null | undefined): boolean => !min || fw.localeCompare(min, 'en', { numeric: true }) >= 0;
+  const perPid = pids.map((pid) => demo.devices.filter((d) => d.pid === pid && d.bound && meets(d.firmware, product(pid)?.minFirmware)));
+  const qr = Array.from({ length: Math.max(0, ...perPid.map((l) => l.length)) }, (_, i) => perPid.map((l) => l[i]).filter((d) => d !== undefined)).flat();
   const failing = [
     ...demo.devices.filter((d) => d.pid === 'plegacy1' && d.bound).slice(0, 2),
     ...demo.devices.filter((d) => d.pid === 'pfwcam2' && d.bound && d.firmware === '2.0.3').slice(0, 2),
@@ -102,7 +106,8 @@ export function createDemoBench(config: StationConfig, demo: DemoExport, authori
         'virtual QR fleet',
         () =>
           startFleet({
-            devices: benchCameras(demo, config.benchDevices),
+            devices: benchCameras(demo, config.benchDevices, config.benchQrProducts),
+            ...(config.benchQrFaults ? { faults: parseFaultSpec(config.benchQrFaults) } : {}),
             regionUrls,
             bench: { networks: DEFAULT_BENCH_NETWORKS },
             qrSource: { url: screenUrl, pollMs: 300 },
@@ -125,7 +130,9 @@ export function createDemoBench(config: StationConfig, demo: DemoExport, authori
               mdnsPort: config.mdnsPort,
               sadpPort: config.sadpPort,
               // A realistic bench: devices never reset (one by default), one whose DHCP failed.
-              faults: parseWiredFaultSpec(wired.length >= 4 ? `${config.benchNotReset > 0 ? `notreset=${config.benchNotReset},` : ''}dhcp=1` : ''),
+              faults: parseWiredFaultSpec(
+                config.benchWiredFaults ?? (wired.length >= 4 ? `${config.benchNotReset > 0 ? `notreset=${config.benchNotReset},` : ''}dhcp=1` : ''),
+              ),
               log: () => undefined,
             }),
           (b) => b.close(),

@@ -10,11 +10,12 @@ import type { StationEvent } from '../protocol/station-api.js';
 
 const CALLS = [
   'getSession', 'signIn', 'signOut', 'getDashboard',
-  'planBatch', 'startBatch', 'listBatches', 'getBatch', 'cancelBatch', 'scanLabel', 'unlockCodes', 'getCodeSvg', 'getPrintSheet',
+  'planBatch', 'startBatch', 'listBatches', 'getBatch', 'resumeBatch', 'cancelBatch', 'scanLabel', 'unlockCodes', 'getCodeSvg', 'getPrintSheet',
   'queryHistory', 'historyStats', 'exportHistoryCsv',
   'getLanDevices', 'refreshLan', 'startLocalUnbind', 'getLocalUnbind', 'getResetRequest', 'applyResetCode',
   'getSerialStatus', 'setSerialSettings', 'getSerialResetRequest',
   'showCodes', 'getBench', 'resetBenchDevice',
+  'fileCase', 'listCases', 'getCasePhoto', 'approveCase', 'rejectCase',
 ] as const satisfies readonly StationCallName[];
 // A table entry missing above fails to compile here.
 const everyCallListed: [Exclude<StationCallName, (typeof CALLS)[number]>] extends [never] ? true : false = true;

@@ -45,7 +45,18 @@ export const stationConfigSchema = z.strictObject({
     }, 'not a known time zone')
     .default('UTC'),
   logLevel: z.enum(LOG_LEVELS).default('warn'),
-});
+  /** The stop rule: a batch pauses when `stopFailures` of its first `stopWindow` results fail with one code (0: never). */
+  stopFailures: z.number().int().min(0).max(1000).default(5),
+  stopWindow: z.number().int().min(1).max(1000).default(10),
+  /** A QR batch no device reported on this many seconds after its codes were shown gets a notice (0: none). */
+  noReportSeconds: z.number().int().min(0).max(3600).default(60),
+  /** Faults of the bench's wired devices (fleet grammar: `unreachable=6,notreset=1`); null: one never reset, one without DHCP. */
+  benchWiredFaults: z.string().max(500).nullable().default(null),
+  /** Faults of the bench's QR cameras (fleet grammar: `notreset=11`); null: none. */
+  benchQrFaults: z.string().max(500).nullable().default(null),
+  /** The products of the bench's QR cameras, shared evenly (default the QR camera C1 only). */
+  benchQrProducts: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).min(1).max(16).default(['pqr1cam']),
+}).refine((c) => c.stopFailures <= c.stopWindow, { message: 'the stop rule needs at most as many failures as results judged', path: ['stopFailures'] });
 export type StationConfig = z.output<typeof stationConfigSchema>;
 export type StationConfigInput = z.input<typeof stationConfigSchema>;
 
@@ -68,7 +79,13 @@ export const START_USAGE = `usage: unbind start [options]
   --mdns-port P         mDNS port of the sweep and the bench (default 5353)
   --sadp-port P         SADP port of the sweep and the bench (default 37020)
   --tz ZONE             quota day time zone of the embedded authority (default UTC)
-  --log-level L         fatal|error|warn|info|debug (default warn)`;
+  --log-level L         fatal|error|warn|info|debug (default warn)
+  --stop-failures N     a batch pauses when N of its first results fail with the same code (default 5; 0: never)
+  --stop-window N       how many first results the stop rule judges (default 10)
+  --no-report-seconds S a QR batch no device reported on after S seconds says so (default 60; 0: never)
+  --bench-wired-faults  faults of the bench's wired devices, e.g. unreachable=6 (default notreset=1,dhcp=1)
+  --bench-qr-faults     faults of the bench's QR cameras, e.g. notreset=11 (default none)
+  --bench-qr-products   products of the bench's QR cameras, comma-separated (default pqr1cam)`;
 
 /** Config keys and the flags that set them, so a refusal names the flag the operator typed. */
 const FLAG_OF: Record<keyof StationConfig, string> = {
@@ -89,6 +106,12 @@ const FLAG_OF: Record<keyof StationConfig, string> = {
   sadpPort: 'sadp-port',
   timeZone: 'tz',
   logLevel: 'log-level',
+  stopFailures: 'stop-failures',
+  stopWindow: 'stop-window',
+  noReportSeconds: 'no-report-seconds',
+  benchWiredFaults: 'bench-wired-faults',
+  benchQrProducts: 'bench-qr-products',
+  benchQrFaults: 'bench-qr-faults',
 };
 
 function parseConfig(input: unknown, nameOf: (key: string) => string): StationConfig {
@@ -122,6 +145,12 @@ export function configFromArgv(argv: string[]): StationConfig {
       'sadp-port': { type: 'string' },
       tz: { type: 'string' },
       'log-level': { type: 'string' },
+      'stop-failures': { type: 'string' },
+      'stop-window': { type: 'string' },
+      'no-report-seconds': { type: 'string' },
+      'bench-wired-faults': { type: 'string' },
+      'bench-qr-products': { type: 'string' },
+      'bench-qr-faults': { type: 'string' },
     },
   });
   const int = (flag: string, v: string | undefined): number | undefined => {
@@ -147,6 +176,12 @@ export function configFromArgv(argv: string[]): StationConfig {
     sadpPort: int('sadp-port', values['sadp-port']),
     timeZone: values.tz,
     logLevel: values['log-level'],
+    stopFailures: int('stop-failures', values['stop-failures']),
+    stopWindow: int('stop-window', values['stop-window']),
+    noReportSeconds: int('no-report-seconds', values['no-report-seconds']),
+    benchWiredFaults: values['bench-wired-faults'],
+    benchQrFaults: values['bench-qr-faults'],
+    benchQrProducts: values['bench-qr-products']?.split(',').map((p) => p.trim()).filter(Boolean),
   };
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   return parseConfig(defined, (key) => `--${FLAG_OF[key as keyof StationConfig] ?? key}`);

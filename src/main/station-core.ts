@@ -21,6 +21,7 @@ import type { StationHandlers } from './station-calls.js';
 import type { HistoryScope, HistoryStore } from '../history/index.js';
 import type { EventHub } from './event-hub.js';
 import type { SessionManager } from './station-session.js';
+import type { CaseHandlers } from './case-desk.js';
 
 /** The calls of the bench domain: answered by the demo bench when there is one (src/main/demo-bench.ts). */
 export type BenchCallName = keyof typeof benchCalls;
@@ -54,6 +55,8 @@ export function createStationCore(deps: {
   hub: EventHub;
   lan?: LanSweep | null;
   serial?: SerialService | null;
+  /** The cases desk (src/main/case-desk.ts): its calls are the station's. */
+  cases: CaseHandlers;
   openUart?: OpenUart;
   timeZone?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -101,6 +104,7 @@ export function createStationCore(deps: {
   };
 
   return {
+    ...deps.cases,
     ownBatch,
     getSession: () => sessions.view(),
     async signIn(req) {
@@ -147,6 +151,10 @@ export function createStationCore(deps: {
     cancelBatch(id) {
       ownBatch(id);
       return batches.cancel(id);
+    },
+    resumeBatch(id) {
+      ownBatch(id);
+      return batches.resumePaused(id);
     },
     scanLabel(id, label) {
       ownBatch(id);

@@ -133,6 +133,7 @@ export function buildStationServer(o: StationServerOptions): FastifyInstance {
     app.route({
       method: spec.http.method,
       url: fastifyPath(spec.http.path),
+      ...(spec.http.bodyLimit ? { bodyLimit: spec.http.bodyLimit } : {}),
       handler: async (req, reply) => {
         const out: unknown = await invokeCall(o.handlers, name, httpArgs(spec, req));
         const answer = spec.answer;

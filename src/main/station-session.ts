@@ -34,7 +34,7 @@ export function createSessionManager(opts: { authorityUrl: string; stationId: st
       signedIn: active !== null,
       demo,
       stationId: opts.stationId,
-      account: active ? { accountId: active.account.accountId, name: active.account.name, region: active.account.region } : null,
+      account: active ? { accountId: active.account.accountId, name: active.account.name, region: active.account.region, verifiedInstaller: active.account.verifiedInstaller === true } : null,
       operator: active?.operator ?? null,
       demoAccounts: opts.demoAccounts.map(({ accountId, name, role, region }) => ({ accountId, name, role, region })),
       demoWifi: opts.demoWifi ?? null,

@@ -98,15 +98,18 @@ export function parseResetRequestXml(xml: string): ResetRequest | null {
   return parsed.success ? parsed.data : null;
 }
 
-/** The QR text of a reset request: `RST1:<devId>:<challenge>:<issuedAt>`. */
+/**
+ * The QR text of a reset request: `RST1:<devId>:<challenge>:<issuedAt, Unix ms>` — the form the authority's
+ * case form reads (parseResetQrText in case-api.ts): the text is split on colons, so no ISO time here.
+ */
 export function resetRequestQrText(r: Pick<ResetRequest, 'devId' | 'challenge' | 'issuedAt'>): string {
-  return `RST1:${r.devId}:${r.challenge}:${r.issuedAt}`;
+  return `RST1:${r.devId}:${r.challenge}:${Date.parse(r.issuedAt)}`;
 }
 
-/** Reads `RST1:<devId>:<challenge>:<issuedAt>` (the ISO time holds colons of its own); null when it is not one. */
+/** Reads `RST1:<devId>:<challenge>:<issuedAt ms>`; null when it is not one. */
 export function parseResetRequestQrText(text: string): Omit<ResetRequest, 'serial'> | null {
-  const m = /^RST1:([A-Za-z0-9_-]{4,64}):([A-Za-z0-9_-]{16,86}):(\S{10,40})$/.exec(text.trim());
+  const m = /^RST1:([A-Za-z0-9_-]{4,64}):([A-Za-z0-9_-]{16,86}):(\d{10,15})$/.exec(text.trim());
   if (!m) return null;
-  const parsed = resetRequestSchema.omit({ serial: true }).safeParse({ devId: m[1], challenge: m[2], issuedAt: m[3] });
+  const parsed = resetRequestSchema.omit({ serial: true }).safeParse({ devId: m[1], challenge: m[2], issuedAt: new Date(Number(m[3])).toISOString() });
   return parsed.success ? parsed.data : null;
 }

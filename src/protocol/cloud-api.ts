@@ -31,6 +31,8 @@ export interface Me {
   name: string;
   clientId: string;
   region: string;
+  /** A verified installer files cases (§4.10); answered by `GET /me`. */
+  verifiedInstaller?: boolean;
 }
 
 export const GRANT_KINDS = ['owner', 'partner', 'space-role', 'oem'] as const;
@@ -238,7 +240,7 @@ export interface AuthorizationsView {
 export const idParamSchema = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, 'id is malformed') });
 
 /** Response schemas: the station validates what the authority answers before it trusts it. */
-export const meSchema = z.object({ accountId: z.string(), name: z.string(), clientId: z.string(), region: regionSchema }) satisfies z.ZodType<Me>;
+export const meSchema = z.object({ accountId: z.string(), name: z.string(), clientId: z.string(), region: regionSchema, verifiedInstaller: z.boolean().optional() }) satisfies z.ZodType<Me>;
 export const productViewSchema = z.object({
   pid: z.string(),
   name: z.string(),

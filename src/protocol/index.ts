@@ -14,3 +14,4 @@ export * from './station-bridge.js';
 export { StationError } from './station-api/refusals.js';
 export * from './sse.js';
 export * from './admin-password.js';
+export * from './case-api.js';

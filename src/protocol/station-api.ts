@@ -11,6 +11,7 @@ export * from './station-api/history.js';
 export * from './station-api/lan.js';
 export * from './station-api/serial.js';
 export * from './station-api/bench.js';
+export * from './station-api/cases.js';
 export * from './station-api/events.js';
 export * from './station-api/locales.js';
 export * from './station-api/table.js';

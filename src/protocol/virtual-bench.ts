@@ -30,12 +30,14 @@ export const lightSchema = z.object({
  * A screen's JSON form (`GET <qr source>` answering JSON instead of a PNG): several codes at once.
  * `png` is a base64 PNG, a `data:image/png;base64,` URL, or a URL (absolute, or relative to the
  * source's URL; for a file source, a path relative to the file). `capacity` is how many cameras the
- * code is held before (default MAX_TOKEN_CAPACITY).
+ * code is held before (default MAX_TOKEN_CAPACITY); `pid`, when given, the product whose devices it is
+ * held before (two batches for two products on one screen: each code before its own devices).
  */
 export const screenCodeSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'code id must be 1–64 plain characters'),
   png: z.string().min(1).max(4_000_000),
   capacity: z.number().int().min(1).max(MAX_TOKEN_CAPACITY).optional(),
+  pid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
 });
 export const screenSchema = z.strictObject({ codes: z.array(screenCodeSchema).max(1000) });
 export type ScreenCode = z.infer<typeof screenCodeSchema>;

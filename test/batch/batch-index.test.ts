@@ -3,7 +3,7 @@ import type { HistoryRow } from '../../src/protocol/index.js';
 import { BatchIndex, codeViews, tallyOf } from '../../src/batch/batch-index.js';
 import type { BatchCodeRecord, BatchRecord } from '../../src/batch/batch-records.js';
 
-const batch: BatchRecord = { id: 'b-1', createdAt: 0, method: 'qr', pid: 'pqr1cam', accountId: 'acc', operator: 'Ana', status: 'running', ssid: 'lab', expected: 3, manifest: null, endedAt: null };
+const batch: BatchRecord = { id: 'b-1', createdAt: 0, method: 'qr', pid: 'pqr1cam', accountId: 'acc', operator: 'Ana', status: 'running', ssid: 'lab', expected: 3, manifest: null, endedAt: null, stop: null };
 let nextId = 1;
 const row = (devId: string, result: HistoryRow['result'], code: HistoryRow['code'] = null, tokenId: string | null = 'tok00001'): HistoryRow => ({
   id: nextId++,

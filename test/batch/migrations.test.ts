@@ -95,7 +95,7 @@ function writeBatchesDbOfBefore(path: string): void {
 describe('batch store migrations', () => {
   it('lists migrations numbered 1..N without gaps, the latest being what the store opens to', () => {
     expect(BATCH_MIGRATIONS.map((m) => m.version)).toEqual(BATCH_MIGRATIONS.map((_, i) => i + 1));
-    expect(latestVersion(BATCH_SCHEMA)).toBe(2);
+    expect(latestVersion(BATCH_SCHEMA)).toBe(3);
   });
 
   describe('0001 batches: empty file → 1', () => {
@@ -183,6 +183,32 @@ describe('batch store migrations', () => {
     });
   });
 
+  describe('0003 batch stop rule: 2 → 3', () => {
+    it('adds the stop column, empty for the batches already there; a stop written survives a reopen', () => {
+      const path = join(dir, 'batches.db');
+      const db = new BetterSqlite3(path);
+      migrateTo(db, BATCH_SCHEMA, 2);
+      db.prepare("INSERT INTO batches (id, created_at, method, pid, account_id, operator, status, ssid, expected) VALUES ('b-old', 1, 'wired', 'pnvr8ch', 'acc-owner', 'Ana', 'running', NULL, 3)").run();
+      migrateTo(db, BATCH_SCHEMA, 3);
+      expect(columnsOf(db, 'batches')).toContain('stop');
+      expect(db.prepare("SELECT stop FROM batches WHERE id = 'b-old'").get()).toEqual({ stop: null });
+      db.close();
+      const store = openBatchStore(path);
+      try {
+        expect(store.get('b-old')!.stop).toBeNull();
+        const stop = { code: 'CLOUD_UNREACHABLE' as const, count: 5, threshold: 5, window: 10, at: '2026-12-02T01:00:00.000Z', resumedAt: null };
+        store.setStop('b-old', stop);
+        store.close();
+        const again = openBatchStore(path);
+        expect(again.get('b-old')).toMatchObject({ status: 'running', stop });
+        again.close();
+      } catch (err) {
+        store.close();
+        throw err;
+      }
+    });
+  });
+
   describe('a batches.db written before the store moved to numbered migrations', () => {
     it('opens with every batch, code and label it held, and the restart follows its running batch', () => {
       const path = join(dir, 'batches.db');
@@ -193,7 +219,7 @@ describe('batch store migrations', () => {
         expect(store.list().map((b) => b.id)).toEqual(['b-running', 'b-done']);
         expect(store.get('b-running')).toEqual({
           id: 'b-running', createdAt: Date.parse('2026-11-20T09:00:00Z'), method: 'serial', pid: 'pser1cam', accountId: 'acc-owner', operator: 'Ana',
-          status: 'running', ssid: null, expected: 2, manifest: ['SN-0001', 'SN-0002'], endedAt: null,
+          status: 'running', ssid: null, expected: 2, manifest: ['SN-0001', 'SN-0002'], endedAt: null, stop: null,
         });
         expect(store.get('b-done')).toMatchObject({ status: 'completed', ssid: 'lab-wifi', expected: 30, manifest: null });
         expect(store.codes('b-running')).toEqual([
@@ -211,7 +237,7 @@ describe('batch store migrations', () => {
       }
       const check = new BetterSqlite3(path, { readonly: true });
       try {
-        expect(check.pragma('user_version', { simple: true })).toBe(2);
+        expect(check.pragma('user_version', { simple: true })).toBe(3);
       } finally {
         check.close();
       }
@@ -222,7 +248,7 @@ describe('batch store migrations', () => {
       const future = new BetterSqlite3(path);
       future.pragma('user_version = 5');
       future.close();
-      expect(() => openBatchStore(path)).toThrow('batch store version 5 is newer than this program knows (2); upgrade the program');
+      expect(() => openBatchStore(path)).toThrow('batch store version 5 is newer than this program knows (3); upgrade the program');
       const check = new BetterSqlite3(path, { readonly: true });
       try {
         expect(check.pragma('user_version', { simple: true })).toBe(5);

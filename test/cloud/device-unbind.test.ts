@@ -14,7 +14,9 @@ describe('device unbind (DESIGN §4.3)', () => {
 
   it('given a bound device and a partner token, when it unbinds, then UNBOUND; binding and every share are gone; one quota consumed', async () => {
     const partner = h.station('partner');
-    const shared = eligible(h, 'pqr1cam').find((d) => h.authority.services.registry.sharesOf(d.devId).length >= 2)!;
+    const candidates = eligible(h, 'pqr1cam');
+    const shareCounts = await Promise.all(candidates.map(async (d) => (await h.authority.store.registry.sharesOf(d.devId)).length));
+    const shared = candidates.find((_, i) => shareCounts[i]! >= 2)!;
     expect(shared).toBeDefined();
     const before = await quota('partner');
     const token = await partner.issueToken(5);
@@ -23,8 +25,8 @@ describe('device unbind (DESIGN §4.3)', () => {
 
     const r = await h.unbind(shared, token.token);
     expect(r).toEqual({ status: 200, body: { result: 'UNBOUND' } });
-    expect(h.authority.services.registry.bindingOf(shared.devId)).toBeUndefined();
-    expect(h.authority.services.registry.sharesOf(shared.devId)).toEqual([]);
+    expect(await h.authority.store.registry.bindingOf(shared.devId)).toBeUndefined();
+    expect(await h.authority.store.registry.sharesOf(shared.devId)).toEqual([]);
     const after = await quota('partner');
     expect(after.account.used).toBe(before.account.used + 1);
     expect(after.products.find((p: { pid: string }) => p.pid === 'pqr1cam').used).toBe(before.products.find((p: { pid: string }) => p.pid === 'pqr1cam').used + 1);
@@ -56,7 +58,7 @@ describe('device unbind (DESIGN §4.3)', () => {
     const token = await h.station('owner').issueToken(5);
     expect((await h.unbind(d, token.token)).body.result).toBe('UNBOUND');
     expect((await h.unbind(d, token.token)).body).toEqual({ result: 'UNBOUND', replayed: true });
-    h.authority.services.registry.bind(d.devId, 'c-0001', h.now());
+    await h.authority.store.registry.bind(d.devId, 'c-0001', h.now());
     expect((await h.unbind(d, token.token)).body).toEqual({ result: 'FAILED', reason: 'TOKEN_REUSED' });
   });
 
@@ -65,7 +67,7 @@ describe('device unbind (DESIGN §4.3)', () => {
     const token = await h.station('owner').issueToken(5, { ttlSeconds: 60 });
     h.setNow(h.now() + 61_000);
     expect((await h.unbind(d, token.token)).body).toEqual({ result: 'FAILED', reason: 'TOKEN_EXPIRED' });
-    expect(h.authority.services.registry.bindingOf(d.devId)).toBeDefined();
+    expect(await h.authority.store.registry.bindingOf(d.devId)).toBeDefined();
   });
 
   it('given a well-formed token the authority never issued, or a wrong secret, then TOKEN_INVALID', async () => {
@@ -98,7 +100,7 @@ describe('device unbind (DESIGN §4.3)', () => {
     const nonce = randomUrlSafe(20);
     const sig = signDeviceRequest('not-the-device-key', d.devId, token.token, ts, nonce);
     expect((await h.unbind(d, token.token, { ts, nonce, sig })).body).toEqual({ result: 'FAILED', reason: 'DEVICE_AUTH' });
-    expect(h.authority.services.registry.bindingOf(d.devId)).toBeDefined();
+    expect(await h.authority.store.registry.bindingOf(d.devId)).toBeDefined();
   });
 
   it('given a replayed request (same nonce) or a timestamp 6 minutes off, then REPLAY', async () => {
@@ -125,13 +127,13 @@ describe('device unbind (DESIGN §4.3)', () => {
   });
 
   it('given a body that does not parse, then 400 {code, message} and nothing is logged', async () => {
-    const count = () => (h.authority.services.db.prepare('SELECT COUNT(*) AS n FROM device_logs').get() as { n: number }).n;
-    const before = count();
+    const count = () => h.count('device_logs');
+    const before = await count();
     for (const body of ['{', '[]', '{"devId":"x"}', JSON.stringify({ devId: 'pqr1cam-0001', token: 'EU', ts: 1, nonce: 'short', sig: 'zz' }), '\u0000\u0001']) {
       const r = await fetch(`${h.url}/device/v1/unbind`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       expect(r.status).toBe(400);
       expect(await r.json()).toEqual({ code: expect.any(String), message: expect.any(String) });
     }
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
   });
 });

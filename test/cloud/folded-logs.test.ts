@@ -60,7 +60,7 @@ describe('folded device log rows', () => {
     expect((await h.unbind(d, token)).body).toEqual({ result: 'UNBOUND', replayed: true });
     // A device bound again since its decision is a different use of the spent place: a token refusal,
     // which names the token, so each stays its own row.
-    h.authority.services.registry.bind(d.devId, 'c-0002', h.now());
+    await h.authority.store.registry.bind(d.devId, 'c-0002', h.now());
     expect((await h.unbind(d, token)).body).toEqual({ result: 'FAILED', reason: 'TOKEN_REUSED' });
     expect((await h.unbind(d, token)).body).toEqual({ result: 'FAILED', reason: 'TOKEN_REUSED' });
     expect((await logsOf(d.devId)).map((r) => [r.result, r.reason, r.count])).toEqual([

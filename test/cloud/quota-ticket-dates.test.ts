@@ -11,7 +11,7 @@ describe('quota ticket dates', () => {
 
   const ask = (from: string, to: string) =>
     h.station('partner').call('POST', '/api/v1/quota-tickets', { scope: 'account', pid: 'pqr1cam', limit: 150, from, to, reason: 'returns wave' });
-  const tickets = () => h.authority.services.db.prepare('SELECT COUNT(*) FROM quota_tickets').pluck().get();
+  const tickets = () => h.count('quota_tickets');
 
   it.each([
     ['2024-06-01', '2024-06-42', 'body.to: 2024-06-42 is not a date of the calendar'],
@@ -22,11 +22,11 @@ describe('quota ticket dates', () => {
     ['2024-6-1', '2024-06-30', 'body.from: date must be YYYY-MM-DD'],
     ['2024-06-02', '2024-06-01', 'body.to: from must not be after to (2024-06-02 is after 2024-06-01)'],
   ])('given from %s and to %s, then 400 saying %s, and no ticket', async (from, to, message) => {
-    const before = tickets();
+    const before = await tickets();
     const r = await ask(from, to);
     expect(r.status).toBe(400);
     expect(r.body).toEqual({ code: 'BAD_REQUEST', message: expect.stringContaining(message) });
-    expect(tickets()).toBe(before);
+    expect(await tickets()).toBe(before);
   });
 
   it.each([

@@ -29,7 +29,7 @@ describe('daily quota', () => {
     expect(refused).toBe(400);
     const q = (await h.station('owner').call('GET', '/api/v1/quota')).body;
     expect(q.account).toEqual({ used: 100, limit: 100, remaining: 0 });
-    const stillBound = batch.filter((d) => h!.authority.services.registry.bindingOf(d.devId)).length;
+    const stillBound = (await Promise.all(batch.map((d) => h!.authority.store.registry.bindingOf(d.devId)))).filter(Boolean).length;
     expect(stillBound).toBe(400);
   });
 

@@ -112,7 +112,7 @@ interface StationRoute {
 describe('reads never write; refusals leave nothing (every route, real HTTP, real SQLite file)', () => {
   let h: Harness;
   let ro: Database.Database;
-  let ids: { ownToken: string; pendingTicket: string; decidedTicket: string; cursor: string };
+  let ids: { ownToken: string; pendingTicket: string; decidedTicket: string; cursor: string; pendingCase: string; decidedCase: string; caseCursor: string };
   const afterSale = 'sp-acc-owner-after-sale';
 
   beforeAll(async () => {
@@ -128,7 +128,20 @@ describe('reads never write; refusals leave nothing (every route, real HTTP, rea
     expect((await owner.call('POST', `/api/v1/quota-tickets/${decided.body.id}/reject`)).status).toBe(200);
     const page = await owner.call('GET', '/api/v1/device-logs?limit=1');
     expect(page.body.nextCursor).toEqual(expect.any(String));
-    ids = { ownToken: token.id, pendingTicket: pending.body.id, decidedTicket: decided.body.id, cursor: page.body.nextCursor };
+    // Two cases of the partner on a product the After-sale role covers: one waiting for the owner, one rejected.
+    const filed = await Promise.all([0, 1].map((i) => h.station('partner').call('POST', '/api/v1/cases', caseBody({ devId: eligible(h, 'pqr1cam')[10 + i]!.devId }))));
+    expect(filed.map((f) => f.status)).toEqual([201, 201]);
+    expect((await owner.call('POST', `/api/v1/cases/${filed[1]!.body.id}/reject`, { reason: 'SERIAL_MISMATCH' })).status).toBe(200);
+    const casePage = await owner.call('GET', '/api/v1/cases?limit=1');
+    ids = {
+      ownToken: token.id,
+      pendingTicket: pending.body.id,
+      decidedTicket: decided.body.id,
+      cursor: page.body.nextCursor,
+      pendingCase: filed[0]!.body.id,
+      decidedCase: filed[1]!.body.id,
+      caseCursor: casePage.body.nextCursor,
+    };
     // The accounts the issue saw grow a space on a read have none.
     expect(ro.prepare("SELECT owner_id FROM spaces ORDER BY owner_id").pluck().all()).toEqual(['acc-ay-owner', 'acc-owner']);
   });
@@ -137,6 +150,8 @@ describe('reads never write; refusals leave nothing (every route, real HTTP, rea
     await h?.close();
   });
 
+  const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]).toString('base64');
+  const caseBody = (o: Record<string, unknown> = {}) => ({ kind: 'unbind', devId: 'pnvr8ch-0003', labelPhoto: PNG, ...o });
   const ticketBody = (o: Record<string, unknown> = {}) => ({ scope: 'account', pid: 'pqr1cam', limit: 150, from: '2026-12-01', to: '2026-12-31', reason: 'returns wave', ...o });
 
   /** Every station route with the calls made on it; a route of the server missing here fails the test. */
@@ -229,6 +244,72 @@ describe('reads never write; refusals leave nothing (every route, real HTTP, rea
         { what: 'cursor not ours', as: 'owner', path: '/api/v1/device-logs?cursor=AAAA', status: 400, code: 'BAD_CURSOR' },
         { what: 'from not a time', as: 'owner', path: '/api/v1/device-logs?from=yesterday', status: 400, code: 'BAD_REQUEST' },
         { what: 'unknown result', as: 'owner', path: '/api/v1/device-logs?result=MAYBE', status: 400, code: 'BAD_REQUEST' },
+      ],
+    },
+    'POST /api/v1/cases': {
+      path: '/api/v1/cases',
+      as: 'partner',
+      body: caseBody(),
+      refusals: [
+        { what: 'not a verified installer', as: 'none', body: caseBody(), status: 403, code: 'NOT_VERIFIED' },
+        { what: 'a product the installer may not unbind', as: 'partner', body: caseBody({ devId: 'pdvr4ch-0001' }), status: 403, code: 'UNAUTHORIZED' },
+        { what: 'an unknown serial', as: 'partner', body: caseBody({ devId: undefined, serial: 'NOSUCH-0001' }), status: 404, code: 'DEVICE_UNKNOWN' },
+        { what: 'a photo that is not an image', as: 'partner', body: caseBody({ labelPhoto: Buffer.from('<svg/>').toString('base64') }), status: 400, code: 'PHOTO_NOT_IMAGE' },
+        { what: 'a photo that is not base64', as: 'partner', body: caseBody({ labelPhoto: 'not base64 at all' }), status: 400, code: 'PHOTO_NOT_BASE64' },
+        { what: 'a reset case without its request', as: 'partner', body: caseBody({ kind: 'password-reset' }), status: 400, code: 'BAD_REQUEST' },
+        { what: 'a reset request of another device', as: 'partner', body: caseBody({ kind: 'password-reset', resetRequest: `RST1:pnvr8ch-0009:chal-12345678:${Date.now()}` }), status: 400, code: 'RESET_REQUEST_INVALID' },
+        { what: 'body that is not JSON', as: 'partner', rawBody: '{"kind":', status: 400, code: 'BAD_JSON' },
+      ],
+    },
+    'GET /api/v1/cases': {
+      path: '/api/v1/cases',
+      as: 'owner',
+      reads: [
+        { what: 'cases of the owner', as: 'owner', status: 200 },
+        { what: 'cases of the filer', as: 'partner', status: 200 },
+        { what: 'cases of a space role', as: 'member', status: 200 },
+        { what: 'cases of an account with none', as: 'none', status: 200 },
+        { what: 'by state', as: 'owner', path: '/api/v1/cases?state=submitted&limit=5', status: 200 },
+        { what: 'next page by cursor', as: 'owner', path: `/api/v1/cases?cursor=${ids.caseCursor}`, status: 200 },
+      ],
+      refusals: [
+        { what: 'unknown state', as: 'owner', path: '/api/v1/cases?state=pending', status: 400, code: 'BAD_REQUEST' },
+        { what: 'cursor not ours', as: 'owner', path: '/api/v1/cases?cursor=AAAA', status: 400, code: 'BAD_CURSOR' },
+      ],
+    },
+    'GET /api/v1/cases/:id/photo': {
+      path: `/api/v1/cases/${ids.pendingCase}/photo`,
+      as: 'partner',
+      reads: [
+        { what: 'the filer', as: 'partner', status: 200 },
+        { what: 'the reviewer', as: 'owner', status: 200 },
+      ],
+      refusals: [
+        { what: 'a space role (neither filer nor reviewer)', as: 'member', status: 403, code: 'NOT_FILER_OR_REVIEWER' },
+        { what: 'an account that cannot see the case', as: 'none', status: 404, code: 'CASE_UNKNOWN' },
+        { what: 'malformed id', as: 'owner', path: '/api/v1/cases/..%2Fcases/photo', status: 400, code: 'BAD_REQUEST' },
+      ],
+    },
+    'POST /api/v1/cases/:id/approve': {
+      path: `/api/v1/cases/${ids.pendingCase}/approve`,
+      as: 'owner',
+      refusals: [
+        { what: 'the filer', as: 'partner', status: 403, code: 'NOT_OWNER' },
+        { what: 'a case already decided', as: 'owner', path: `/api/v1/cases/${ids.decidedCase}/approve`, status: 409, code: 'CASE_DECIDED' },
+        { what: 'unknown case', as: 'owner', path: '/api/v1/cases/cs-nosuchcase/approve', status: 404, code: 'CASE_UNKNOWN' },
+        { what: 'an unknown body field', as: 'owner', body: { force: true }, status: 400, code: 'BAD_REQUEST' },
+      ],
+    },
+    'POST /api/v1/cases/:id/reject': {
+      path: `/api/v1/cases/${ids.pendingCase}/reject`,
+      as: 'owner',
+      body: { reason: 'NOT_BOUND' },
+      refusals: [
+        { what: 'an account that cannot see it', as: 'none', body: { reason: 'NOT_BOUND' }, status: 404, code: 'CASE_UNKNOWN' },
+        { what: 'a space role', as: 'member', body: { reason: 'NOT_BOUND' }, status: 403, code: 'NOT_OWNER' },
+        { what: 'an unknown code', as: 'owner', body: { reason: 'I_SAID_SO' }, status: 400, code: 'BAD_REQUEST' },
+        { what: 'no body', as: 'owner', status: 400, code: 'BAD_REQUEST' },
+        { what: 'a case already decided', as: 'owner', path: `/api/v1/cases/${ids.decidedCase}/reject`, body: { reason: 'NOT_BOUND' }, status: 409, code: 'CASE_DECIDED' },
       ],
     },
     'GET /api/v1/authorizations': {

@@ -10,34 +10,34 @@ describe('device shares', () => {
   });
   afterAll(() => h.close());
 
-  it('refuses the 65th receiver on one channel', () => {
-    const { registry, clock } = h.authority.services;
-    registry.addConsumer('owner-x', 'Owner X', 'EU');
-    for (let i = 0; i < MAX_SHARE_RECEIVERS_PER_CHANNEL + 1; i++) registry.addConsumer(`rx-${i}`, `R ${i}`, 'EU');
+  it('refuses the 65th receiver on one channel', async () => {
+    const { registry, clock } = h.authority.store;
+    await registry.addConsumer('owner-x', 'Owner X', 'EU');
+    for (let i = 0; i < MAX_SHARE_RECEIVERS_PER_CHANNEL + 1; i++) await registry.addConsumer(`rx-${i}`, `R ${i}`, 'EU');
     const dev = h.devices((d) => d.pid === 'pqr1cam' && !d.bound)[0]!;
-    registry.bind(dev.devId, 'owner-x', clock());
-    for (let i = 0; i < MAX_SHARE_RECEIVERS_PER_CHANNEL; i++) registry.share(dev.devId, 2, 'owner-x', `rx-${i}`, clock());
-    expect(() => registry.share(dev.devId, 2, 'owner-x', `rx-${MAX_SHARE_RECEIVERS_PER_CHANNEL}`, clock())).toThrow(/64 accounts/);
-    expect(registry.sharesOf(dev.devId).filter((s) => s.channel === 2)).toHaveLength(64);
+    await registry.bind(dev.devId, 'owner-x', clock());
+    for (let i = 0; i < MAX_SHARE_RECEIVERS_PER_CHANNEL; i++) await registry.share(dev.devId, 2, 'owner-x', `rx-${i}`, clock());
+    await expect(registry.share(dev.devId, 2, 'owner-x', `rx-${MAX_SHARE_RECEIVERS_PER_CHANNEL}`, clock())).rejects.toThrow(/64 accounts/);
+    expect((await registry.sharesOf(dev.devId)).filter((s) => s.channel === 2)).toHaveLength(64);
   });
 
-  it('refuses a 101st sharing account for one receiver, but more shares from a known sharer', () => {
-    const { registry, clock } = h.authority.services;
-    registry.addConsumer('popular', 'Popular', 'EU');
+  it('refuses a 101st sharing account for one receiver, but more shares from a known sharer', async () => {
+    const { registry, clock } = h.authority.store;
+    await registry.addConsumer('popular', 'Popular', 'EU');
     const devs = h.devices((d) => d.pid === 'pnvr8ch').slice(0, MAX_SHARING_ACCOUNTS_PER_RECEIVER + 2);
-    devs.forEach((d, i) => {
-      registry.addConsumer(`sharer-${i}`, `S ${i}`, 'EU');
-      registry.bind(d.devId, `sharer-${i}`, clock());
-    });
-    for (let i = 0; i < MAX_SHARING_ACCOUNTS_PER_RECEIVER; i++) registry.share(devs[i]!.devId, 1, `sharer-${i}`, 'popular', clock());
-    expect(() => registry.share(devs[100]!.devId, 1, 'sharer-100', 'popular', clock())).toThrow(/100 accounts/);
-    registry.bind(devs[101]!.devId, 'sharer-0', clock());
-    expect(() => registry.share(devs[101]!.devId, 1, 'sharer-0', 'popular', clock())).not.toThrow();
+    for (const [i, d] of devs.entries()) {
+      await registry.addConsumer(`sharer-${i}`, `S ${i}`, 'EU');
+      await registry.bind(d.devId, `sharer-${i}`, clock());
+    }
+    for (let i = 0; i < MAX_SHARING_ACCOUNTS_PER_RECEIVER; i++) await registry.share(devs[i]!.devId, 1, `sharer-${i}`, 'popular', clock());
+    await expect(registry.share(devs[100]!.devId, 1, 'sharer-100', 'popular', clock())).rejects.toThrow(/100 accounts/);
+    await registry.bind(devs[101]!.devId, 'sharer-0', clock());
+    await expect(registry.share(devs[101]!.devId, 1, 'sharer-0', 'popular', clock())).resolves.toBeUndefined();
   });
 
-  it('only the bound consumer can share a device', () => {
-    const { registry, clock } = h.authority.services;
+  it('only the bound consumer can share a device', async () => {
+    const { registry, clock } = h.authority.store;
     const dev = h.devices((d) => d.pid === 'pdvr4ch' && d.bound)[0]!;
-    expect(() => registry.share(dev.devId, 1, 'rx-1', 'rx-2', clock())).toThrow(/not bound/);
+    await expect(registry.share(dev.devId, 1, 'rx-1', 'rx-2', clock())).rejects.toThrow(/not bound/);
   });
 });

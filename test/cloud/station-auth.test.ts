@@ -13,7 +13,7 @@ describe('station API signing (DESIGN §4.4) over real HTTP', () => {
   it('given a correctly signed request, when it asks /me, then it gets its own account without the secret', async () => {
     const r = await h.station('partner').call('GET', '/api/v1/me');
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ accountId: 'acc-partner', name: 'FixIt Returns', clientId: h.station('partner').account.clientId, region: 'EU' });
+    expect(r.body).toEqual({ accountId: 'acc-partner', name: 'FixIt Returns', clientId: h.station('partner').account.clientId, region: 'EU', verifiedInstaller: true });
     expect(JSON.stringify(r.body)).not.toContain(h.station('partner').account.secret);
   });
 
@@ -24,8 +24,8 @@ describe('station API signing (DESIGN §4.4) over real HTTP', () => {
 
   it('given a body changed after signing, then 401 SIGN_INVALID and no token is issued', async () => {
     const owner = h.station('owner');
-    const tokens = () => (h.authority.services.db.prepare('SELECT COUNT(*) AS n FROM tokens').get() as { n: number }).n;
-    const before = tokens();
+    const tokens = () => h.count('tokens');
+    const before = await tokens();
     const res = await sendCraftedStationRequest(h.url, owner.account, 'POST', '/api/v1/unbind-tokens', {
       signedBody: JSON.stringify({ capacity: 1, channel: 'qr' }),
       body: JSON.stringify({ capacity: 30, channel: 'qr' }),
@@ -33,7 +33,7 @@ describe('station API signing (DESIGN §4.4) over real HTTP', () => {
     });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { code: string }).code).toBe('SIGN_INVALID');
-    expect(tokens()).toBe(before);
+    expect(await tokens()).toBe(before);
   });
 
   it('given a path or query changed after signing, then 401 SIGN_INVALID', async () => {

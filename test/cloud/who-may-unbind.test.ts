@@ -35,7 +35,7 @@ describe('who may unbind a device', () => {
     for (const pid of ['pqr1cam', 'pnvr8ch', 'pgw1uart']) {
       const d = eligible(h, pid)[0]!;
       expect((await h.unbind(d, token.token)).body).toEqual({ result: 'FAILED', reason: 'UNAUTHORIZED' });
-      expect(h.authority.services.registry.bindingOf(d.devId)).toBeDefined();
+      expect(await h.authority.store.registry.bindingOf(d.devId)).toBeDefined();
     }
     expect((await h.station('none').call('GET', '/api/v1/quota')).body.account.used).toBe(0);
   });

@@ -13,7 +13,15 @@ describe('station config', () => {
     expect(configFromArgv([])).toEqual({
       port: 8790, dataDir: '.data', authorityUrl: null, demoExport: null, authorityPort: 8787, bench: true, benchDevices: 64, benchWired: 24,
       benchNotReset: 1, benchUart: 3, benchScanner: false, lan: true, lanInterface: '127.0.0.1', mdnsPort: 5353, sadpPort: 37020, timeZone: 'UTC', logLevel: 'warn',
+      stopFailures: 5, stopWindow: 10, noReportSeconds: 60, benchWiredFaults: null, benchQrFaults: null, benchQrProducts: ['pqr1cam'],
     });
+  });
+
+  it('the stop rule and the no-report notice are configurable; a rule needing more failures than results judged is refused', () => {
+    expect(configFromArgv(['--stop-failures', '3', '--stop-window', '4', '--no-report-seconds', '0'])).toMatchObject({ stopFailures: 3, stopWindow: 4, noReportSeconds: 0 });
+    expect(configFromArgv(['--stop-failures', '0'])).toMatchObject({ stopFailures: 0 });
+    expect(() => configFromArgv(['--stop-failures', '11'])).toThrow(/--stop-failures/);
+    expect(configFromArgv(['--bench-qr-products', 'pqr1cam, pfwcam2'])).toMatchObject({ benchQrProducts: ['pqr1cam', 'pfwcam2'] });
   });
 
   it('given flags, then they become the config; a malformed one is a usage error that names the flag', () => {

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { parseResetRequest } from '../../src/cloud/reset-request.js';
 import {
   adminProof,
   base32,
@@ -36,12 +37,15 @@ describe('admin password proof and reset codes (DESIGN §4.8, §4.9)', () => {
   it('a reset request round-trips through its XML and its QR text; anything else is refused, never thrown', () => {
     const r = { devId: 'pnvr8ch-0007', serial: 'NV8-2611-000007', challenge: 'Q2hhbGxlbmdlLTEyMzQ1Njc4', issuedAt: '2026-12-02T10:00:00.000Z' };
     expect(parseResetRequestXml(resetRequestXml(r))).toEqual(r);
-    expect(resetRequestQrText(r)).toBe('RST1:pnvr8ch-0007:Q2hhbGxlbmdlLTEyMzQ1Njc4:2026-12-02T10:00:00.000Z');
+    expect(resetRequestQrText(r)).toBe(`RST1:pnvr8ch-0007:Q2hhbGxlbmdlLTEyMzQ1Njc4:${Date.parse('2026-12-02T10:00:00.000Z')}`);
+    // The authority's case form reads the same text (one format, both sides).
+    expect(parseResetRequest(resetRequestQrText(r))).toEqual({ ok: true, value: { device: r.devId, challenge: r.challenge, issuedAt: Date.parse(r.issuedAt) } });
+    expect(parseResetRequest(resetRequestXml(r))).toMatchObject({ ok: true, value: { challenge: r.challenge, issuedAt: Date.parse(r.issuedAt) } });
     expect(parseResetRequestQrText(resetRequestQrText(r))).toEqual({ devId: r.devId, challenge: r.challenge, issuedAt: r.issuedAt });
     for (const bad of ['', '<ResetRequest/>', resetRequestXml({ ...r, issuedAt: 'yesterday' }), resetRequestXml(r).replace('<DeviceSN>', '<DeviceSN>&lt;'), 'x'.repeat(5000)]) {
       expect(parseResetRequestXml(bad)).toBeNull();
     }
-    for (const bad of ['RST2:pnvr8ch-0007:Q2hhbGxlbmdlLTEyMzQ1Njc4:2026-12-02T10:00:00.000Z', 'RST1:pnvr8ch-0007:short:2026-12-02T10:00:00.000Z', 'RST1:a:b:c', 'RST1:pnvr8ch-0007:Q2hhbGxlbmdlLTEyMzQ1Njc4:not-a-date']) {
+    for (const bad of ['RST1:pnvr8ch-0007:Q2hhbGxlbmdlLTEyMzQ1Njc4:2026-12-02T10:00:00.000Z', 'RST2:pnvr8ch-0007:Q2hhbGxlbmdlLTEyMzQ1Njc4:1764669600000', 'RST1:pnvr8ch-0007:short:2026-12-02T10:00:00.000Z', 'RST1:a:b:c', 'RST1:pnvr8ch-0007:Q2hhbGxlbmdlLTEyMzQ1Njc4:not-a-date']) {
       expect(parseResetRequestQrText(bad)).toBeNull();
     }
   });

@@ -233,6 +233,7 @@ describe('Electron transport (preload bridge)', () => {
       listBatches: () => ok([]),
       getBatch: () => ok(batchView()),
       cancelBatch: notUsed,
+      resumeBatch: notUsed,
       scanLabel: notUsed,
       unlockCodes: notUsed,
       getCodeSvg: () => ok('<svg/>'),
@@ -252,6 +253,11 @@ describe('Electron transport (preload bridge)', () => {
       getSerialResetRequest: notUsed,
       getBench: () => ok(null),
       resetBenchDevice: () => ok(undefined),
+      fileCase: notUsed,
+      listCases: notUsed,
+      getCasePhoto: notUsed,
+      approveCase: notUsed,
+      rejectCase: notUsed,
       onEvent(listener) {
         listeners.push(listener);
         return () => listeners.splice(listeners.indexOf(listener), 1);

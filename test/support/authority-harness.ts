@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomUrlSafe, signDeviceRequest, type DeviceUnbindResponse, type IssueTokenRequest, type IssuedToken } from '../../src/protocol/index.js';
 import { createAuthorityClient, sendSignedRequest, type AuthorityClient } from '../../src/batch/station-authority-client.js';
 import { startAuthority, type AuthorityOptions, type RunningAuthority } from '../../src/cloud/authority.js';
 import type { DemoExport } from '../../src/cloud/demo.js';
 import { sendCraftedStationRequest } from './crafted-station-request.js';
+import { freshAuthorityStore, type AuthorityStoreKind } from './authority-store.js';
+import { createPgPool } from '../../src/cloud/pg/pg-pool.js';
 
 /** A real authority on 127.0.0.1 with the demo world, and real HTTP clients for stations and devices. */
 export interface HttpAnswer<T = any> {
@@ -27,6 +26,8 @@ export interface StationClient {
 }
 
 export interface Harness {
+  /** The store this authority runs on (AUTHORITY_STORE, see authority-store.ts). */
+  store: AuthorityStoreKind;
   authority: RunningAuthority;
   demo: DemoExport;
   url: string;
@@ -36,12 +37,18 @@ export interface Harness {
   station(role: DemoAccount['role'], region?: string): StationClient;
   device(devId: string): DemoDevice;
   devices(filter: (d: DemoDevice) => boolean): DemoDevice[];
+  /** Rows of a table of the store (either store): for tests that check nothing else was written. */
+  count(table: string): Promise<number>;
+  /** The one number a query answers, on either store (`?` placeholders, SQL both dialects read). */
+  scalar(sql: string, ...args: unknown[]): Promise<number>;
+  /** Every row of these tables, as JSON text (either store): to show what is stored and what is not. */
+  dump(tables: string[]): Promise<string>;
   unbind(dev: DemoDevice, token: string, opts?: { ts?: number; nonce?: string; sig?: string }): Promise<HttpAnswer<DeviceUnbindResponse>>;
   close(): Promise<void>;
 }
 
 export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClockStart?: number } = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'authority-'));
+  const store = await freshAuthorityStore();
   let fake = opts.fakeClockStart ?? null;
   const clock = (): number => fake ?? Date.now();
   const logs: string[] = [];
@@ -51,9 +58,24 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
       cb();
     },
   });
-  const authority = await startAuthority({ dbPath: join(dir, 'authority.db'), demo: true, clock, logLevel: 'debug', logStream, ...opts });
+  const authority = await startAuthority({ dbPath: store.db, keyFile: store.keyFile, demo: true, clock, logLevel: 'debug', logStream, ...opts }).catch(async (e: unknown) => {
+    await store.drop();
+    throw e;
+  });
   const demo = authority.exportDemo();
   const byId = new Map(demo.devices.map((d) => [d.devId, d]));
+
+  async function scalar(sql: string, ...args: unknown[]): Promise<number> {
+    if (store.kind === 'sqlite') return Number(authority.services.db.prepare(sql).pluck().get(...args));
+    let i = 0;
+    const pool = createPgPool(store.db, { max: 1 });
+    try {
+      const r = await pool.query({ text: sql.replace(/\?/g, () => `$${++i}`), values: args, rowMode: 'array' });
+      return Number((r.rows[0] as unknown[])[0]);
+    } finally {
+      await pool.end();
+    }
+  }
 
   function station(role: DemoAccount['role'], region = 'EU'): StationClient {
     const account = demo.accounts.find((a) => a.role === role && a.region === region);
@@ -67,7 +89,9 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
         ? await sendCraftedStationRequest(authority.url, account, method, path, { body: o.rawBody ?? text, nonce: o.nonce, t: o.t, now: clock, tamper: o.tamper })
         : await sendSignedRequest(credentials, method, path, { body: text, clock });
       const raw = await res.text();
-      return { status: res.status, body: raw ? JSON.parse(raw) : undefined };
+      // A photo (a case's label) is no JSON: its text is given as it came.
+      const json = raw && (res.headers.get('content-type') ?? '').startsWith('application/json');
+      return { status: res.status, body: json ? JSON.parse(raw) : raw || undefined };
     };
     return {
       account,
@@ -78,6 +102,7 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
   }
 
   return {
+    store: store.kind,
     authority,
     demo,
     url: authority.url,
@@ -93,6 +118,24 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
       return d;
     },
     devices: (filter) => demo.devices.filter(filter),
+    async count(table) {
+      if (!/^[a-z_]+$/.test(table)) throw new Error(`not a table name: ${table}`);
+      return scalar(`SELECT COUNT(*) AS n FROM ${table}`);
+    },
+    scalar,
+    async dump(tables) {
+      const out: unknown[] = [];
+      const pool = store.kind === 'pg' ? createPgPool(store.db, { max: 1 }) : null;
+      try {
+        for (const t of tables) {
+          if (!/^[a-z_]+$/.test(t)) throw new Error(`not a table name: ${t}`);
+          out.push(pool ? (await pool.query(`SELECT * FROM ${t}`)).rows : authority.services.db.prepare(`SELECT * FROM ${t}`).all());
+        }
+      } finally {
+        await pool?.end();
+      }
+      return JSON.stringify(out);
+    },
     async unbind(dev, token, o = {}) {
       const ts = o.ts ?? clock();
       const nonce = o.nonce ?? randomUrlSafe(24);
@@ -106,7 +149,7 @@ export async function startHarness(opts: Partial<AuthorityOptions> & { fakeClock
     },
     async close() {
       await authority.close();
-      rmSync(dir, { recursive: true, force: true });
+      await store.drop();
     },
   };
 }

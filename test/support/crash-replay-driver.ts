@@ -13,6 +13,8 @@ import { randomUrlSafe, signDeviceRequest } from '../../src/protocol/index.js';
 
 interface DriverConfig {
   url: string;
+  /** Several authority nodes: request i starts on urls[i % n]; a node that does not answer, the next one is asked. */
+  urls?: string[];
   exportFile: string;
   accountId: string;
   devIds: string[];
@@ -85,11 +87,17 @@ async function request(i: number): Promise<void> {
     const first = await exchangeUnbind(config.url, counted(), { timeoutMs: 10_000, onAnswerArriving: () => 'abandon' });
     seen.push(first.kind);
   }
-  exchange = await exchangeUnbindRetrying(config.url, counted, {
-    timeoutMs: 10_000,
-    retry: RETRY,
-    onRetry: (_n, lost) => void seen.push(lost.kind),
-  });
+  const urls = config.urls ?? [config.url];
+  for (let n = 0; ; n++) {
+    const url = urls[(i + n) % urls.length]!;
+    exchange = await exchangeUnbindRetrying(url, counted, {
+      timeoutMs: 10_000,
+      retry: urls.length > 1 ? { attempts: 3, backoffMs: 20, maxBackoffMs: 100 } : RETRY,
+      onRetry: (_k, lost) => void seen.push(lost.kind),
+    });
+    if (exchange.kind === 'answer' || urls.length === 1 || n >= 50) break;
+    seen.push(exchange.kind);
+  }
   if (exchange.kind !== 'answer') return say(`lost ${devId} ${tokenId} ${exchange.kind} after ${attempts}`);
   const a = exchange.response;
   say(`answer ${devId} ${tokenId} ${a.result} ${a.reason ?? '-'} ${a.replayed ? 'replayed' : 'decided'} ${attempts} ${seen.join('+') || '-'}`);

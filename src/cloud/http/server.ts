@@ -13,11 +13,17 @@ import {
   roleRequestSchema,
   IDEMPOTENT_REPLAYED_HEADER,
   type QuotaView,
+  approveCaseRequestSchema,
+  caseIdSchema,
+  caseListQuerySchema,
+  CASE_BODY_LIMIT,
+  fileCaseRequestSchema,
+  rejectCaseRequestSchema,
 } from '../../protocol/index.js';
 import type { AccountRecord } from '../accounts.js';
 import { AuthorityError } from '../errors.js';
 import { AUTH_FAILURES, createAuthFailureGuard, DEFAULT_AUTH_FAILURE_LIMITS, type AuthFailureLimits } from '../auth-failures.js';
-import type { AuthorityServices } from '../services.js';
+import type { AuthorityStore } from '../store.js';
 import { createStationAuth } from './station-auth.js';
 import { createUnbindBatcher } from './unbind-batcher.js';
 import { toWireAnswer } from '../unbind.js';
@@ -43,7 +49,7 @@ export interface ServerOptions {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The authority's HTTP face: the station API (signed, DESIGN §4.4) and the device API (§4.3). */
-export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions = {}): FastifyInstance {
+export function buildAuthorityServer(s: AuthorityStore, opts: ServerOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: {
       level: opts.logLevel ?? 'info',
@@ -56,20 +62,22 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
     forceCloseConnections: true,
     return503OnClosing: true,
   });
-  const auth = createStationAuth(s.db, s.accounts, s.clock);
+  const auth = createStationAuth(s, s.clock);
   const openStreams = new Set<() => void>();
   const batcher = createUnbindBatcher(s.unbind);
   const authFailures = createAuthFailureGuard({
     clock: s.clock,
     log: (l) => app.log[l.level](l.fields, l.message),
-    onUnchecked: (devId, count, firstAt, lastAt) => s.logs.appendUnchecked(devId, 'RATE_LIMITED', count, firstAt, lastAt),
+    onUnchecked: (devId, count, firstAt, lastAt) =>
+      void s.logs
+        .appendUnchecked(devId, 'RATE_LIMITED', count, firstAt, lastAt)
+        .catch((err: Error) => app.log.warn({ evt: 'auth-failures-folded', message: err.message }, 'folding failed device authentications failed')),
     ...(opts.authFailureLimits ? { limits: opts.authFailureLimits } : {}),
   });
   // One transaction for the window's folded rows; the last window is flushed before the store closes.
-  const foldWindow = s.db.transaction(() => authFailures.flush());
   const flushAuthFailures = (): void => {
     try {
-      foldWindow();
+      s.together(() => authFailures.flush());
     } catch (err) {
       app.log.warn({ evt: 'auth-failures-folded', message: (err as Error).message }, 'folding failed device authentications failed');
     }
@@ -133,92 +141,126 @@ export function buildAuthorityServer(s: AuthorityServices, opts: ServerOptions =
   app.register(
     async (api) => {
       api.addHook('preHandler', async (req) => {
-        req.account = auth.verify(req, req.rawBody ?? Buffer.alloc(0));
+        req.account = await auth.verify(req, req.rawBody ?? Buffer.alloc(0));
       });
       const me = (req: FastifyRequest): AccountRecord => req.account!;
 
       api.get('/me', async (req) => {
         const { secret: _secret, ...view } = me(req);
-        return view;
+        return { ...view, verifiedInstaller: await s.accounts.isVerifiedInstaller(view.accountId) };
       });
       api.get('/products', async (req) => {
-        return { items: s.grants.unbindableProducts(me(req).accountId), nextCursor: null };
+        return { items: await s.grants.unbindableProducts(me(req).accountId), nextCursor: null };
       });
       api.get('/quota', async (req): Promise<QuotaView> => {
         const now = s.clock();
-        const w = s.quota.window(now);
+        const w = await s.quota.window(now);
+        const products = await s.grants.unbindableProducts(me(req).accountId);
         return {
           day: w.day,
           timeZone: s.quota.timeZone,
           startsAt: new Date(w.startsAt).toISOString(),
           endsAt: new Date(w.endsAt).toISOString(),
-          account: s.quota.counter('account', me(req).accountId, now),
-          products: s.grants.unbindableProducts(me(req).accountId).map((p) => ({ pid: p.pid, ...s.quota.counter('product', p.pid, now) })),
+          account: await s.quota.counter('account', me(req).accountId, now),
+          products: await Promise.all(products.map(async (p) => ({ pid: p.pid, ...(await s.quota.counter('product', p.pid, now)) }))),
         };
       });
       api.post('/unbind-tokens', async (req, reply) => {
         const body = parseOr400(issueTokenRequestSchema, req.body, 'body');
         const key = idempotencyKeyOf(req);
         const { token: issued, replayed } = key
-          ? s.tokens.issueOnce(me(req).accountId, me(req).region, body, s.clock(), key)
-          : { token: s.tokens.issue(me(req).accountId, me(req).region, body, s.clock()), replayed: false };
+          ? await s.tokens.issueOnce(me(req).accountId, me(req).region, body, s.clock(), key)
+          : { token: await s.tokens.issue(me(req).accountId, me(req).region, body, s.clock()), replayed: false };
         if (replayed) return reply.status(201).header(IDEMPOTENT_REPLAYED_HEADER, 'true').send(issued);
         req.log.info({ evt: 'token-issued', tokenId: issued.id, account: me(req).accountId, capacity: issued.capacity, channel: issued.channel }, 'token issued');
         return reply.status(201).send(issued);
       });
       api.get('/unbind-tokens/:id', async (req) => {
         const { id } = parseOr400(idParamSchema, req.params, 'path');
-        return s.tokens.viewFor(me(req).accountId, id, s.clock());
+        return await s.tokens.viewFor(me(req).accountId, id, s.clock());
       });
       // No HEAD: Node sends a HEAD answer's headers only at its end, and a stream ends when the token does.
       api.get('/unbind-tokens/:id/events', { exposeHeadRoute: false }, async (req, reply) => {
         const { id } = parseOr400(idParamSchema, req.params, 'path');
-        streamTokenEvents(s, me(req).accountId, id, req, reply, openStreams);
+        await streamTokenEvents(s, me(req).accountId, id, req, reply, openStreams);
       });
-      api.get('/device-logs', { config: { query: deviceLogQuerySchema } }, async (req) => s.logs.query(me(req).accountId, parseOr400(deviceLogQuerySchema, req.query, 'query')));
+      api.get('/device-logs', { config: { query: deviceLogQuerySchema } }, async (req) => await s.logs.query(me(req).accountId, parseOr400(deviceLogQuerySchema, req.query, 'query')));
 
       api.post('/quota-tickets', async (req, reply) => {
         const body = parseOr400(quotaTicketRequestSchema, req.body, 'body');
-        return reply.status(201).send(s.tickets.request(me(req).accountId, body, s.clock()));
+        return reply.status(201).send(await s.tickets.request(me(req).accountId, body, s.clock()));
       });
-      api.get('/quota-tickets', async (req) => ({ items: s.tickets.list(me(req).accountId), nextCursor: null }));
+      api.get('/quota-tickets', async (req) => ({ items: await s.tickets.list(me(req).accountId), nextCursor: null }));
       for (const decision of ['approve', 'reject'] as const) {
         api.post(`/quota-tickets/:id/${decision}`, async (req) => {
           const { id } = parseOr400(idParamSchema, req.params, 'path');
-          return s.tickets.decide(me(req).accountId, id, decision === 'approve', s.clock());
+          return await s.tickets.decide(me(req).accountId, id, decision === 'approve', s.clock());
         });
       }
 
-      api.get('/authorizations', async (req) => s.authorizations.view(me(req).accountId));
+      const cases = () => {
+        if (!s.cases) throw new AuthorityError(501, 'CASES_UNAVAILABLE', 'cases are served by an authority on the SQLite store; this one runs on PostgreSQL');
+        return s.cases;
+      };
+      // Cases (§4.10). The body limit is raised for the filing alone, just enough for a 5 MB photo in base64.
+      api.post('/cases', { bodyLimit: CASE_BODY_LIMIT }, async (req, reply) => {
+        const body = parseOr400(fileCaseRequestSchema, req.body, 'body');
+        const view = await cases().file(me(req).accountId, body, s.clock());
+        req.log.info({ evt: 'case-filed', caseId: view.id, kind: view.kind, devId: view.devId, account: view.filer }, 'case filed');
+        return reply.status(201).send(view);
+      });
+      api.get('/cases', { config: { query: caseListQuerySchema } }, async (req) => await cases().list(me(req).accountId, parseOr400(caseListQuerySchema, req.query, 'query')));
+      api.get('/cases/:id/photo', async (req, reply) => {
+        const { id } = parseOr400(z.strictObject({ id: caseIdSchema }), req.params, 'path');
+        const photo = await cases().photo(me(req).accountId, id);
+        return reply.type(photo.type).header('cache-control', 'private, no-store').header('x-content-type-options', 'nosniff').send(photo.bytes);
+      });
+      api.post('/cases/:id/approve', async (req) => {
+        const { id } = parseOr400(z.strictObject({ id: caseIdSchema }), req.params, 'path');
+        const body = parseOr400(approveCaseRequestSchema.optional(), req.body, 'body');
+        const view = await cases().approve(me(req).accountId, id, body?.note, s.clock());
+        // The view may carry a reset code: the line names the case, never the code.
+        req.log.info({ evt: 'case-approved', caseId: id, kind: view.kind, devId: view.devId }, 'case approved');
+        return view;
+      });
+      api.post('/cases/:id/reject', async (req) => {
+        const { id } = parseOr400(z.strictObject({ id: caseIdSchema }), req.params, 'path');
+        const body = parseOr400(rejectCaseRequestSchema, req.body, 'body');
+        const view = await cases().reject(me(req).accountId, id, body, s.clock());
+        req.log.info({ evt: 'case-rejected', caseId: id, reason: body.reason }, 'case rejected');
+        return view;
+      });
+
+      api.get('/authorizations', async (req) => await s.authorizations.view(me(req).accountId));
       api.post('/authorizations/partners', async (req, reply) => {
         const b = parseOr400(partnerGrantRequestSchema, req.body, 'body');
-        s.authorizations.grantPartner(me(req).accountId, b.pid, b.accountId, s.clock());
-        return reply.status(201).send(s.authorizations.view(me(req).accountId));
+        await s.authorizations.grantPartner(me(req).accountId, b.pid, b.accountId, s.clock());
+        return reply.status(201).send(await s.authorizations.view(me(req).accountId));
       });
       api.delete('/authorizations/partners/:pid/:accountId', async (req) => {
         const p = parseOr400(z.strictObject({ pid: pidSchema, accountId: accountIdSchema }), req.params, 'path');
-        s.authorizations.revokePartner(me(req).accountId, p.pid, p.accountId, s.clock());
-        return s.authorizations.view(me(req).accountId);
+        await s.authorizations.revokePartner(me(req).accountId, p.pid, p.accountId, s.clock());
+        return await s.authorizations.view(me(req).accountId);
       });
       api.post('/authorizations/roles', async (req, reply) => {
         const b = parseOr400(roleRequestSchema, req.body, 'body');
-        return reply.status(201).send(s.authorizations.createRole(me(req).accountId, b));
+        return reply.status(201).send(await s.authorizations.createRole(me(req).accountId, b));
       });
       api.post('/authorizations/members', async (req, reply) => {
         const b = parseOr400(memberGrantRequestSchema, req.body, 'body');
-        s.authorizations.setMember(me(req).accountId, b.accountId, b.roleId, s.clock());
-        return reply.status(201).send(s.authorizations.view(me(req).accountId));
+        await s.authorizations.setMember(me(req).accountId, b.accountId, b.roleId, s.clock());
+        return reply.status(201).send(await s.authorizations.view(me(req).accountId));
       });
       api.delete('/authorizations/members/:accountId', async (req) => {
         const p = parseOr400(z.strictObject({ accountId: accountIdSchema }), req.params, 'path');
-        s.authorizations.removeMember(me(req).accountId, p.accountId);
-        return s.authorizations.view(me(req).accountId);
+        await s.authorizations.removeMember(me(req).accountId, p.accountId);
+        return await s.authorizations.view(me(req).accountId);
       });
     },
     { prefix: '/api/v1' },
   );
 
-  const purgeTimer = setInterval(() => auth.purgeNonces(s.clock()), 60_000);
+  const purgeTimer = setInterval(() => void auth.purgeNonces(s.clock()).catch(() => {}), 60_000);
   purgeTimer.unref();
   app.addHook('onClose', async () => clearInterval(purgeTimer));
   return app;

@@ -1,8 +1,8 @@
-import type { Database } from 'better-sqlite3';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CLOCK_SKEW_MS, SIGN_METHOD, signaturesEqual, signStationRequest, stationStringToSign } from '../../protocol/index.js';
-import type { AccountRecord, Accounts } from '../accounts.js';
+import type { AccountRecord } from '../accounts.js';
+import type { AuthorityStore } from '../store.js';
 import { AuthorityError } from '../errors.js';
 import { describeFirstIssue } from './validate.js';
 
@@ -29,22 +29,19 @@ function readSignedHeaders(headers: FastifyRequest['headers']): z.output<typeof 
   return h.data;
 }
 
-export const NONCE_MEMORY_MS = 2 * CLOCK_SKEW_MS + 60_000;
+export { NONCE_MEMORY_MS } from '../nonce-memory.js';
 
 export interface StationAuth {
-  verify(req: FastifyRequest, rawBody: Buffer): AccountRecord;
-  purgeNonces(now: number): number;
+  verify(req: FastifyRequest, rawBody: Buffer): Promise<AccountRecord>;
+  purgeNonces(now: number): Promise<number>;
 }
 
-export function createStationAuth(db: Database, accounts: Accounts, clock: () => number): StationAuth {
-  const rememberNonce = db.prepare('INSERT OR IGNORE INTO api_nonces (client_id, nonce, seen_at) VALUES (?, ?, ?)');
-  const purge = db.prepare('DELETE FROM api_nonces WHERE seen_at < ?');
-  // Device nonces older than the ±300 s window can never be replayed (their ts is refused first).
-  const purgeDevice = db.prepare('DELETE FROM device_nonces WHERE seen_at < ?');
+export function createStationAuth(store: Pick<AuthorityStore, 'accounts' | 'nonces'>, clock: () => number): StationAuth {
+  const { accounts, nonces } = store;
   return {
-    verify(req, rawBody) {
+    async verify(req, rawBody) {
       const h = readSignedHeaders(req.headers);
-      const account = accounts.byClientId(h.client_id);
+      const account = await accounts.byClientId(h.client_id);
       if (!account) throw new AuthorityError(401, 'CLIENT_UNKNOWN', 'no account has this client_id');
       const expected = signStationRequest(account.secret, h.client_id, h.t, h.nonce, stationStringToSign(req.method, req.url, rawBody));
       if (!signaturesEqual(expected, h.sign)) throw new AuthorityError(401, 'SIGN_INVALID', 'the request signature does not match');
@@ -53,9 +50,9 @@ export function createStationAuth(db: Database, accounts: Accounts, clock: () =>
         throw new AuthorityError(401, 'CLOCK_SKEW', 'header t is more than 5 minutes away from the authority clock');
       }
       // Checked after the signature, so nobody but the account can burn its nonces.
-      if (rememberNonce.run(h.client_id, h.nonce, now).changes === 0) throw new AuthorityError(401, 'NONCE_REUSED', 'this nonce was used before');
+      if (!(await nonces.remember(h.client_id, h.nonce, now))) throw new AuthorityError(401, 'NONCE_REUSED', 'this nonce was used before');
       return account;
     },
-    purgeNonces: (now) => purge.run(now - NONCE_MEMORY_MS).changes + purgeDevice.run(now - NONCE_MEMORY_MS).changes,
+    purgeNonces: (now) => nonces.purge(now),
   };
 }

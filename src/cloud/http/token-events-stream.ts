@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DeviceResult } from '../../protocol/index.js';
-import type { AuthorityServices } from '../services.js';
+import type { AuthorityStore } from '../store.js';
 import { toDeviceResult } from '../device-logs.js';
 import { tokenStatus } from '../tokens.js';
 import { AuthorityError } from '../errors.js';
@@ -13,15 +13,15 @@ import { openSseStream } from '../../protocol/sse.js';
  */
 const HEARTBEAT_MS = 15_000;
 
-export function streamTokenEvents(
-  s: AuthorityServices,
+export async function streamTokenEvents(
+  s: AuthorityStore,
   accountId: string,
   tokenId: string,
   req: FastifyRequest,
   reply: FastifyReply,
   openStreams: Set<() => void>,
-): void {
-  const token = s.tokens.row(tokenId);
+): Promise<void> {
+  const token = await s.tokens.row(tokenId);
   if (!token || token.account_id !== accountId) throw new AuthorityError(404, 'TOKEN_UNKNOWN', `no token ${tokenId} for this account`);
   const lastHeader = req.headers['last-event-id'];
   const lastSeq = typeof lastHeader === 'string' && /^\d{1,15}$/.test(lastHeader) ? Number(lastHeader) : 0;
@@ -36,19 +36,34 @@ export function streamTokenEvents(
     sent = r.seq;
     stream.send({ id: r.seq, event: 'result', data: JSON.stringify(r) });
   };
-  const finish = (status: 'expired' | 'exhausted'): void => {
-    if (stream.closed) return;
+  // Until the first read is written, results arriving meanwhile wait: they are newer than what it reads.
+  let caughtUp = false;
+  const early: Array<[DeviceResult, boolean]> = [];
+  let finishing = false;
+  const fail = (err: unknown): void => {
+    req.log.warn({ evt: 'token-events', tokenId, message: (err as Error).message }, 'token event stream failed');
+    stream.close();
+  };
+  const finish = async (status: 'expired' | 'exhausted'): Promise<void> => {
+    if (stream.closed || finishing) return;
+    finishing = true;
     // Whatever the log holds past the last result sent goes out before the end: nothing is left behind.
-    for (const row of s.logs.forToken(tokenId, sent)) writeResult(toDeviceResult(row));
-    const used = s.tokens.row(tokenId)?.used ?? 0;
+    for (const row of await s.logs.forToken(tokenId, sent)) writeResult(toDeviceResult(row));
+    const used = (await s.tokens.row(tokenId))?.used ?? 0;
+    if (stream.closed) return;
     stream.send({ event: 'end', data: JSON.stringify({ status, used }) });
     stream.close();
   };
-  const unsubscribe = s.events.subscribe(tokenId, (r, exhausted) => {
+  const onResult = (r: DeviceResult, exhausted: boolean): void => {
+    if (!caughtUp) {
+      early.push([r, exhausted]);
+      return;
+    }
     writeResult(r);
-    if (exhausted) finish('exhausted');
-  });
-  const expiry = setTimeout(() => finish('expired'), Math.max(0, token.expires_at - s.clock()) + 50);
+    if (exhausted) finish('exhausted').catch(fail);
+  };
+  const unsubscribe = s.events.subscribe(tokenId, onResult, lastSeq);
+  const expiry = setTimeout(() => finish('expired').catch(fail), Math.max(0, token.expires_at - s.clock()) + 50);
   function cleanup(): void {
     unsubscribe();
     clearTimeout(expiry);
@@ -57,7 +72,14 @@ export function streamTokenEvents(
   const closeFromServer = (): void => stream.close();
   openStreams.add(closeFromServer);
 
-  for (const row of s.logs.forToken(tokenId, lastSeq)) writeResult(toDeviceResult(row));
-  const status = tokenStatus(s.tokens.row(tokenId)!, s.clock());
-  if (status !== 'active') finish(status);
+  try {
+    for (const row of await s.logs.forToken(tokenId, lastSeq)) writeResult(toDeviceResult(row));
+    caughtUp = true;
+    for (const [r, exhausted] of early.splice(0)) onResult(r, exhausted);
+    const now = await s.tokens.row(tokenId);
+    const status = tokenStatus(now!, s.clock());
+    if (status !== 'active') await finish(status);
+  } catch (err) {
+    fail(err);
+  }
 }

@@ -2,7 +2,8 @@ import type { Migration, SqliteSchema } from '../../sqlite/index.js';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-folded-failures.js';
 import * as m0003 from './0003-decided-answers.js';
-import * as m0004 from './0004-device-log-method.js';
+import * as m0004 from './0004-cases.js';
+import * as m0005 from './0005-device-log-method.js';
 
 export type { Migration };
 
@@ -11,7 +12,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: m0001.up },
   { version: 2, name: 'folded-failures', up: m0002.up },
   { version: 3, name: 'decided-answers', up: m0003.up },
-  { version: 4, name: 'device-log-method', up: m0004.up },
+  { version: 4, name: 'cases', up: m0004.up },
+  { version: 5, name: 'device-log-method', up: m0005.up },
 ];
 
 export const AUTHORITY_SCHEMA: SqliteSchema = { label: 'database schema', migrations: MIGRATIONS };

@@ -119,12 +119,15 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       if (holders) kept.set(id, holders);
     }
     const fresh = ids.map((id, i) => ({ id, i })).filter(({ id }, j, all) => !kept.has(id) && all.findIndex((o) => o.id === id) === j);
-    if (fresh.length > 0) {
+    // Codes for one product are held before that product's devices only; codes for any product share the rest.
+    const groups = new Map<string | undefined, Array<{ id: string; i: number }>>();
+    for (const f of fresh) groups.set(codes[f.i]!.pid, [...(groups.get(codes[f.i]!.pid) ?? []), f]);
+    for (const [pid, group] of [...groups.entries()].sort(([a], [b]) => (a === undefined ? 1 : b === undefined ? -1 : 0))) {
       const busy = new Set([...kept.values()].flat());
-      const free = devices.filter((d) => !busy.has(d.devId));
+      const free = devices.filter((d) => !busy.has(d.devId) && (pid === undefined || d.pid === pid));
       const order = [...free.filter((d) => d.state === 'waiting'), ...free.filter((d) => d.state !== 'waiting')];
-      const slots = assignCamerasToCodes(order.length, fresh.map(({ i }) => codes[i]!.capacity), options.overflow ?? 'crowd');
-      fresh.forEach(({ id }, j) => kept.set(id, order.filter((_, k) => slots[k] === j).map((d) => d.devId)));
+      const slots = assignCamerasToCodes(order.length, group.map(({ i }) => codes[i]!.capacity), options.overflow ?? 'crowd');
+      group.forEach(({ id }, j) => kept.set(id, order.filter((_, k) => slots[k] === j).map((d) => d.devId)));
     }
     heldBefore = kept;
     const view = new Map<string, number>();

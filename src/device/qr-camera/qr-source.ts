@@ -23,6 +23,8 @@ export interface ShownCode {
   png: Buffer;
   /** SHA-256 of the PNG: a code whose bytes did not change is the same picture. */
   hash: string;
+  /** The product whose devices the operator holds it before; any device when absent. */
+  pid?: string;
 }
 
 export type ScreenRead = { ok: true; codes: ShownCode[] } | { ok: false; error: string };
@@ -76,8 +78,8 @@ async function resolvePng(ref: string, spec: QrSourceSpec): Promise<Buffer> {
   return readBytes(resolvePath(dirname(spec.file), ref));
 }
 
-function codeOf(key: string, capacity: number, png: Buffer): ShownCode {
-  return { key, capacity, png, hash: createHash('sha256').update(png).digest('hex') };
+function codeOf(key: string, capacity: number, png: Buffer, pid?: string): ShownCode {
+  return { key, capacity, png, hash: createHash('sha256').update(png).digest('hex'), ...(pid ? { pid } : {}) };
 }
 
 /** One look at one screen. Never throws: an unreadable screen is an error the fleet reports. */
@@ -100,7 +102,7 @@ export async function readScreen(spec: QrSourceSpec, index: number): Promise<Scr
     const codes: ShownCode[] = [];
     for (const c of screen.data.codes) {
       const png = await resolvePng(c.png, spec);
-      codes.push(codeOf(`${index}:${c.id}`, c.capacity ?? MAX_TOKEN_CAPACITY, png));
+      codes.push(codeOf(`${index}:${c.id}`, c.capacity ?? MAX_TOKEN_CAPACITY, png, c.pid));
     }
     return { ok: true, codes };
   } catch (err) {

@@ -73,8 +73,34 @@ export interface DeviceProgressView {
   stage: 'checking' | 'sending' | 'unbinding' | 'done';
 }
 
-export const BATCH_STATUSES = ['running', 'completed', 'cancelled'] as const;
+/** `paused`: the batch stopped itself on a repeated failure (the stop rule); it is still followed, and resumes or is cancelled. */
+export const BATCH_STATUSES = ['running', 'paused', 'completed', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+/**
+ * Why a batch stopped itself: `count` of the first `window` devices' results failed with the same
+ * `code` (at least `threshold`). Kept on the batch after it resumes or ends, as its record.
+ */
+export interface BatchStop {
+  code: FailureCode;
+  count: number;
+  threshold: number;
+  window: number;
+  at: string;
+  /** Set once the operator resumed the batch: the rule does not fire again for it. */
+  resumedAt: string | null;
+}
+
+/** Likely causes of a QR batch no device reported on, in the order to check them (each a failure code with its hint). */
+export const NO_REPORT_CAUSES = ['WIFI_AUTH', 'NOT_WAITING', 'WIFI_NOT_FOUND'] as const satisfies readonly FailureCode[];
+
+/** No device has reported `seconds` after the batch's codes were shown: the code screen says so, with the likely causes. */
+export interface BatchNotice {
+  kind: 'no-report';
+  seconds: number;
+  since: string;
+  causes: Array<{ code: FailureCode; hint: string }>;
+}
 
 export interface BatchCodeView {
   index: number;
@@ -119,6 +145,10 @@ export interface BatchView {
   codes: BatchCodeView[];
   tally: BatchTally;
   results: DeviceResultView[];
+  /** The stop rule's verdict, when it fired (absent from stations before it). */
+  stop?: BatchStop | null;
+  /** A notice on the running batch (no report yet), or null. */
+  notice?: BatchNotice | null;
 }
 
 export type BatchSummary = Omit<BatchView, 'results' | 'codes' | 'manifest' | 'scanned'>;
@@ -166,6 +196,22 @@ export const deviceResultViewSchema = z.object({
 
 export const batchTallySchema = z.object({ unbound: count, notBound: count, failed: count, pending: count }) satisfies z.ZodType<BatchTally>;
 
+export const batchStopSchema = z.object({
+  code: failureCodeSchema,
+  count,
+  threshold: count,
+  window: count,
+  at: z.string(),
+  resumedAt: z.string().nullable(),
+}) satisfies z.ZodType<BatchStop>;
+
+export const batchNoticeSchema = z.object({
+  kind: z.literal('no-report'),
+  seconds: count,
+  since: z.string(),
+  causes: z.array(z.object({ code: failureCodeSchema, hint: z.string() })),
+}) satisfies z.ZodType<BatchNotice>;
+
 export const batchSummarySchema = z.object({
   id: z.string(),
   createdAt: z.string(),
@@ -177,6 +223,8 @@ export const batchSummarySchema = z.object({
   ssid: z.string().nullable(),
   expected: count,
   tally: batchTallySchema,
+  stop: batchStopSchema.nullable().optional(),
+  notice: batchNoticeSchema.nullable().optional(),
 }) satisfies z.ZodType<BatchSummary>;
 export const batchSummariesSchema = z.array(batchSummarySchema);
 
@@ -204,6 +252,8 @@ export const batchCalls = {
   startBatch: call({ args: z.tuple([startBatchRequestSchema]), answer: batch, http: { method: 'POST', path: '/api/batches', args: [{ in: 'body' }], status: 201 } }),
   listBatches: call({ args: z.tuple([]), answer: json<BatchSummary[]>(batchSummariesSchema), http: { method: 'GET', path: '/api/batches', args: [] } }),
   getBatch: call({ args: z.tuple([batchIdSchema]), answer: batch, http: { method: 'GET', path: '/api/batches/:id', args: [id] } }),
+  /** A batch the stop rule paused goes on: tokens are handed out again (wired, serial), codes shown again (QR). */
+  resumeBatch: call({ args: z.tuple([batchIdSchema]), answer: batch, http: { method: 'POST', path: '/api/batches/:id/resume', args: [id] } }),
   cancelBatch: call({ args: z.tuple([batchIdSchema]), answer: batch, http: { method: 'POST', path: '/api/batches/:id/cancel', args: [id] } }),
   scanLabel: call({ args: z.tuple([batchIdSchema, labelSchema]), answer: batch, http: { method: 'POST', path: '/api/batches/:id/labels', args: [id, { in: 'body', key: 'label' }] } }),
   /** After a restart the Wi-Fi password is gone (it is never stored): the operator types it again. */

@@ -35,7 +35,8 @@ export type AnswerSpec<T> =
 export interface CallSpec<Args extends z.ZodTuple = z.ZodTuple, A extends AnswerSpec<unknown> = AnswerSpec<unknown>> {
   args: Args;
   answer: A;
-  http: { method: HttpMethod; path: string; args: readonly HttpArg[]; status?: 200 | 201 };
+  /** `bodyLimit`: bytes, for the one call whose body is large (a case's label photo); the server's default otherwise. */
+  http: { method: HttpMethod; path: string; args: readonly HttpArg[]; status?: 200 | 201; bodyLimit?: number };
 }
 
 export const json = <T>(schema: z.ZodType<T>): { kind: 'json'; schema: z.ZodType<T> } => ({ kind: 'json', schema });

@@ -15,6 +15,7 @@ import {
 import { lanDevicesSchema, type LanDeviceView } from './lan.js';
 import { serialStatusViewSchema, type SerialStatusView } from './serial.js';
 import { sessionViewSchema, type SessionView } from './session.js';
+import { caseViewSchema, type CaseView } from '../case-api.js';
 
 /**
  * What the station pushes to its UI (server-sent events on `STATION_EVENTS_PATH`, `station:event` over
@@ -30,7 +31,9 @@ export type StationEvent =
   | { type: 'progress'; progress: DeviceProgressView }
   | { type: 'serial'; status: SerialStatusView }
   | { type: 'label'; batchId: string | null; label: string }
-  | { type: 'session'; session: SessionView };
+  | { type: 'session'; session: SessionView }
+  /** A case of the signed-in account changed state (the station polls the authority while some are open). */
+  | { type: 'case'; case: CaseView };
 
 export const stationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('batch'), batch: batchSummarySchema.extend({ codes: z.array(batchCodeViewSchema) }) }),
@@ -41,6 +44,7 @@ export const stationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('serial'), status: serialStatusViewSchema }),
   z.object({ type: z.literal('label'), batchId: z.string().nullable(), label: z.string() }),
   z.object({ type: z.literal('session'), session: sessionViewSchema }),
+  z.object({ type: z.literal('case'), case: caseViewSchema }),
 ]) satisfies z.ZodType<StationEvent>;
 
 /** The event stream of the web transport (the `subscribe` face of the API). */

@@ -3,10 +3,15 @@ import { failureCodeSchema, unbindResultSchema, type FailureCode, type UnbindRes
 import { pidSchema } from '../device-messages.js';
 import type { Page } from '../cloud-api.js';
 import { call, download, json } from './call-spec.js';
-import { batchMethodSchema, type BatchMethod } from './batches.js';
+import { METHODS } from './batches.js';
 import { stationLocaleSchema } from './locales.js';
 
 /** History domain: the station's operation log, filtered, in cursor pages, as charts and as CSV. */
+
+/** How an unbind was made: a batch's method, or a case the product's owner approved (§4.10). */
+export const HISTORY_METHODS = [...METHODS, 'case'] as const;
+export const historyMethodSchema = z.enum(HISTORY_METHODS);
+export type HistoryMethod = z.infer<typeof historyMethodSchema>;
 
 export const historyQuerySchema = z.strictObject({
   from: z.iso.datetime({ offset: true }).optional(),
@@ -15,7 +20,7 @@ export const historyQuerySchema = z.strictObject({
   result: unbindResultSchema.optional(),
   code: failureCodeSchema.optional(),
   operator: z.string().max(64).optional(),
-  method: batchMethodSchema.optional(),
+  method: historyMethodSchema.optional(),
   batchId: z.string().max(64).optional(),
   text: z.string().max(64).optional(),
   cursor: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/).optional(),
@@ -29,7 +34,7 @@ export interface HistoryRow {
   stationId: string;
   operator: string;
   accountId: string;
-  method: BatchMethod;
+  method: HistoryMethod;
   batchId: string | null;
   pid: string | null;
   devId: string;
@@ -54,7 +59,7 @@ const historyRowSchema = z.object({
   stationId: z.string(),
   operator: z.string(),
   accountId: z.string(),
-  method: batchMethodSchema,
+  method: historyMethodSchema,
   batchId: z.string().nullable(),
   pid: z.string().nullable(),
   devId: z.string(),

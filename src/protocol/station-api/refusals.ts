@@ -9,6 +9,9 @@ import type { FailureCode } from '../failure-codes.js';
 export const STATION_REFUSALS = {
   BAD_REQUEST: { status: 400, hint: 'The request is malformed; the message names the field.' },
   PORT_NOT_CONFIGURED: { status: 400, hint: 'Add the port to the UART ports in Settings first.' },
+  PHOTO_NOT_BASE64: { status: 400, hint: 'The label photo did not arrive whole: choose the file again.' },
+  PHOTO_NOT_IMAGE: { status: 400, hint: 'The label photo must be a JPEG or PNG picture: take a photo of the label and choose that file.' },
+  PHOTO_TOO_LARGE: { status: 400, hint: 'The label photo is larger than 5 MB: take it at a lower resolution.' },
   PORT_TWICE: { status: 400, hint: 'The scanner port cannot also be a UART port: pick another.' },
   SSID_MISMATCH: { status: 400, hint: 'Type the Wi-Fi this batch was started for.' },
   WIFI_PASSWORD_MISMATCH: { status: 400, hint: 'That is not the Wi-Fi password this batch was started with: type it again exactly.' },
@@ -27,6 +30,8 @@ export const STATION_REFUSALS = {
   NO_SERIAL: { status: 404, hint: 'This station runs without serial ports.' },
   BATCH_ENDED: { status: 409, hint: 'The batch is over: start a new one.' },
   BATCH_NOT_FOLLOWED: { status: 409, hint: 'Sign in as the account that started this batch first.' },
+  BATCH_PAUSED: { status: 409, hint: 'The batch stopped itself on a repeated failure: resume it or cancel it.' },
+  BATCH_NOT_PAUSED: { status: 409, hint: 'Only a paused batch can be resumed.' },
   CODES_LOCKED: { status: 409, hint: 'The Wi-Fi password is not kept across restarts: enter it again to show the codes.' },
   DEVICE_GONE: { status: 409, hint: 'The device left the LAN: refresh the sweep.' },
   NOT_WAITING: { status: 409, hint: 'Reset the device (light blinking red fast), then retry.' },

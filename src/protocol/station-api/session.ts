@@ -16,7 +16,8 @@ export interface SessionView {
   signedIn: boolean;
   demo: boolean;
   stationId: string;
-  account: { accountId: string; name: string; region: string } | null;
+  /** `verifiedInstaller`: this account may file cases (§4.10). */
+  account: { accountId: string; name: string; region: string; verifiedInstaller?: boolean } | null;
   operator: string | null;
   /** In demo mode, the accounts one may sign in as without typing credentials. */
   demoAccounts: DemoAccountView[];
@@ -41,7 +42,7 @@ export const sessionViewSchema = z.object({
   signedIn: z.boolean(),
   demo: z.boolean(),
   stationId: z.string(),
-  account: z.object({ accountId: z.string(), name: z.string(), region: z.string() }).nullable(),
+  account: z.object({ accountId: z.string(), name: z.string(), region: z.string(), verifiedInstaller: z.boolean().optional() }).nullable(),
   operator: z.string().nullable(),
   demoAccounts: z.array(demoAccountSchema),
   demoWifi: z.object({ ssid: z.string(), password: z.string() }).nullable().default(null),

@@ -1,6 +1,7 @@
 import type { AnswerOf, ArgsOf, CallSpec } from './call-spec.js';
 import { batchCalls } from './batches.js';
 import { benchCalls } from './bench.js';
+import { caseCalls } from './cases.js';
 import type { StationEvent } from './events.js';
 import { historyCalls } from './history.js';
 import { lanCalls } from './lan.js';
@@ -19,6 +20,7 @@ export const STATION_CALLS = {
   ...lanCalls,
   ...serialCalls,
   ...benchCalls,
+  ...caseCalls,
 } satisfies Record<string, CallSpec>;
 
 export type StationCalls = typeof STATION_CALLS;

@@ -1,4 +1,4 @@
-import type { BatchCodeView, BatchSummary, DeviceProgressView, LanDeviceView, SerialStatusView, SessionView, StationApi, StationEvent } from '../../protocol/station-api.js';
+import type { BatchCodeView, BatchSummary, CaseView, DeviceProgressView, LanDeviceView, SerialStatusView, SessionView, StationApi, StationEvent } from '../../protocol/station-api.js';
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
 
 /** The store actions events feed; the stores themselves fit. */
@@ -9,10 +9,14 @@ export interface EventTargets {
     applyResult(e: Extract<StationEvent, { type: 'result' }>): void;
     applyLabel(batchId: string | null, label: string): void;
   };
+  /** The batch list (summaries of every batch, not only the followed ones). */
+  batchList?: { applyBatchEvent(b: BatchSummary): void; applyTally(batchId: string, tally: BatchSummary['tally']): void };
   progress: { applyProgress(p: DeviceProgressView): void };
   bench: { applyDevices(devices: FleetDeviceStatus[]): void };
   lan: { applyDevices(devices: LanDeviceView[]): void };
   serial: { applyStatus(s: SerialStatusView): void; applyLabel(batchId: string | null, label: string): void };
+  /** Optional: a station UI without the cases screen ignores these. */
+  cases?: { applyCase(c: CaseView): void; applyLabel(batchId: string | null, label: string): void };
 }
 
 export function routeEvent(e: StationEvent, to: EventTargets): void {
@@ -22,9 +26,11 @@ export function routeEvent(e: StationEvent, to: EventTargets): void {
       return;
     case 'batch':
       to.batch.applyBatchEvent(e.batch);
+      to.batchList?.applyBatchEvent(e.batch);
       return;
     case 'result':
       to.batch.applyResult(e);
+      to.batchList?.applyTally(e.batchId, e.tally);
       return;
     case 'bench':
       to.bench.applyDevices(e.devices);
@@ -43,6 +49,10 @@ export function routeEvent(e: StationEvent, to: EventTargets): void {
       // next QR batch's manifest when no batch took it.
       to.batch.applyLabel(e.batchId, e.label);
       to.serial.applyLabel(e.batchId, e.label);
+      to.cases?.applyLabel(e.batchId, e.label);
+      return;
+    case 'case':
+      to.cases?.applyCase(e.case);
       return;
   }
 }

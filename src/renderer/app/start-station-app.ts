@@ -3,6 +3,7 @@ import { watch } from 'vue';
 import type { StationApi } from '../../protocol/station-api.js';
 import { useBenchStore } from '../stores/use-bench-store.js';
 import { useCodeScreenStore } from '../stores/use-code-screen-store.js';
+import { useBatchListStore } from '../stores/use-batch-list-store.js';
 import { useCurrentBatchStore } from '../stores/use-current-batch-store.js';
 import { useDashboardStore } from '../stores/use-dashboard-store.js';
 import { useDeviceProgressStore } from '../stores/use-device-progress-store.js';
@@ -12,6 +13,7 @@ import { batchScreenOf, useNavigationStore } from '../stores/use-navigation-stor
 import { useNewBatchStore } from '../stores/use-new-batch-store.js';
 import { useSerialStore } from '../stores/use-serial-store.js';
 import { useSessionStore } from '../stores/use-session-store.js';
+import { useCasesStore } from '../stores/use-cases-store.js';
 import { startEventDispatch } from './event-dispatch.js';
 
 /**
@@ -23,6 +25,7 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
   const session = useSessionStore(pinia);
   const dashboard = useDashboardStore(pinia);
   const batch = useCurrentBatchStore(pinia);
+  const batchList = useBatchListStore(pinia);
   const newBatch = useNewBatchStore(pinia);
   const progress = useDeviceProgressStore(pinia);
   const codeScreen = useCodeScreenStore(pinia);
@@ -31,14 +34,16 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
   const lan = useLanStore(pinia);
   const serial = useSerialStore(pinia);
   const nav = useNavigationStore(pinia);
+  const cases = useCasesStore(pinia);
 
-  const stopEvents = startEventDispatch(api, { session, batch, progress, bench, lan, serial });
+  const stopEvents = startEventDispatch(api, { session, batch, batchList, progress, bench, lan, serial, cases });
 
   const stopWatch = watch(
     () => (session.signedIn ? (session.account?.accountId ?? '') : null),
     async (accountId, previous) => {
       if (accountId === previous) return;
       batch.clear();
+      batchList.clear();
       newBatch.clear();
       progress.clear();
       codeScreen.clear();
@@ -47,9 +52,11 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
       bench.clear();
       lan.clear();
       serial.clear();
+      cases.clear();
       nav.go('dashboard');
       if (accountId === null) return;
       await dashboard.load();
+      void batchList.load();
       if (accountId && (await batch.resumeRunning(accountId))) nav.go(batchScreenOf(batch.current?.method));
     },
   );

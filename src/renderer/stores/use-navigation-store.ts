@@ -2,7 +2,7 @@ import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { BatchMethod } from '../../protocol/station-api.js';
 
-export const VIEWS = ['dashboard', 'new-batch', 'wired', 'codes', 'device-batch', 'history', 'settings', 'bench'] as const;
+export const VIEWS = ['dashboard', 'new-batch', 'wired', 'codes', 'device-batch', 'history', 'cases', 'settings', 'bench'] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 /** The screen of a batch: the code screen for a QR batch (and when none is open), the devices' screen for a wired or serial one. */

@@ -57,6 +57,7 @@ export function createFakeStationApi(answers: Answers = {}): FakeStationApi {
     listBatches: (...a) => (calls.push({ method: 'listBatches', args: a }), pick('listBatches')(...a)),
     getBatch: (...a) => (calls.push({ method: 'getBatch', args: a }), pick('getBatch')(...a)),
     cancelBatch: (...a) => (calls.push({ method: 'cancelBatch', args: a }), pick('cancelBatch')(...a)),
+    resumeBatch: (...a) => (calls.push({ method: 'resumeBatch', args: a }), pick('resumeBatch')(...a)),
     scanLabel: (...a) => (calls.push({ method: 'scanLabel', args: a }), pick('scanLabel')(...a)),
     unlockCodes: (...a) => (calls.push({ method: 'unlockCodes', args: a }), pick('unlockCodes')(...a)),
     getCodeSvg: (...a) => (calls.push({ method: 'getCodeSvg', args: a }), pick('getCodeSvg')(...a)),
@@ -76,6 +77,11 @@ export function createFakeStationApi(answers: Answers = {}): FakeStationApi {
     getSerialResetRequest: (...a) => (calls.push({ method: 'getSerialResetRequest', args: a }), pick('getSerialResetRequest')(...a)),
     getBench: (...a) => (calls.push({ method: 'getBench', args: a }), pick('getBench')(...a)),
     resetBenchDevice: (...a) => (calls.push({ method: 'resetBenchDevice', args: a }), pick('resetBenchDevice')(...a)),
+    fileCase: (...a) => (calls.push({ method: 'fileCase', args: a }), pick('fileCase')(...a)),
+    listCases: (...a) => (calls.push({ method: 'listCases', args: a }), pick('listCases')(...a)),
+    getCasePhoto: (...a) => (calls.push({ method: 'getCasePhoto', args: a }), pick('getCasePhoto')(...a)),
+    approveCase: (...a) => (calls.push({ method: 'approveCase', args: a }), pick('approveCase')(...a)),
+    rejectCase: (...a) => (calls.push({ method: 'rejectCase', args: a }), pick('rejectCase')(...a)),
     subscribe(onEvent) {
       calls.push({ method: 'subscribe', args: [] });
       listeners.add(onEvent);

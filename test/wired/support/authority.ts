@@ -46,7 +46,11 @@ export async function startWiredAuthority(over: Partial<AuthorityOptions> = {}):
       for (const d of picked) handedOut.add(d.devId);
       return picked;
     },
-    resetCodeFor: (devId, challenge) => authority.services.resetCodeFor(devId, challenge),
+    resetCodeFor: (devId, challenge) => {
+      const code = authority.services.resetCodes.resetCodeFor(devId, challenge);
+      if (code === undefined) throw new Error(`no device ${devId}`);
+      return code;
+    },
     async close() {
       await authority.close();
       await rm(dir, { recursive: true, force: true });

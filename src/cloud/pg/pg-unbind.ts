@@ -1,0 +1,207 @@
+import type { Pool } from 'pg';
+import {
+  CLOCK_SKEW_MS,
+  compareFirmware,
+  parseToken,
+  sha256Hex,
+  signDeviceRequest,
+  signaturesEqual,
+  type DeviceUnbindRequest,
+  type FailureCode,
+  type UnbindResult,
+} from '../../protocol/index.js';
+import { DEFAULT_DAILY_LIMIT } from '../../quota/quota-ledger.js';
+import { dayWindow, type DayWindow } from '../../quota/day-window.js';
+import type { LogRow, NewLog } from '../device-logs.js';
+import type { SecretBox } from '../secret-box.js';
+import type { TokenRow } from '../tokens.js';
+
+/**
+ * The device unbind (DESIGN §3, §4.3, §8) on PostgreSQL, shared by several authority nodes: the same checks
+ * in the same order as src/cloud/unbind.ts, and the same writes, in one READ COMMITTED transaction. Here: the
+ * device row, its signature (the key is sealed under the master key, which only the node holds) and the
+ * clock; the rest is one call of `unbind_decide` (migrations/0002-unbind-decide.ts), so no lock is held
+ * across a network round trip.
+ *
+ * Why READ COMMITTED is exact here: every row whose value decides the answer and that another node may
+ * change meanwhile is either locked before it is read, by a statement that starts after the lock (the token:
+ * FOR NO KEY UPDATE, then its uses; the binding: FOR UPDATE), or changed by a conditional update that
+ * PostgreSQL re-checks on the newest committed version (quota `used < limit`, token `used < capacity`),
+ * or guarded by a unique index (nonce, token use). Grants and product flags are read unlocked: a revoke
+ * that commits meanwhile is ordered before or after this unbind, as on SQLite. SERIALIZABLE would give the
+ * same answers but abort most of a burst (every unbind of one account writes the same quota row) and need
+ * retries; READ COMMITTED waits instead, and the one lock order (token → binding → account quota →
+ * product quota) leaves no cycle to deadlock on.
+ *
+ * The token lock also orders a token's events: a log row naming a token is inserted only while its token
+ * row is locked, so its identity id is drawn after every earlier row of that token committed. Read by id,
+ * a token's rows therefore never gain a smaller id later (see pg-token-feed.ts).
+ */
+interface DeviceRow {
+  dev_id: string;
+  serial: string;
+  pid: string;
+  region: string;
+  firmware: string;
+  key_enc: string;
+  unbind_supported: boolean;
+  min_firmware: string | null;
+}
+
+interface CachedDevice extends DeviceRow {
+  key: string;
+  productRefusal: FailureCode | null;
+}
+
+export interface PgUnbindOutcome {
+  result: UnbindResult;
+  reason?: FailureCode;
+  /** The answer decided before for this devId and token, told again (no new row, no new event). */
+  replayed?: true;
+  /** The row of the decision: a new one, or for a replayed answer the one that decided it. */
+  log: LogRow;
+  /** The token was used up by this decision (its stream ends). */
+  exhausted: boolean;
+}
+
+export interface PgUnbindOptions {
+  pool: Pool;
+  box: SecretBox;
+  timeZone: string;
+  clock?: () => number;
+  accountLimit?: number;
+  productLimit?: number;
+  /** Device rows a node keeps (default 100,000). */
+  maxCachedDevices?: number;
+}
+
+export interface PgUnbind {
+  unbind(req: DeviceUnbindRequest): Promise<PgUnbindOutcome>;
+}
+
+const DEVICE_SQL = `SELECT d.dev_id, d.serial, d.pid, d.region, d.firmware, d.key_enc, p.unbind_supported, p.min_firmware
+  FROM devices d JOIN products p ON p.pid = d.pid WHERE d.dev_id = $1`;
+
+// Refusals decided before the transaction (bad signature, clock skew) name no token: they fold (migration 0003).
+const APPEND_LOG_SQL = 'SELECT * FROM device_log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $1, $12)';
+const logParams = (r: NewLog): unknown[] => [r.at, r.dev_id, r.serial, r.pid, r.region, r.operator_id, r.token_id, r.channel, r.batch_ref, r.result, r.reason, r.method];
+
+// One round trip, autocommitted: the transaction is the function call (migrations/0002-unbind-decide.ts).
+// The method of its log row (§4.8) rides in the transaction-local `unbind.method`, set by the first argument
+// before the function runs (migrations/0006-device-log-method.ts).
+const DECIDE_SQL =
+  "SELECT * FROM unbind_decide(CASE WHEN set_config('unbind.method', $14, true) IS NOT NULL THEN $1 END, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+interface Decision {
+  o_log_id: number;
+  o_result: UnbindResult;
+  o_reason: FailureCode | null;
+  o_operator_id: string | null;
+  o_token_id: string | null;
+  o_channel: TokenRow['channel'] | null;
+  o_batch_ref: string | null;
+  o_exhausted: boolean;
+  /** The log row's first request, count and last request (a token-less failure may have folded). */
+  o_at: number;
+  o_count: number;
+  o_last_at: number;
+  o_replayed: boolean;
+}
+
+export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
+  const { pool, box } = o;
+  const clock = o.clock ?? Date.now;
+  const maxCachedDevices = o.maxCachedDevices ?? 100_000;
+  const limits = { account: o.accountLimit ?? DEFAULT_DAILY_LIMIT, product: o.productLimit ?? DEFAULT_DAILY_LIMIT };
+  // A device row (and its product's flags) is never changed once written — no statement of the authority
+  // updates devices or products — so a known device is read once per node, its key opened once: an unbind
+  // is then one round trip. Bounded: the least recently used gives way. An unknown device is never cached
+  // (another node may add it). A future statement changing a device or product must evict it here.
+  const devices = new Map<string, CachedDevice>();
+  const deviceOf = async (devId: string): Promise<CachedDevice | undefined> => {
+    const hit = devices.get(devId);
+    if (hit) {
+      devices.delete(devId);
+      devices.set(devId, hit);
+      return hit;
+    }
+    const row = (await pool.query<DeviceRow>({ name: 'unbind-device', text: DEVICE_SQL, values: [devId] })).rows[0];
+    if (!row) return undefined;
+    const productRefusal: FailureCode | null = !row.unbind_supported
+      ? 'UNSUPPORTED_PRODUCT'
+      : row.min_firmware && compareFirmware(row.firmware, row.min_firmware) < 0
+        ? 'FIRMWARE_UNSUPPORTED'
+        : null;
+    const d: CachedDevice = { ...row, key: box.open(row.key_enc), productRefusal };
+    devices.set(devId, d);
+    if (devices.size > maxCachedDevices) devices.delete(devices.keys().next().value as string);
+    return d;
+  };
+  let cached: DayWindow = { day: '', startsAt: 0, endsAt: 0 };
+  const dayOf = (now: number): string => {
+    if (now < cached.startsAt || now >= cached.endsAt) cached = dayWindow(now, o.timeZone);
+    return cached.day;
+  };
+
+  async function append(c: Pool, row: NewLog): Promise<LogRow> {
+    return (await c.query<LogRow>({ name: 'unbind-append-log', text: APPEND_LOG_SQL, values: logParams(row) })).rows[0]!;
+  }
+
+  return {
+    async unbind(req) {
+      const now = clock();
+      const dev = await deviceOf(req.devId);
+      const base: NewLog = {
+        at: now,
+        dev_id: req.devId,
+        serial: dev?.serial ?? null,
+        pid: dev?.pid ?? null,
+        region: dev?.region ?? null,
+        operator_id: null,
+        token_id: null,
+        channel: null,
+        batch_ref: null,
+        result: 'FAILED',
+        reason: null,
+        method: req.method ?? 'token',
+      };
+      // Nobody may read a row about a device no product owns, and anyone can send these: answer, keep nothing.
+      if (!dev) return { result: 'FAILED', reason: 'DEVICE_UNKNOWN', log: { id: 0, ...base, reason: 'DEVICE_UNKNOWN', count: 1, last_at: now }, exhausted: false };
+      if (!signaturesEqual(signDeviceRequest(dev.key, req.devId, req.token, req.ts, req.nonce, req.method), req.sig)) {
+        const log = await append(pool, { ...base, reason: 'DEVICE_AUTH' });
+        return { result: 'FAILED', reason: 'DEVICE_AUTH', log, exhausted: false };
+      }
+      if (Math.abs(now - req.ts) > CLOCK_SKEW_MS) {
+        const log = await append(pool, { ...base, reason: 'REPLAY' });
+        return { result: 'FAILED', reason: 'REPLAY', log, exhausted: false };
+      }
+      const parsed = parseToken(req.token);
+      const d = (
+        await pool.query<Decision>({
+          name: 'unbind-decide',
+          text: DECIDE_SQL,
+          values: [
+            req.devId, req.nonce, now, dev.serial, dev.pid, dev.region,
+            parsed.ok ? parsed.value.id : null, parsed.ok ? parsed.value.region : null, parsed.ok ? sha256Hex(parsed.value.secret) : null,
+            dev.productRefusal, dayOf(now), limits.account, limits.product, req.method ?? 'token',
+          ],
+        })
+      ).rows[0]!;
+      const log: LogRow = {
+        id: d.o_log_id,
+        ...base,
+        at: d.o_at,
+        count: d.o_count,
+        last_at: d.o_last_at,
+        operator_id: d.o_operator_id,
+        token_id: d.o_token_id,
+        channel: d.o_channel,
+        batch_ref: d.o_batch_ref,
+        result: d.o_result,
+        reason: d.o_reason,
+      };
+      if (d.o_replayed) return { result: d.o_result, replayed: true, log, exhausted: d.o_exhausted };
+      return { result: d.o_result, ...(d.o_reason ? { reason: d.o_reason } : {}), log, exhausted: d.o_exhausted };
+    },
+  };
+}

@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import type { Pool } from 'pg';
+import { createPgUnbind, type PgUnbind, type PgUnbindOutcome } from '../../../src/cloud/pg/pg-unbind.js';
+import { useTestPg } from '../../support/pg-server.js';
+import { seedWorld, type World } from './pg-world.js';
+
+/** The device unbind on a real PostgreSQL, alone and raced by several nodes (pools) at once. */
+const testPg = useTestPg();
+
+async function setUp(o: { bound: number; unbound?: number; nodes?: number; accountLimit?: number; productLimit?: number }): Promise<{
+  pool: Pool;
+  world: World;
+  nodes: PgUnbind[];
+}> {
+  const pg = testPg();
+  const url = await pg.freshDatabase();
+  const pool = pg.pool(url, 4);
+  const world = await seedWorld(pool, { boundDevices: o.bound, unboundDevices: o.unbound ?? 0 });
+  // Each node: its own pool and its own unbind service, as separate authority processes would have.
+  const nodes = Array.from({ length: o.nodes ?? 1 }, (_, i) =>
+    createPgUnbind({
+      pool: pg.pool(url, 8, `node-${i}`),
+      box: world.box,
+      timeZone: 'UTC',
+      ...(o.accountLimit !== undefined ? { accountLimit: o.accountLimit } : {}),
+      ...(o.productLimit !== undefined ? { productLimit: o.productLimit } : {}),
+    }),
+  );
+  return { pool, world, nodes };
+}
+
+const count = async (pool: Pool, sql: string, params: unknown[] = []): Promise<number> => Number((await pool.query<{ n: string }>(sql, params)).rows[0]!.n);
+const answer = (o: PgUnbindOutcome): string => (o.reason ? `${o.result}:${o.reason}` : o.result);
+const tally = (outs: PgUnbindOutcome[]): Record<string, number> => {
+  const t: Record<string, number> = {};
+  for (const o of outs) t[answer(o)] = (t[answer(o)] ?? 0) + 1;
+  return t;
+};
+
+describe('device unbind on PostgreSQL', () => {
+  it('given a bound device and a token, when it asks, then it is unbound: binding and shares gone, quota and place consumed, one log row', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 1, nodes: 2 });
+    const [dev] = world.devices('cam1');
+    const t = await world.issue('acc-owner', 2);
+    const out = await nodes[0]!.unbind(world.request(dev!, t.token));
+    expect(answer(out)).toBe('UNBOUND');
+    expect(out.log).toMatchObject({ dev_id: dev!.devId, token_id: t.id, operator_id: 'acc-owner', result: 'UNBOUND', reason: null });
+    expect(out.exhausted).toBe(false);
+    expect(await count(pool, 'SELECT count(*) AS n FROM bindings WHERE dev_id = $1', [dev!.devId])).toBe(0);
+    expect(await count(pool, 'SELECT count(*) AS n FROM shares WHERE dev_id = $1', [dev!.devId])).toBe(0);
+    expect((await pool.query('SELECT scope, key, used FROM quota_usage ORDER BY scope')).rows).toEqual([
+      { scope: 'account', key: 'acc-owner', used: 1 },
+      { scope: 'product', key: 'cam1', used: 1 },
+    ]);
+    expect((await pool.query('SELECT used FROM tokens WHERE id = $1', [t.id])).rows[0]).toEqual({ used: 1 });
+    expect((await pool.query('SELECT id, result FROM device_logs')).rows).toEqual([{ id: out.log.id, result: 'UNBOUND' }]);
+
+    // The same place again, with a new nonce: the decided answer again (on another node too, no new row);
+    // the same nonce: a replay. Neither pays anything.
+    const retry = await nodes[1]!.unbind(world.request(dev!, t.token));
+    expect(retry).toMatchObject({ result: 'UNBOUND', replayed: true, log: { id: out.log.id } });
+    expect((await pool.query('SELECT count(*)::int AS n FROM device_logs')).rows[0]).toEqual({ n: 1 });
+    const again = world.request(dev!, t.token);
+    await nodes[0]!.unbind(again);
+    expect(answer(await nodes[0]!.unbind(again))).toBe('FAILED:REPLAY');
+    expect(await count(pool, "SELECT sum(used) AS n FROM quota_usage")).toBe(2);
+  });
+
+  it('given a device nobody binds, then NOT_BOUND takes a place of the token and no quota', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 0, unbound: 1 });
+    const t = await world.issue('acc-owner', 1);
+    const out = await nodes[0]!.unbind(world.request(world.devices('cam1')[0]!, t.token));
+    expect(answer(out)).toBe('NOT_BOUND');
+    expect(out.exhausted).toBe(true);
+    expect(await count(pool, 'SELECT count(*) AS n FROM quota_usage')).toBe(0);
+    expect((await pool.query('SELECT used FROM tokens WHERE id = $1', [t.id])).rows[0]).toEqual({ used: 1 });
+  });
+
+  it('given each refusal of DESIGN §5, then it is answered with its code, logged, and changes no binding, quota or place', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 3 });
+    const node = nodes[0]!;
+    const [a, b, c] = world.devices('cam1');
+    const t = await world.issue('acc-owner', 1);
+    const forged = world.request(a!, t.token, { sig: '0'.repeat(64) });
+    expect(answer(await node.unbind(forged))).toBe('FAILED:DEVICE_AUTH');
+    // A forged request did not burn the nonce: the device's own request with it still counts.
+    expect(answer(await node.unbind(world.request(a!, t.token, { nonce: forged.nonce, ts: forged.ts })))).toBe('UNBOUND');
+    expect(answer(await node.unbind(world.request(b!, t.token)))).toBe('FAILED:TOKEN_EXHAUSTED');
+    expect(answer(await node.unbind(world.request(b!, t.token, { ts: Date.now() - 301_000 })))).toBe('FAILED:REPLAY');
+    expect(answer(await node.unbind(world.request(b!, `${t.token.slice(0, 10)}zzzzzz`)))).toBe('FAILED:TOKEN_INVALID');
+    const expired = await world.issue('acc-owner', 5, { ttlMs: -1 });
+    expect(answer(await node.unbind(world.request(b!, expired.token)))).toBe('FAILED:TOKEN_EXPIRED');
+    const elsewhere = await world.issue('acc-owner', 5, { region: 'AY' });
+    expect(answer(await node.unbind(world.request(b!, elsewhere.token)))).toBe('FAILED:REGION_MISMATCH');
+    const stranger = await world.issue('acc-stranger', 5);
+    expect(answer(await node.unbind(world.request(b!, stranger.token)))).toBe('FAILED:UNAUTHORIZED');
+    const partner = await world.issue('acc-partner', 5);
+    expect(answer(await node.unbind(world.request(world.devices('old1')[0]!, partner.token)))).toBe('FAILED:UNSUPPORTED_PRODUCT');
+    // The grant is read live: revoked, the partner's token stops at once.
+    await pool.query("UPDATE partner_grants SET revoked_at = 1 WHERE account_id = 'acc-partner'");
+    expect(answer(await node.unbind(world.request(c!, partner.token)))).toBe('FAILED:UNAUTHORIZED');
+    expect(answer(await node.unbind({ ...world.request(c!, partner.token), devId: 'no-such-device' }))).toBe('FAILED:DEVICE_UNKNOWN');
+
+    expect(await count(pool, 'SELECT count(*) AS n FROM bindings')).toBe(3); // b, c and old1
+    expect(await count(pool, 'SELECT sum(used) AS n FROM quota_usage')).toBe(2);
+    expect(await count(pool, 'SELECT sum(used) AS n FROM tokens')).toBe(1);
+    // Every checked request is logged, except the unknown device (nobody may read about it).
+    expect(await count(pool, "SELECT count(*) AS n FROM device_logs WHERE result = 'FAILED'")).toBe(9);
+  });
+
+  it('given the product limit reached before the account limit, then QUOTA_PRODUCT, and the account is not charged for it', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 3, productLimit: 2 });
+    const t = await world.issue('acc-owner', 3);
+    const outs = [];
+    for (const d of world.devices('cam1')) outs.push(answer(await nodes[0]!.unbind(world.request(d, t.token))));
+    expect(outs).toEqual(['UNBOUND', 'UNBOUND', 'FAILED:QUOTA_PRODUCT']);
+    expect((await pool.query('SELECT scope, used FROM quota_usage ORDER BY scope')).rows).toEqual([
+      { scope: 'account', used: 2 },
+      { scope: 'product', used: 2 },
+    ]);
+    // An approved ticket raises the product's limit for the day: the next request passes.
+    await pool.query(`INSERT INTO quota_tickets (id, requester_id, scope, pid, limit_value, from_day, to_day, reason, status, created_at)
+      VALUES ('tk1', 'acc-owner', 'product', 'cam1', 3, '2000-01-01', '2999-12-31', 'more', 'approved', 0)`);
+    const t2 = await world.issue('acc-owner', 1);
+    expect(answer(await nodes[0]!.unbind(world.request(world.devices('cam1')[2]!, t2.token)))).toBe('UNBOUND');
+  });
+
+  it('given 4 nodes racing 160 bound devices of one account and product, with 180 places, then exactly 100 are unbound and the ledger equals the log', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 160, nodes: 4 });
+    const tokens = await Promise.all(Array.from({ length: 6 }, () => world.issue('acc-owner', 30)));
+    const reqs = world.devices('cam1').map((d, i) => ({ node: nodes[i % nodes.length]!, req: world.request(d, tokens[i % tokens.length]!.token) }));
+    const outs = await Promise.all(reqs.map(({ node, req }) => node.unbind(req)));
+    expect(tally(outs)).toEqual({ UNBOUND: 100, 'FAILED:QUOTA_ACCOUNT': 60 });
+    expect((await pool.query('SELECT scope, used FROM quota_usage ORDER BY scope')).rows).toEqual([
+      { scope: 'account', used: 100 },
+      { scope: 'product', used: 100 },
+    ]);
+    expect(await count(pool, "SELECT count(*) AS n FROM device_logs WHERE result = 'UNBOUND'")).toBe(100);
+    expect(await count(pool, 'SELECT count(*) AS n FROM bindings')).toBe(60 + 1);
+  });
+
+  it('given 40 devices racing one token of 30 places on 4 nodes, then exactly 30 get a place and 10 are told TOKEN_EXHAUSTED', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 20, unbound: 20, nodes: 4 });
+    const t = await world.issue('acc-owner', 30);
+    const outs = await Promise.all(world.devices('cam1').map((d, i) => nodes[i % 4]!.unbind(world.request(d, t.token))));
+    const got = outs.filter((o) => o.result !== 'FAILED');
+    expect(got).toHaveLength(30);
+    expect(outs.filter((o) => o.reason === 'TOKEN_EXHAUSTED')).toHaveLength(10);
+    expect(outs.filter((o) => o.exhausted)).toHaveLength(1 + 10); // the one that took the last place, and every refusal after it
+    expect((await pool.query('SELECT used FROM tokens WHERE id = $1', [t.id])).rows[0]).toEqual({ used: 30 });
+    expect(await count(pool, 'SELECT count(*) AS n FROM token_uses')).toBe(30);
+  });
+
+  it('given one device asking on two nodes at once, with two tokens and with one nonce, then it is unbound and paid once', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 2, nodes: 2 });
+    const [a, b] = world.devices('cam1');
+    const [t1, t2] = await Promise.all([world.issue('acc-owner', 5), world.issue('acc-partner', 5)]);
+    const two = await Promise.all([nodes[0]!.unbind(world.request(a!, t1.token)), nodes[1]!.unbind(world.request(a!, t2.token))]);
+    expect(two.map(answer).sort()).toEqual(['NOT_BOUND', 'UNBOUND']);
+    const same = world.request(b!, t1.token);
+    const replayed = await Promise.all([nodes[0]!.unbind(same), nodes[1]!.unbind(same)]);
+    expect(replayed.map(answer).sort()).toEqual(['FAILED:REPLAY', 'UNBOUND']);
+    expect(await count(pool, "SELECT sum(used) AS n FROM quota_usage WHERE scope = 'product'")).toBe(2);
+  });
+
+  it('given another node half-way through unbinding a device, when this node is asked for it, then it waits, finds it unbound, and charges nothing', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 1 });
+    const [dev] = world.devices('cam1');
+    const t = await world.issue('acc-owner', 5);
+    const x = await pool.connect();
+    try {
+      await x.query('BEGIN');
+      await x.query('DELETE FROM bindings WHERE dev_id = $1', [dev!.devId]); // not committed yet
+      const decided = nodes[0]!.unbind(world.request(dev!, t.token));
+      for (;;) {
+        const r = await pool.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'node-0' AND wait_event_type = 'Lock'");
+        if (r.rowCount) break;
+      }
+      await x.query('COMMIT');
+      expect(answer(await decided)).toBe('NOT_BOUND');
+      expect(await count(pool, 'SELECT count(*) AS n FROM quota_usage WHERE used > 0')).toBe(0);
+    } finally {
+      x.release();
+    }
+  });
+});

@@ -1,0 +1,135 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendSignedRequest } from '../../src/batch/station-authority-client.js';
+import type { CaseView, StationEvent } from '../../src/protocol/index.js';
+import { runUnbind, type RunningProcess } from '../support/processes.js';
+import { stationClient } from './station-client.js';
+
+/**
+ * Cases through the station (DESIGN §4.10, §4.11), real processes over real HTTP: an authority with the
+ * demo world and a station on it. The partner files a case from the station; the owner decides; the
+ * partner's station pushes the new state (it polls the authority while a case is open) and keeps the
+ * outcome in its history.
+ */
+const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('label QR camera')]);
+
+interface Demo {
+  accounts: Array<{ accountId: string; role: string; clientId: string; secret: string }>;
+  devices: Array<{ devId: string; serial: string; pid: string; bound: boolean }>;
+}
+
+/** The station's event stream, read until an event matches. */
+async function nextEvent(base: string, key: string, match: (e: StationEvent) => boolean, during: () => Promise<void>): Promise<StationEvent> {
+  const ac = new AbortController();
+  const res = await fetch(`${base}/api/events`, { headers: { 'x-station-key': key }, signal: ac.signal });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  // The greeting first: the stream is open before the change is made.
+  while (!buf.includes('\n\n')) buf += (await reader.read()).value ?? '';
+  buf = buf.slice(buf.indexOf('\n\n') + 2);
+  await during();
+  try {
+    for (;;) {
+      let sep: number;
+      while ((sep = buf.indexOf('\n\n')) >= 0) {
+        const data = buf.slice(0, sep).split('\n').find((l) => l.startsWith('data: '))?.slice(6);
+        buf = buf.slice(sep + 2);
+        if (!data) continue;
+        const e = JSON.parse(data) as StationEvent;
+        if (match(e)) return e;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error('the event stream ended');
+      buf += value;
+    }
+  } finally {
+    ac.abort();
+  }
+}
+
+describe('station: cases (real authority and station processes)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'station-cases-'));
+  const procs: RunningProcess[] = [];
+  let s: ReturnType<typeof stationClient>;
+  let demo: Demo;
+  let authorityUrl = '';
+  const owner = () => demo.accounts.find((a) => a.role === 'owner' && a.accountId === 'acc-owner')!;
+  const asOwner = async (method: string, path: string, body?: unknown) => {
+    const res = await sendSignedRequest({ url: authorityUrl, clientId: owner().clientId, secret: owner().secret }, method, path, body === undefined ? {} : { body: JSON.stringify(body) });
+    return { status: res.status, body: await res.json() };
+  };
+
+  beforeAll(async () => {
+    const demoFile = join(dir, 'demo.json');
+    const authority = runUnbind(['authority', '--port', '0', '--db', join(dir, 'authority.db'), '--demo', '--export-demo', demoFile, '--log-level', 'info']);
+    procs.push(authority);
+    authorityUrl = (await authority.waitFor(/listening on (http:\S+)/))[1]!;
+    await authority.waitFor(/demo accounts, products and devices written/);
+    demo = JSON.parse(readFileSync(demoFile, 'utf8')) as Demo;
+    const station = runUnbind(['start', '--port', '0', '--authority', authorityUrl, '--demo-export', demoFile, '--no-bench', '--no-lan', '--data', join(dir, 'station')]);
+    procs.push(station);
+    s = stationClient((await station.waitFor(/Unbind Station: (http:\S+)/))[1]!);
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.kill()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('given a partner filing a case with a label photo, when the owner approves it, then the partner sees it approved live and in its history', async () => {
+    const signedIn = await s.call('POST', '/api/session', { demoAccountId: 'acc-partner', operator: 'Pia' });
+    expect(signedIn.body.account).toMatchObject({ accountId: 'acc-partner', verifiedInstaller: true });
+    const dev = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[5]!;
+    const filed = await s.call<CaseView>('POST', '/api/cases', { kind: 'unbind', serial: dev.serial, labelPhoto: PNG.toString('base64'), note: 'customer return' });
+    expect(filed.status, JSON.stringify(filed.body)).toBe(201);
+    expect(filed.body).toMatchObject({ state: 'submitted', devId: dev.devId, labelSerial: dev.serial, filer: 'acc-partner' });
+    const listed = await s.call('GET', '/api/cases?state=submitted');
+    expect(listed.body.items.map((c: CaseView) => c.id)).toEqual([filed.body.id]);
+    const photo = await s.call('GET', `/api/cases/${filed.body.id}/photo`);
+    expect(photo.body).toEqual({ type: 'image/png', base64: PNG.toString('base64') });
+
+    const event = await nextEvent(s.base, s.key, (e) => e.type === 'case' && e.case.id === filed.body.id, async () => {
+      expect((await asOwner('POST', `/api/v1/cases/${filed.body.id}/approve`)).status).toBe(200);
+    });
+    expect(event).toMatchObject({ type: 'case', case: { id: filed.body.id, state: 'approved', reviewer: 'acc-owner' } });
+    const history = await s.call('GET', `/api/history?method=case&batchId=${filed.body.id}`);
+    expect(history.body.items).toEqual([expect.objectContaining({ method: 'case', batchId: filed.body.id, devId: dev.devId, serial: dev.serial, result: 'UNBOUND', code: null, operator: 'Pia', accountId: 'acc-partner' })]);
+    // Seen again, it is not written twice.
+    await s.call('GET', '/api/cases');
+    expect((await s.call('GET', `/api/history?batchId=${filed.body.id}`)).body.items).toHaveLength(1);
+  });
+
+  it('given a photo that is not an image, then the station refuses it with its code and hint before the authority sees it', async () => {
+    const dev = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[6]!;
+    const before = (await asOwner('GET', '/api/v1/cases')).body.items.length;
+    const r = await s.call('POST', '/api/cases', { kind: 'unbind', devId: dev.devId, labelPhoto: Buffer.from('%PDF-1.4 label').toString('base64') });
+    expect(r).toMatchObject({ status: 400, body: { code: 'PHOTO_NOT_IMAGE', message: expect.stringMatching(/not a JPEG or PNG/) } });
+    const notB64 = await s.call('POST', '/api/cases', { kind: 'unbind', devId: dev.devId, labelPhoto: 'data:image/png;base64,AAAA' });
+    expect(notB64).toMatchObject({ status: 400, body: { code: 'PHOTO_NOT_BASE64' } });
+    expect((await asOwner('GET', '/api/v1/cases')).body.items.length).toBe(before);
+  });
+
+  it('given the owner at the station, then it lists cases with their due time, opens the photo, and rejects with a code and a note; the partner sees it in history', async () => {
+    const dev = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[7]!;
+    const filed = await s.call<CaseView>('POST', '/api/cases', { kind: 'unbind', devId: dev.devId, labelPhoto: PNG.toString('base64') });
+    expect(filed.status).toBe(201);
+    const owner = await s.call('POST', '/api/session', { demoAccountId: 'acc-owner', operator: 'Olga' });
+    expect(owner.body.account).toMatchObject({ accountId: 'acc-owner', verifiedInstaller: false });
+    const pending = await s.call('GET', '/api/cases?state=submitted');
+    const mine = pending.body.items.find((c: CaseView) => c.id === filed.body.id);
+    expect(mine).toMatchObject({ state: 'submitted', dueAt: expect.any(String) });
+    expect((await s.call('GET', `/api/cases/${filed.body.id}/photo`)).body.type).toBe('image/png');
+    const rejected = await s.call('POST', `/api/cases/${filed.body.id}/reject`, { reason: 'SERIAL_MISMATCH', note: 'label shows another serial' });
+    expect(rejected.body).toMatchObject({ state: 'rejected', rejectCode: 'SERIAL_MISMATCH', reviewNote: 'label shows another serial' });
+    const bad = await s.call('POST', `/api/cases/${filed.body.id}/reject`, { reason: 'BECAUSE' });
+    expect(bad).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST' } });
+    // The authority's refusal is passed on with its code.
+    expect((await s.call('POST', `/api/cases/${filed.body.id}/approve`, {})).body.code).toBe('CASE_DECIDED');
+
+    expect((await s.call('POST', '/api/session', { demoAccountId: 'acc-partner', operator: 'Pia' })).status).toBe(200);
+    await s.call('GET', '/api/cases');
+    const history = await s.call('GET', `/api/history?batchId=${filed.body.id}`);
+    expect(history.body.items).toEqual([expect.objectContaining({ method: 'case', result: 'FAILED', code: 'SERIAL_MISMATCH' })]);
+  });
+});
