@@ -40,11 +40,22 @@ describe('local unbind on the wired screen', () => {
   it('selects the 13 devices not reset, unbinds them with one password: 12 UNBOUND, the one on another password ADMIN_PASSWORD with 4 attempts left', async () => {
     await page.getByTestId('nav-wired').click();
     await page.getByTestId('wired-view').waitFor();
-    for (let i = 0; i < 20; i++) {
-      await page.getByTestId('lan-refresh').click();
-      if ((await page.locator('[data-testid="local-row"]').count()) === 13) break;
-      await page.waitForTimeout(500);
-    }
+    // One probe asked for; the rest of the sweep arrives as the station's `lan` events, which re-render
+    // the rows: wait for that DOM change itself (MutationObserver), not for wall-clock time.
+    await page.getByTestId('lan-refresh').click();
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const all = () => document.querySelectorAll('[data-testid="local-row"]').length === 13;
+          if (all()) return resolve();
+          const seen = new MutationObserver(() => {
+            if (!all()) return;
+            seen.disconnect();
+            resolve();
+          });
+          seen.observe(document.body, { childList: true, subtree: true });
+        }),
+    );
     expect(await page.locator('[data-testid="local-row"]').count()).toBe(13);
     await page.getByTestId('local-select-all').check();
     expect(await page.getByTestId('local-selected-count').innerText()).toContain('13');
