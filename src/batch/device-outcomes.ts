@@ -14,6 +14,8 @@ export const STATION_SIDE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>
   'DHCP_FAILED',
   'WIFI_AUTH',
   'WIFI_NOT_FOUND',
+  'ADMIN_PASSWORD',
+  'DEVICE_LOCKED',
 ]);
 
 const AUTHORITY_GRACE_MS = 5_000;

@@ -187,6 +187,8 @@ export function createCases(deps: {
         batch_ref: caseLogRef(r.id),
         result: 'UNBOUND',
         reason: null,
+        // No admin password was used: the device log's method column knows only token and local (§4.8).
+        method: 'token',
       });
       logId = log.id;
     }

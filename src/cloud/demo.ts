@@ -66,10 +66,31 @@ export const demoExportSchema = z.object({
     z.object({ pid: z.string(), name: z.string(), category: z.string(), owner: z.string(), unbindSupported: z.boolean(), minFirmware: z.string().nullable() }),
   ),
   devices: z.array(
-    z.object({ devId: z.string(), serial: z.string(), pid: z.string(), region: z.string(), firmware: z.string(), deviceKey: z.string(), bound: z.boolean() }),
+    z.object({
+      devId: z.string(),
+      serial: z.string(),
+      pid: z.string(),
+      region: z.string(),
+      firmware: z.string(),
+      deviceKey: z.string(),
+      bound: z.boolean(),
+      /** The admin password of a wired device's local login (DESIGN §4.8): the virtual devices are made with it. */
+      adminPassword: z.string().optional(),
+    }),
   ),
 });
 export type DemoExport = z.infer<typeof demoExportSchema>;
+
+/** Products whose devices have a local admin login (DESIGN §4.8): the LAN and UART devices. */
+const ADMIN_LOGIN_CATEGORIES = new Set(['nvr', 'dvr', 'gateway']);
+export const DEMO_ADMIN_PASSWORD = 'Bench-Admin-2024';
+/**
+ * The demo's admin passwords: one for most devices, as a returns bench sees them, and every tenth device
+ * (numbers ending in 7) set to a password of its own by its former owner.
+ */
+export function demoAdminPassword(devId: string, serial: string): string {
+  return /7$/.test(devId) ? `Owner-${serial.slice(-6)}` : DEMO_ADMIN_PASSWORD;
+}
 
 /** Seeds the demo world once; a second call on the same store does nothing. */
 export function seedDemo(s: AuthorityServices): boolean {
@@ -135,7 +156,17 @@ export function demoExportOf(rows: DemoRows, box: SecretBox, authorityUrl: strin
     .filter((a) => roleOf.has(a.id))
     .map((a) => ({ accountId: a.id, name: a.name, role: roleOf.get(a.id)!, clientId: a.client_id, secret: box.open(a.secret_enc), region: a.region }));
   const products = rows.products.map((p) => ({ pid: p.pid, name: p.name, category: p.category, owner: p.owner_id, unbindSupported: !!p.unbind_supported, minFirmware: p.min_firmware }));
-  const devices = rows.devices.map((d) => ({ devId: d.dev_id, serial: d.serial, pid: d.pid, region: d.region, firmware: d.firmware, deviceKey: box.open(d.key_enc), bound: !!d.bound }));
+  const categoryOf = new Map(products.map((p) => [p.pid, p.category]));
+  const devices = rows.devices.map((d) => ({
+    devId: d.dev_id,
+    serial: d.serial,
+    pid: d.pid,
+    region: d.region,
+    firmware: d.firmware,
+    deviceKey: box.open(d.key_enc),
+    bound: !!d.bound,
+    ...(ADMIN_LOGIN_CATEGORIES.has(categoryOf.get(d.pid) ?? '') ? { adminPassword: demoAdminPassword(d.dev_id, d.serial) } : {}),
+  }));
   return { authorityUrl, accounts, products, devices };
 }
 

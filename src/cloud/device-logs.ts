@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { Channel, DeviceLogQuery, DeviceLogView, DeviceResult, FailureCode, Page, UnbindResult } from '../protocol/index.js';
+import type { Channel, DeviceLogQuery, DeviceLogView, DeviceResult, FailureCode, Page, UnbindMethod, UnbindResult } from '../protocol/index.js';
 import { seesAllOperations, type GrantResolver } from './grants.js';
 import { AuthorityError } from './errors.js';
 
@@ -20,6 +20,8 @@ export interface LogRow {
   batch_ref: string | null;
   result: UnbindResult;
   reason: FailureCode | null;
+  /** `local` for a device unbound with its admin password (DESIGN §4.8), else `token`. */
+  method: UnbindMethod;
   /** Requests folded into this row, from `at` (the first) to `last_at` (the last). */
   count: number;
   last_at: number;
@@ -55,6 +57,7 @@ export function toView(r: LogRow): DeviceLogView {
     count: r.count,
     firstAt: new Date(r.at).toISOString(),
     lastAt: new Date(r.last_at).toISOString(),
+    method: r.method,
   };
 }
 
@@ -80,18 +83,18 @@ export interface DeviceLogs {
 
 export function createDeviceLogs(db: Database, grants: GrantResolver): DeviceLogs {
   const insert = db.prepare(
-    `INSERT INTO device_logs (at, dev_id, serial, pid, region, operator_id, token_id, channel, batch_ref, result, reason, count, last_at)
-     VALUES (@at, @dev_id, @serial, @pid, @region, @operator_id, @token_id, @channel, @batch_ref, @result, @reason, @count, @last_at)`,
+    `INSERT INTO device_logs (at, dev_id, serial, pid, region, operator_id, token_id, channel, batch_ref, result, reason, method, count, last_at)
+     VALUES (@at, @dev_id, @serial, @pid, @region, @operator_id, @token_id, @channel, @batch_ref, @result, @reason, @method, @count, @last_at)`,
   );
-  const latestOf = db.prepare<[string, string | null], LogRow>(
-    "SELECT * FROM device_logs WHERE dev_id = ? AND result = 'FAILED' AND token_id IS NULL AND reason IS ? ORDER BY id DESC LIMIT 1",
+  const latestOf = db.prepare<[string, string | null, UnbindMethod], LogRow>(
+    "SELECT * FROM device_logs WHERE dev_id = ? AND result = 'FAILED' AND token_id IS NULL AND reason IS ? AND method = ? ORDER BY id DESC LIMIT 1",
   );
   const fold = db.prepare<[number, number, number], LogRow>('UPDATE device_logs SET count = count + ?, last_at = max(last_at, ?) WHERE id = ? RETURNING *');
   const deviceOf = db.prepare<[string], { serial: string; pid: string; region: string }>('SELECT serial, pid, region FROM devices WHERE dev_id = ?');
   /** The device's latest row, if `row` is the same failure repeated soon enough to fold into it. */
   const foldTarget = (row: NewLog): LogRow | undefined => {
     if (!foldable(row)) return undefined;
-    const last = latestOf.get(row.dev_id, row.reason);
+    const last = latestOf.get(row.dev_id, row.reason, row.method);
     return last && row.at - last.last_at <= FOLD_GAP_MS ? last : undefined;
   };
   const appendCounted = (row: NewLog, count: number, lastAt: number): LogRow => {
@@ -116,7 +119,7 @@ export function createDeviceLogs(db: Database, grants: GrantResolver): DeviceLog
     appendUnchecked(devId, reason, count, firstAt, lastAt) {
       const dev = deviceOf.get(devId);
       if (!dev || count < 1) return;
-      const row: NewLog = { at: firstAt, dev_id: devId, ...dev, operator_id: null, token_id: null, channel: null, batch_ref: null, result: 'FAILED', reason };
+      const row: NewLog = { at: firstAt, dev_id: devId, ...dev, operator_id: null, token_id: null, channel: null, batch_ref: null, result: 'FAILED', reason, method: 'token' };
       appendCounted(row, count, lastAt);
     },
     forToken: (tokenId, afterSeq = 0) => byToken.all(tokenId, afterSeq),

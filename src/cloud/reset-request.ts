@@ -1,5 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { MAX_RESET_REQUEST_CHARS, parseResetQrText, resetRequestFieldsSchema, type ResetRequest } from '../protocol/index.js';
+import { MAX_RESET_REQUEST_CHARS, parseResetQrText, resetRequestFieldsSchema, type ParsedResetRequest } from '../protocol/index.js';
 
 /**
  * A reset request as a case carries it (DESIGN §4.9): the device's XML file
@@ -15,7 +15,7 @@ const parser = new XMLParser({
   processEntities: false,
 });
 
-export type ResetRequestParse = { ok: true; value: ResetRequest } | { ok: false; message: string };
+export type ResetRequestParse = { ok: true; value: ParsedResetRequest } | { ok: false; message: string };
 
 export function parseResetRequest(text: string): ResetRequestParse {
   if (text.length > MAX_RESET_REQUEST_CHARS) return { ok: false, message: `the reset request is longer than ${MAX_RESET_REQUEST_CHARS} characters` };

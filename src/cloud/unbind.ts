@@ -110,6 +110,7 @@ export function createUnbindService(deps: {
       batch_ref: null,
       result: 'FAILED',
       reason: null,
+      method: req.method ?? 'token',
     };
     const done = (result: UnbindResult, reason: FailureCode | null, token?: TokenRow): LogRow =>
       logs.append({
@@ -121,7 +122,7 @@ export function createUnbindService(deps: {
 
     // Nobody may read a row about a device no product owns, and anyone can send these: answer, keep nothing.
     if (!dev) return { id: 0, ...base, result: 'FAILED', reason: 'DEVICE_UNKNOWN', count: 1, last_at: now };
-    if (!signaturesEqual(signDeviceRequest(keyOf(dev), req.devId, req.token, req.ts, req.nonce), req.sig)) return done('FAILED', 'DEVICE_AUTH');
+    if (!signaturesEqual(signDeviceRequest(keyOf(dev), req.devId, req.token, req.ts, req.nonce, req.method), req.sig)) return done('FAILED', 'DEVICE_AUTH');
     // Only a correctly signed request burns its nonce: a forger cannot block a device's future nonces.
     if (Math.abs(now - req.ts) > CLOCK_SKEW_MS) return done('FAILED', 'REPLAY');
     if (q.nonce.run(req.devId, req.nonce, now).changes === 0) return done('FAILED', 'REPLAY');

@@ -129,8 +129,10 @@ export function createDemoBench(config: StationConfig, demo: DemoExport, authori
               lanInterface: config.lanInterface,
               mdnsPort: config.mdnsPort,
               sadpPort: config.sadpPort,
-              // A realistic bench: one device never reset, one whose DHCP failed.
-              faults: parseWiredFaultSpec(config.benchWiredFaults ?? (wired.length >= 4 ? 'notreset=1,dhcp=1' : '')),
+              // A realistic bench: devices never reset (one by default), one whose DHCP failed.
+              faults: parseWiredFaultSpec(
+                config.benchWiredFaults ?? (wired.length >= 4 ? `${config.benchNotReset > 0 ? `notreset=${config.benchNotReset},` : ''}dhcp=1` : ''),
+              ),
               log: () => undefined,
             }),
           (b) => b.close(),

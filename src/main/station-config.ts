@@ -23,6 +23,8 @@ export const stationConfigSchema = z.strictObject({
   bench: z.boolean().default(true),
   benchDevices: z.number().int().min(1).max(10_000).default(64),
   benchWired: z.number().int().min(0).max(1000).default(24),
+  /** Wired bench devices never reset (bound, in normal operation: for a local unbind with the admin password, §4.8). */
+  benchNotReset: z.number().int().min(0).max(1000).default(1),
   benchUart: z.number().int().min(0).max(64).default(3),
   benchScanner: z.boolean().default(false),
   /** The LAN sweep (wired method); its interface, name or IPv4 (loopback by default: nothing leaves the machine). */
@@ -69,6 +71,7 @@ export const START_USAGE = `usage: unbind start [options]
   --no-bench            no virtual bench
   --bench-devices N     virtual cameras on the bench (default 64)
   --bench-wired N       virtual wired devices (NVRs, DVRs, gateways) on the bench LAN (default 24)
+  --bench-not-reset N   of those, never reset (for a local unbind with the admin password; default 1)
   --bench-uart N        virtual UART gateways on ptys (default 3; needs socat)
   --bench-scanner       a virtual barcode scanner on a pty, set as the scanner port
   --lan-interface IF    interface of the LAN sweep, name or IPv4 (default 127.0.0.1: loopback)
@@ -94,6 +97,7 @@ const FLAG_OF: Record<keyof StationConfig, string> = {
   bench: 'no-bench',
   benchDevices: 'bench-devices',
   benchWired: 'bench-wired',
+  benchNotReset: 'bench-not-reset',
   benchUart: 'bench-uart',
   benchScanner: 'bench-scanner',
   lan: 'no-lan',
@@ -132,6 +136,7 @@ export function configFromArgv(argv: string[]): StationConfig {
       'no-bench': { type: 'boolean', default: false },
       'bench-devices': { type: 'string' },
       'bench-wired': { type: 'string' },
+      'bench-not-reset': { type: 'string' },
       'bench-uart': { type: 'string' },
       'bench-scanner': { type: 'boolean', default: false },
       'lan-interface': { type: 'string' },
@@ -162,6 +167,7 @@ export function configFromArgv(argv: string[]): StationConfig {
     bench: !values['no-bench'],
     benchDevices: int('bench-devices', values['bench-devices']),
     benchWired: int('bench-wired', values['bench-wired']),
+    benchNotReset: int('bench-not-reset', values['bench-not-reset']),
     benchUart: int('bench-uart', values['bench-uart']),
     benchScanner: values['bench-scanner'],
     lan: !values['no-lan'],

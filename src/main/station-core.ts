@@ -1,7 +1,14 @@
 import { checkSerialLabel, describeLabelProblem, type BatchView } from '../protocol/index.js';
 import type { LanSweep } from '../wired/index.js';
 import { startWiredBatch } from '../batch/wired-runner.js';
+import { startLocalUnbind } from '../batch/local-unbind-runner.js';
+import { createDeviceApiClient, type DeviceApiClient } from '../wired/index.js';
+import { RESET_REQUEST_VALIDITY_MS, resetRequestQrText, type FailureCode } from '../protocol/index.js';
+import type { LocalUnbindDeviceView } from '../protocol/station-api/lan.js';
 import { openUartAt, startSerialBatch, type OpenUart } from '../batch/serial-runner.js';
+import type { ResetRequest } from '../protocol/index.js';
+import type { ResetRequestView } from '../protocol/station-api/lan.js';
+import { resetRequestXml } from '../protocol/index.js';
 import type { SerialService } from './serial-service.js';
 import { toLanDeviceView } from './lan-views.js';
 import { renderPrintSheet, renderQrSvg } from '../qr/index.js';
@@ -54,8 +61,35 @@ export function createStationCore(deps: {
   openUart?: OpenUart;
   timeZone?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The client of the devices' local API for local unbinds and reset requests (one is made if absent). */
+  deviceApi?: DeviceApiClient;
 }): StationCore {
   const { sessions, batches, history, hub } = deps;
+  const deviceApi = deps.deviceApi ?? createDeviceApiClient();
+  /** Per local-unbind batch, what its devices told beyond their code (in memory: a lock or a count of tries is the device's now, not history). */
+  const localDetails = new Map<string, LocalUnbindDeviceView[]>();
+  /** Where a LAN entry's local API is, for the reset-request calls. */
+  const lanEndpoint = (key: string): { address: string; port: number } => {
+    if (!deps.lan) throw new StationError(409, 'NO_LAN', 'this station runs without a LAN sweep');
+    const d = deps.lan.device(key);
+    if (!d) throw new StationError(409, 'DEVICE_GONE', `${key} is no longer on the LAN: refresh the sweep`);
+    if (d.address === '0.0.0.0' || d.port === null) throw new StationError(409, 'DEVICE_GONE', `${key} has no address to reach: ${d.problem?.hint ?? 'no local API port'}`);
+    return { address: d.address, port: d.port };
+  };
+  /** A reset request as the operator sees it: the XML to save, the QR text and its code, valid 48 hours. */
+  const resetRequestView = async (request: ResetRequest, xml: string): Promise<ResetRequestView> => {
+    const qrText = resetRequestQrText(request);
+    return {
+      ...request,
+      expiresAt: new Date(Date.parse(request.issuedAt) + RESET_REQUEST_VALIDITY_MS).toISOString(),
+      xml,
+      qrText,
+      qrSvg: (await renderQrSvg(new TextEncoder().encode(qrText))).svg,
+    };
+  };
+  /** A device's refusal (a §5 code) is the call's refusal; a device that does not answer is gone. */
+  const deviceRefusal = (key: string, r: { kind: string; detail: string; code?: FailureCode }): StationError =>
+    r.code ? new StationError(409, r.code, `${key}: ${r.detail}`) : new StationError(409, 'DEVICE_GONE', `${key} does not answer: ${r.detail}`);
 
   async function scope(): Promise<HistoryScope> {
     const s = sessions.current();
@@ -164,6 +198,52 @@ export function createStationCore(deps: {
     async refreshLan() {
       if (!deps.lan) return [];
       return (await deps.lan.refresh()).map(toLanDeviceView);
+    },
+    async startLocalUnbind(req) {
+      if (!deps.lan) throw new StationError(409, 'NO_LAN', 'this station runs without a LAN sweep');
+      const s = sessions.current();
+      const session = { client: s.client, accountId: s.account.accountId, operator: s.operator };
+      return startLocalUnbind({ batches, sweep: deps.lan, emit: hub.emit, client: deviceApi, details: localDetails, ...(deps.log ? { log: deps.log } : {}) }, session, req);
+    },
+    getLocalUnbind(id) {
+      const batch = ownBatch(id);
+      const devices = localDetails.get(id);
+      if (!devices) throw new StationError(404, 'BATCH_UNKNOWN', `batch ${id} is not a local unbind of this station run`);
+      return { batch, devices };
+    },
+    async getResetRequest({ key }) {
+      sessions.current();
+      const r = await deviceApi.resetRequest(lanEndpoint(key));
+      if (!r.ok) throw deviceRefusal(key, r);
+      return resetRequestView(r.value.request, r.value.xml);
+    },
+    async getSerialResetRequest({ port }) {
+      sessions.current();
+      // Only ports the operator configured as UART ports: the station opens nothing else.
+      if (!(deps.serial?.settings().uartPorts ?? []).includes(port)) throw new StationError(400, 'PORT_NOT_CONFIGURED', `not a configured UART port: ${port}`);
+      let client;
+      try {
+        client = await (deps.openUart ?? openUartAt)(port);
+      } catch (err) {
+        throw new StationError(409, 'PORT_UNAVAILABLE', `${port}: ${(err as Error).message}`);
+      }
+      try {
+        const r = await client.resetRequest();
+        if (!r.ok) throw new StationError(409, r.code, `${port}: ${r.detail}`);
+        return resetRequestView(r.request, resetRequestXml(r.request));
+      } finally {
+        await client.close();
+      }
+    },
+    async applyResetCode({ key, code, newPassword }) {
+      sessions.current();
+      const at = lanEndpoint(key);
+      const info = await deviceApi.info(at);
+      if (!info.ok) throw deviceRefusal(key, info);
+      const r = await deviceApi.applyResetCode(at, code, newPassword);
+      if (!r.ok) throw deviceRefusal(key, r);
+      if (!r.value.accepted) throw new StationError(409, r.value.code ?? 'RESET_CODE_INVALID', `${info.value.devId} refused the reset code`);
+      return { devId: info.value.devId, applied: true as const };
     },
     async getSerialStatus() {
       if (!deps.serial) throw new StationError(404, 'NO_SERIAL', 'this station runs without serial ports');

@@ -137,7 +137,7 @@ export function checkLabelPhoto(base64: string): PhotoCheck {
 }
 
 /** A reset request as the device gave it (§4.9), once parsed: the XML file and the QR text say the same. */
-export interface ResetRequest {
+export interface ParsedResetRequest {
   /** DeviceSN of the XML (a serial, or the devId), the devId of the QR text. */
   device: string;
   challenge: string;
@@ -151,13 +151,15 @@ export const resetIssuedAtSchema = z.union([
 ]);
 export const resetRequestFieldsSchema = z.strictObject({
   DeviceSN: z.union([serialSchema, devIdSchema]),
+  // The devices' own file (admin-password.ts resetRequestXml) carries the devId too; the case reads DeviceSN.
+  DeviceID: devIdSchema.optional(),
   Challenge: resetChallengeSchema,
   IssuedAt: resetIssuedAtSchema,
 });
 const QR_TEXT = /^RST1:([^:]{1,64}):([^:]{1,128}):(\d{10,15})$/;
 
 /** The QR text form, `RST1:<devId>:<challenge>:<issuedAt>`; null when it is not that form. */
-export function parseResetQrText(text: string): { ok: true; value: ResetRequest } | { ok: false; message: string } | null {
+export function parseResetQrText(text: string): { ok: true; value: ParsedResetRequest } | { ok: false; message: string } | null {
   const m = QR_TEXT.exec(text.trim());
   if (!m) return text.trim().startsWith('RST1:') ? { ok: false, message: 'reset QR text must be RST1:<devId>:<challenge>:<issuedAt ms>' } : null;
   const r = z.strictObject({ device: devIdSchema, challenge: resetChallengeSchema, issuedAt: resetIssuedAtSchema }).safeParse({ device: m[1], challenge: m[2], issuedAt: m[3] });

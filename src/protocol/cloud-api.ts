@@ -140,6 +140,11 @@ export const deviceLogQuerySchema = z.strictObject({
 });
 export type DeviceLogQuery = z.infer<typeof deviceLogQuerySchema>;
 
+/** DESIGN §4.8: a device unbound with its admin password says so (`method: "local"` in its request). */
+export const UNBIND_METHODS = ['token', 'local'] as const;
+export const unbindMethodSchema = z.enum(UNBIND_METHODS);
+export type UnbindMethod = z.infer<typeof unbindMethodSchema>;
+
 export interface DeviceLogView {
   id: number;
   at: string;
@@ -157,6 +162,8 @@ export interface DeviceLogView {
   count: number;
   firstAt: string;
   lastAt: string;
+  /** How the device came to ask: a token handed in (`token`), or a local unbind with its admin password (`local`, §4.8). */
+  method: UnbindMethod;
 }
 export const deviceLogViewSchema = z.object({
   id: z.number().int(),
@@ -174,6 +181,7 @@ export const deviceLogViewSchema = z.object({
   count: z.number().int().min(1),
   firstAt: z.string(),
   lastAt: z.string(),
+  method: unbindMethodSchema,
 }) satisfies z.ZodType<DeviceLogView>;
 
 export const quotaTicketRequestSchema = z

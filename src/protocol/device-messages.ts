@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { failureCodeSchema, unbindResultSchema } from './failure-codes.js';
-import { deviceStateSchema } from './device-states.js';
+import { DEVICE_STATES, deviceStateSchema } from './device-states.js';
 import { regionSchema, tokenStringSchema } from './token.js';
 
 /** Identifiers as they travel on every wire. */
@@ -18,6 +18,8 @@ export const deviceUnbindRequestSchema = z.strictObject({
   ts: z.number().int().nonnegative(),
   nonce: nonceSchema,
   sig: z.string().regex(/^[0-9a-f]{64}$/, 'sig must be 64 lower-hex characters'),
+  /** DESIGN §4.8: present when the device was unbound locally with its admin password (signed too). */
+  method: z.literal('local').optional(),
 });
 export type DeviceUnbindRequest = z.infer<typeof deviceUnbindRequestSchema>;
 
@@ -44,15 +46,25 @@ export function compareFirmware(a: string, b: string): number {
   return 0;
 }
 
-/** DESIGN §4.5: the device local API, served on the port the device advertises. */
+/** A base64url salt or challenge of 16–64 bytes (DESIGN §4.8). */
+export const adminSaltSchema = z.string().regex(/^[A-Za-z0-9_-]{22,86}$/, 'adminSalt must be 16–64 bytes of base64url');
+export const adminChallengeSchema = z.string().regex(/^[A-Za-z0-9_-]{16,86}$/, 'challenge must be 16–86 base64url characters');
+
+/**
+ * DESIGN §4.5: the device local API, served on the port the device advertises. A device in normal
+ * operation (`operating`, not reset) answers it too for a local unbind (§4.8): with its `adminSalt` and a
+ * fresh `challenge`.
+ */
 export const deviceInfoSchema = z.object({
   devId: devIdSchema,
   pid: pidSchema,
   sn: serialSchema,
   fw: firmwareSchema,
   rg: regionSchema,
-  st: deviceStateSchema,
+  st: z.enum(['operating', ...DEVICE_STATES]),
   model: z.string().max(64).optional(),
+  adminSalt: adminSaltSchema.optional(),
+  challenge: adminChallengeSchema.optional(),
 });
 export type DeviceInfo = z.infer<typeof deviceInfoSchema>;
 
@@ -66,6 +78,26 @@ export type DeviceStatus = z.infer<typeof deviceStatusSchema>;
 
 export const localUnbindRequestSchema = z.strictObject({ token: tokenStringSchema });
 export const localUnbindResponseSchema = z.object({ accepted: z.boolean(), code: failureCodeSchema.optional() });
+
+/** DESIGN §4.8: `POST /unbind-local {token, challenge, proof}`; proof = hex HMAC-SHA256(PBKDF2(password, salt), challenge). */
+export const adminProofSchema = z.string().regex(/^[0-9a-f]{64}$/, 'proof must be 64 lower-hex characters');
+export const adminUnbindRequestSchema = z.strictObject({ token: tokenStringSchema, challenge: adminChallengeSchema, proof: adminProofSchema });
+export type AdminUnbindRequest = z.infer<typeof adminUnbindRequestSchema>;
+/** A refusal carries the attempts left (ADMIN_PASSWORD) or the unlock time (DEVICE_LOCKED, ISO). */
+export const adminUnbindResponseSchema = z.object({
+  accepted: z.boolean(),
+  code: failureCodeSchema.optional(),
+  attemptsLeft: z.number().int().min(0).max(100).optional(),
+  unlockAt: z.iso.datetime().optional(),
+});
+export type AdminUnbindResponse = z.infer<typeof adminUnbindResponseSchema>;
+
+/** DESIGN §4.9: `POST /reset-code {code, newPassword}`: the reset code of the current request, and the new admin password. */
+export const resetCodeSchema = z.string().regex(/^[A-Z2-7]{12}$/, 'a reset code is 12 base32 characters');
+export const adminPasswordSchema = z.string().min(1).max(128);
+export const applyResetCodeRequestSchema = z.strictObject({ code: resetCodeSchema, newPassword: adminPasswordSchema });
+export const applyResetCodeResponseSchema = z.object({ accepted: z.boolean(), code: failureCodeSchema.optional() });
+export type ApplyResetCodeResponse = z.infer<typeof applyResetCodeResponseSchema>;
 
 /** mDNS TXT record of `_iot-unbind._tcp` (DESIGN §4.5); all values are strings on the wire. */
 export const MDNS_SERVICE_TYPE = 'iot-unbind';

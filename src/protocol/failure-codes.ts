@@ -26,6 +26,10 @@ export const FAILURE_HINTS = {
   CLOUD_UNREACHABLE: 'The device could not reach the cloud. Check the bench network’s internet access and firewall.',
   NO_REPORT: 'The device never reported before the code expired. Likely a wrong Wi-Fi password, no DHCP, or the device was not reset.',
   TIMEOUT: 'The device did not answer in time. Check that it is powered and connected, then retry.',
+  ADMIN_PASSWORD: "The device refused the admin password. Check the password on the device's label or record; after 5 wrong tries the device locks itself for 30 minutes.",
+  DEVICE_LOCKED: 'The device refuses local unbinds after 5 wrong admin passwords. Wait until the unlock time shown, or reset the admin password with a reset request.',
+  RESET_CODE_INVALID: "The reset code does not match this device's current reset request, or it was used already. Check the code, or export a new reset request and ask for a new code.",
+  RESET_CODE_EXPIRED: 'The reset request is older than 48 hours. Export a new reset request from the device and ask for a new code.',
 } as const;
 
 export type FailureCode = keyof typeof FAILURE_HINTS;

@@ -14,4 +14,5 @@ export * from './station-bridge.js';
 // The class, not the wire type of the same name that station-api.ts gives the renderer.
 export { StationError } from './station-api/refusals.js';
 export * from './sse.js';
+export * from './admin-password.js';
 export * from './case-api.js';

@@ -10,9 +10,12 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Device → authority: lower-hex HMAC-SHA256 keyed with the device key over `devId|token|ts|nonce`. */
-export function signDeviceRequest(deviceKey: string, devId: string, token: string, ts: number, nonce: string): string {
-  return createHmac('sha256', deviceKey).update(`${devId}|${token}|${ts}|${nonce}`).digest('hex');
+/**
+ * Device → authority: lower-hex HMAC-SHA256 keyed with the device key over `devId|token|ts|nonce`; a local
+ * unbind (§4.8) signs `|local` after them, so the method it records cannot be added or stripped on the way.
+ */
+export function signDeviceRequest(deviceKey: string, devId: string, token: string, ts: number, nonce: string, method?: 'local'): string {
+  return createHmac('sha256', deviceKey).update(`${devId}|${token}|${ts}|${nonce}${method ? `|${method}` : ''}`).digest('hex');
 }
 
 /** Station → authority stringToSign: METHOD \n sha256(body) \n "" \n path?query. */

@@ -1,5 +1,12 @@
 import {
+  adminUnbindResponseSchema,
   apiErrorSchema,
+  applyResetCodeResponseSchema,
+  parseResetRequestXml,
+  type AdminUnbindRequest,
+  type AdminUnbindResponse,
+  type ApplyResetCodeResponse,
+  type ResetRequest,
   deviceInfoSchema,
   deviceStatusSchema,
   failureCodeSchema,
@@ -9,7 +16,7 @@ import {
   type FailureCode,
 } from '../protocol/index.js';
 import { Agent, request, type ClientRequest } from 'node:http';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { createLimiter, type Limiter } from './request-limiter.js';
 
 /**
@@ -42,7 +49,23 @@ export interface DeviceApiClient {
   info(at: DeviceEndpoint, signal?: AbortSignal): Promise<ApiResult<DeviceInfo>>;
   unbind(at: DeviceEndpoint, token: string, signal?: AbortSignal): Promise<ApiResult<LocalUnbindResponse>>;
   status(at: DeviceEndpoint, signal?: AbortSignal): Promise<ApiResult<DeviceStatus>>;
+  /** `POST /unbind-local {token, challenge, proof}` (DESIGN §4.8). */
+  unbindLocal(at: DeviceEndpoint, req: AdminUnbindRequest, signal?: AbortSignal): Promise<ApiResult<AdminUnbindResponse>>;
+  /** `GET /reset-request`: the device's `<ResetRequest>` XML, read (DESIGN §4.9). */
+  resetRequest(at: DeviceEndpoint, signal?: AbortSignal): Promise<ApiResult<{ request: ResetRequest; xml: string }>>;
+  /** `POST /reset-code {code, newPassword}` (DESIGN §4.9). */
+  applyResetCode(at: DeviceEndpoint, code: string, newPassword: string, signal?: AbortSignal): Promise<ApiResult<ApplyResetCodeResponse>>;
 }
+
+/** A `<ResetRequest>` answer: the XML as the device wrote it, and what it says. */
+const resetRequestAnswerSchema = z.string().transform((xml, ctx) => {
+  const request = parseResetRequestXml(xml);
+  if (!request) {
+    ctx.addIssue({ code: 'custom', message: 'not a <ResetRequest>' });
+    return z.NEVER;
+  }
+  return { request, xml };
+});
 
 export interface DeviceApiClientOptions {
   /** Per request, ms (default 3000). */
@@ -122,6 +145,8 @@ async function call<S extends z.ZodType>(
   body: unknown,
   signal: AbortSignal | undefined,
   ahead = false,
+  /** The answer of a 200 is text (XML), handed to the schema as it is. */
+  textAnswer = false,
 ): Promise<ApiResult<z.infer<S>>> {
   return limit(async () => {
     if (signal?.aborted) return { ok: false, kind: 'cancelled', detail: 'cancelled' };
@@ -146,7 +171,7 @@ async function call<S extends z.ZodType>(
       }
       let json: unknown;
       try {
-        json = JSON.parse(answer.text);
+        json = textAnswer && answer.status === 200 ? answer.text : JSON.parse(answer.text);
       } catch {
         return { ok: false, kind: 'bad-answer', detail: `${where}: HTTP ${answer.status}, answer is not JSON` };
       }
@@ -180,5 +205,8 @@ export function createDeviceApiClient(opts: DeviceApiClientOptions = {}): Device
     // A device that answered its check takes its token before the next devices are checked.
     unbind: (at, token, signal) => call(limit, agent, timeoutMs, at, 'POST', '/unbind', localUnbindResponseSchema, { token }, signal, true),
     status: (at, signal) => call(limit, agent, timeoutMs, at, 'GET', '/status', deviceStatusSchema, undefined, signal),
+    unbindLocal: (at, req, signal) => call(limit, agent, timeoutMs, at, 'POST', '/unbind-local', adminUnbindResponseSchema, req, signal, true),
+    resetRequest: (at, signal) => call(limit, agent, timeoutMs, at, 'GET', '/reset-request', resetRequestAnswerSchema, undefined, signal, false, true),
+    applyResetCode: (at, code, newPassword, signal) => call(limit, agent, timeoutMs, at, 'POST', '/reset-code', applyResetCodeResponseSchema, { code, newPassword }, signal),
   };
 }

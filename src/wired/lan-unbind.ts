@@ -32,6 +32,10 @@ export interface LanUnbindOutcome {
   movedTo?: string;
   /** The operation ended on the caller's `reported` end (the station holds that result already). */
   reported?: true;
+  /** A local unbind refused ADMIN_PASSWORD: the device's wrong proofs left before it locks. */
+  attemptsLeft?: number;
+  /** A local unbind refused DEVICE_LOCKED: when the device takes proofs again (ISO). */
+  unlockAt?: string;
 }
 
 /** An end the station learnt from the authority rather than from the device. */
@@ -75,6 +79,12 @@ export interface LanUnbindOptions {
   sweep?: { device(key: string): LanDevice | undefined; on?(event: 'change', listener: (change: LanDeviceChange) => void): () => void };
   signal?: AbortSignal;
   onProgress?: (progress: LanUnbindProgress) => void;
+  /**
+   * A local unbind (DESIGN §4.8): each device, reset or not, gets its token with a proof of its admin
+   * password over the challenge its `GET /info` gave (`POST /unbind-local`), instead of `POST /unbind`.
+   * `proofFor` makes the proof; the password stays with the caller.
+   */
+  local?: { proofFor(adminSalt: string, challenge: string): Promise<string> };
 }
 
 const endpoint = (e: DeviceEndpoint): string => `${e.address}:${e.port}`;
@@ -145,7 +155,11 @@ async function unbindOne(
   if (info.value.devId !== target.devId) {
     return end({ code: 'NETWORK_CHANGED', detail: `another device (${info.value.devId}) answers at ${endpoint(at)}: ${target.devId} is no longer there` });
   }
-  if (info.value.st !== 'waiting') return end({ result: 'FAILED', code: 'NOT_WAITING', detail: `device is ${info.value.st}, not waiting: reset it` });
+  const local = opts.local;
+  if (local) {
+    if (info.value.st !== 'operating' && info.value.st !== 'waiting') return end({ result: 'FAILED', code: 'NOT_WAITING', detail: `device is ${info.value.st}: it is busy or done` });
+    if (!info.value.adminSalt || !info.value.challenge) return end({ result: 'FAILED', code: 'ADMIN_PASSWORD', detail: 'the device offers no admin login (no adminSalt in /info)' });
+  } else if (info.value.st !== 'waiting') return end({ result: 'FAILED', code: 'NOT_WAITING', detail: `device is ${info.value.st}, not waiting: reset it` });
   if (target.expectedSerial !== undefined && info.value.sn !== target.expectedSerial) {
     return end({ result: 'FAILED', code: 'SERIAL_MISMATCH', detail: `device reports serial ${info.value.sn}, expected ${target.expectedSerial}` });
   }
@@ -164,7 +178,18 @@ async function unbindOne(
     clearTimeout(gaveUp);
   }
   stage('sending');
-  const sent = await client.unbind(at, token, signal);
+  let sent: ApiResult<{ accepted: boolean; code?: FailureCode }>;
+  if (local) {
+    const { adminSalt, challenge } = info.value as { adminSalt: string; challenge: string };
+    const answer = await client.unbindLocal(at, { token, challenge, proof: await local.proofFor(adminSalt, challenge) }, signal);
+    if (answer.ok && !answer.value.accepted) {
+      const { code = 'ADMIN_PASSWORD', attemptsLeft, unlockAt } = answer.value;
+      const detail =
+        code === 'DEVICE_LOCKED' && unlockAt ? `the device is locked until ${unlockAt}` : attemptsLeft !== undefined ? `wrong admin password: ${attemptsLeft} attempts left` : 'the device refused the local unbind';
+      return end({ result: 'FAILED', code, detail, ...(attemptsLeft === undefined ? {} : { attemptsLeft }), ...(unlockAt ? { unlockAt } : {}) });
+    }
+    sent = answer;
+  } else sent = await client.unbind(at, token, signal);
   if (sent.ok && !sent.value.accepted) return end({ result: 'FAILED', code: sent.value.code ?? 'NOT_WAITING', detail: 'the device refused the token' });
   if (!sent.ok && (sent.kind === 'refused' || sent.kind === 'cancelled')) return unanswered(sent);
   // Accepted, or unknown (the answer was lost): the authority's report or the device's state says which.

@@ -8,6 +8,7 @@ import {
   type DeviceLine,
   type DeviceState,
   type FailureCode,
+  type ResetRequest,
   type UnbindResult,
 } from '../protocol/index.js';
 import { SerialLink, type SerialLinkEvent, type SerialLinkState } from './serial-link.js';
@@ -62,6 +63,8 @@ export interface UartClientOptions {
   reconnect?: ReconnectPolicyInput;
 }
 
+export type UartResetRequestOutcome = { ok: true; request: ResetRequest } | { ok: false; code: FailureCode; detail: string };
+
 export interface UartDeviceClient {
   readonly path: string;
   readonly state: SerialLinkState;
@@ -69,6 +72,8 @@ export interface UartDeviceClient {
   info(): Promise<UartInfoOutcome>;
   /** +INFO (and the label check), then AT+UNBIND=<token> and its answers up to +RESULT. Never throws. */
   unbind(token: string, options?: UartUnbindOptions): Promise<UartUnbindOutcome>;
+  /** AT+RESETREQ? → `+RESETREQ:<ResetRequest>` (DESIGN §4.9). Never throws. */
+  resetRequest(): Promise<UartResetRequestOutcome>;
   /** Fails the command at work and every queued one (TIMEOUT, "closed"), then closes the port. */
   close(): Promise<void>;
 }
@@ -197,6 +202,22 @@ export async function openUartDevice(options: UartClientOptions): Promise<UartDe
     return answer.ok ? answer.value : { ok: false, code: 'TIMEOUT', detail: answer.detail };
   }
 
+  async function queryResetRequest(): Promise<UartResetRequestOutcome> {
+    const failed = await send(formatStationLine({ kind: 'reset-request-query' }), 'AT+RESETREQ?', timeouts.infoMs);
+    if (failed) return { ok: false, code: 'TIMEOUT', detail: failed.detail };
+    const answer = await awaitLine(
+      timeouts.infoMs,
+      (l) =>
+        l.kind === 'reset-request'
+          ? ({ ok: true, request: l.request } as const)
+          : l.kind === 'error'
+            ? ({ ok: false, code: l.code, detail: `device answered ERROR:${l.code}` } as const)
+            : undefined,
+      `+RESETREQ within ${timeouts.infoMs} ms`,
+    );
+    return answer.ok ? answer.value : { ok: false, code: 'TIMEOUT', detail: answer.detail };
+  }
+
   async function runUnbind(token: string, opts: UartUnbindOptions): Promise<UartUnbindOutcome> {
     const states: DeviceState[] = [];
     const fail = (code: FailureCode | null, detail: string, info: DeviceInfo | null, tokenSent: boolean): UartUnbindOutcome => ({ result: 'FAILED', code, detail, info, tokenSent, states });
@@ -266,6 +287,7 @@ export async function openUartDevice(options: UartClientOptions): Promise<UartDe
       return link.state;
     },
     info: () => enqueue(queryInfo),
+    resetRequest: () => enqueue(queryResetRequest),
     unbind: (token, opts = {}) => enqueue(() => runUnbind(token, opts)),
     async close() {
       closed = true;

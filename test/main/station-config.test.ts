@@ -12,7 +12,7 @@ describe('station config', () => {
   it('given no flags, then every default of `unbind start --help` applies', () => {
     expect(configFromArgv([])).toEqual({
       port: 8790, dataDir: '.data', authorityUrl: null, demoExport: null, authorityPort: 8787, bench: true, benchDevices: 64, benchWired: 24,
-      benchUart: 3, benchScanner: false, lan: true, lanInterface: '127.0.0.1', mdnsPort: 5353, sadpPort: 37020, timeZone: 'UTC', logLevel: 'warn',
+      benchNotReset: 1, benchUart: 3, benchScanner: false, lan: true, lanInterface: '127.0.0.1', mdnsPort: 5353, sadpPort: 37020, timeZone: 'UTC', logLevel: 'warn',
       stopFailures: 5, stopWindow: 10, noReportSeconds: 60, benchWiredFaults: null, benchQrFaults: null, benchQrProducts: ['pqr1cam'],
     });
   });

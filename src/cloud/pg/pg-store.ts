@@ -176,9 +176,9 @@ export function createPgStore(o: PgStoreOptions): PgStore {
   };
 
   // ---- device logs ----
-  const APPEND = 'SELECT * FROM device_log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)';
+  const APPEND = 'SELECT * FROM device_log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)';
   const appendCounted = async (row: NewLog, count: number, lastAt: number): Promise<LogRow> =>
-    (await one<LogRow>(pool, APPEND, [row.at, row.dev_id, row.serial, row.pid, row.region, row.operator_id, row.token_id, row.channel, row.batch_ref, row.result, row.reason, count, lastAt]))!;
+    (await one<LogRow>(pool, APPEND, [row.at, row.dev_id, row.serial, row.pid, row.region, row.operator_id, row.token_id, row.channel, row.batch_ref, row.result, row.reason, count, lastAt, row.method]))!;
   const forToken = async (tokenId: string, afterSeq = 0): Promise<LogRow[]> =>
     all<LogRow>(pool, 'SELECT * FROM device_logs WHERE token_id = $1 AND id > $2 ORDER BY id', [tokenId, afterSeq]);
 
@@ -382,7 +382,7 @@ export function createPgStore(o: PgStoreOptions): PgStore {
       async appendUnchecked(devId, reason, count, firstAt, lastAt) {
         const dev = await one<{ serial: string; pid: string; region: string }>(pool, 'SELECT serial, pid, region FROM devices WHERE dev_id = $1', [devId]);
         if (!dev || count < 1) return;
-        await appendCounted({ at: firstAt, dev_id: devId, ...dev, operator_id: null, token_id: null, channel: null, batch_ref: null, result: 'FAILED', reason }, count, lastAt);
+        await appendCounted({ at: firstAt, dev_id: devId, ...dev, operator_id: null, token_id: null, channel: null, batch_ref: null, result: 'FAILED', reason, method: 'token' }, count, lastAt);
       },
       forToken,
       async query(accountId, q) {

@@ -83,11 +83,14 @@ const DEVICE_SQL = `SELECT d.dev_id, d.serial, d.pid, d.region, d.firmware, d.ke
   FROM devices d JOIN products p ON p.pid = d.pid WHERE d.dev_id = $1`;
 
 // Refusals decided before the transaction (bad signature, clock skew) name no token: they fold (migration 0003).
-const APPEND_LOG_SQL = 'SELECT * FROM device_log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $1)';
-const logParams = (r: NewLog): unknown[] => [r.at, r.dev_id, r.serial, r.pid, r.region, r.operator_id, r.token_id, r.channel, r.batch_ref, r.result, r.reason];
+const APPEND_LOG_SQL = 'SELECT * FROM device_log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $1, $12)';
+const logParams = (r: NewLog): unknown[] => [r.at, r.dev_id, r.serial, r.pid, r.region, r.operator_id, r.token_id, r.channel, r.batch_ref, r.result, r.reason, r.method];
 
 // One round trip, autocommitted: the transaction is the function call (migrations/0002-unbind-decide.ts).
-const DECIDE_SQL = 'SELECT * FROM unbind_decide($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)';
+// The method of its log row (§4.8) rides in the transaction-local `unbind.method`, set by the first argument
+// before the function runs (migrations/0007-device-log-method.ts).
+const DECIDE_SQL =
+  "SELECT * FROM unbind_decide(CASE WHEN set_config('unbind.method', $14, true) IS NOT NULL THEN $1 END, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
 interface Decision {
   o_log_id: number;
@@ -160,10 +163,11 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
         batch_ref: null,
         result: 'FAILED',
         reason: null,
+        method: req.method ?? 'token',
       };
       // Nobody may read a row about a device no product owns, and anyone can send these: answer, keep nothing.
       if (!dev) return { result: 'FAILED', reason: 'DEVICE_UNKNOWN', log: { id: 0, ...base, reason: 'DEVICE_UNKNOWN', count: 1, last_at: now }, exhausted: false };
-      if (!signaturesEqual(signDeviceRequest(dev.key, req.devId, req.token, req.ts, req.nonce), req.sig)) {
+      if (!signaturesEqual(signDeviceRequest(dev.key, req.devId, req.token, req.ts, req.nonce, req.method), req.sig)) {
         const log = await append(pool, { ...base, reason: 'DEVICE_AUTH' });
         return { result: 'FAILED', reason: 'DEVICE_AUTH', log, exhausted: false };
       }
@@ -179,7 +183,7 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
           values: [
             req.devId, req.nonce, now, dev.serial, dev.pid, dev.region,
             parsed.ok ? parsed.value.id : null, parsed.ok ? parsed.value.region : null, parsed.ok ? sha256Hex(parsed.value.secret) : null,
-            dev.productRefusal, dayOf(now), limits.account, limits.product,
+            dev.productRefusal, dayOf(now), limits.account, limits.product, req.method ?? 'token',
           ],
         })
       ).rows[0]!;

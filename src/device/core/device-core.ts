@@ -2,6 +2,7 @@ import {
   LIGHTS,
   canTransition,
   randomUrlSafe,
+  computeResetCode,
   redactToken,
   signDeviceRequest,
   type DeviceInfo,
@@ -216,6 +217,11 @@ export abstract class DeviceCore {
     return { ...this.status(), region: this.region, firmware: this.firmware, bound: this.#bound };
   }
 
+  /** The reset code the authority computes for a reset request of this device (DESIGN §4.9). */
+  protected expectedResetCode(challenge: string): string {
+    return computeResetCode(this.#deviceKey, this.devId, challenge);
+  }
+
   /** The DESIGN §4.5/§4.6 info block; null while `operating` (no pairing state to report: DESIGN §6). */
   protected pairingInfo(model: string | null | undefined): DeviceInfo | null {
     if (!isPairingState(this.#state)) return null;
@@ -228,8 +234,9 @@ export abstract class DeviceCore {
 
   protected moveTo(to: AgentState, note?: string): void {
     const from = this.#state;
-    // DESIGN §6 for the pairing states; a device in normal operation only leaves it through a reset.
-    const allowed = from === 'operating' ? to === 'waiting' : isPairingState(to) && (from === to || canTransition(from, to));
+    // DESIGN §6 for the pairing states.
+    // A device in normal operation leaves it through a reset, or a local unbind with its admin password (§4.8).
+    const allowed = from === 'operating' ? to === 'waiting' || to === 'unbinding' : isPairingState(to) && (from === to || canTransition(from, to));
     if (!allowed) return this.record('error', `refused transition ${from} → ${to}`);
     if (from === to) return;
     this.#state = to;
@@ -290,13 +297,19 @@ export abstract class DeviceCore {
    * The signed request of DESIGN §4.3, sent through the shared authority exchange; a lost answer is asked
    * for again with a new nonce and ts, and a replayed answer is the result like any other.
    */
-  protected sendUnbind(baseUrl: string, token: string, signal: AbortSignal, hooks: Pick<ExchangeOptions, 'onSent' | 'onAnswerArriving'> = {}): Promise<AuthorityExchange> {
+  protected sendUnbind(
+    baseUrl: string,
+    token: string,
+    signal: AbortSignal,
+    hooks: Pick<ExchangeOptions, 'onSent' | 'onAnswerArriving'> = {},
+    method?: 'local',
+  ): Promise<AuthorityExchange> {
     const sign = () => {
       const ts = Date.now();
       const nonce = randomUrlSafe(NONCE_LENGTH);
-      return { devId: this.devId, token, ts, nonce, sig: signDeviceRequest(this.#deviceKey, this.devId, token, ts, nonce) };
+      return { devId: this.devId, token, ts, nonce, sig: signDeviceRequest(this.#deviceKey, this.devId, token, ts, nonce, method), ...(method ? { method } : {}) };
     };
-    this.record('request', `POST ${baseUrl}/device/v1/unbind for token ${redactToken(token)}`);
+    this.record('request', `POST ${baseUrl}/device/v1/unbind for token ${redactToken(token)}${method ? ' (local unbind)' : ''}`);
     return exchangeUnbindRetrying(baseUrl, sign, {
       timeoutMs: this.#requestTimeoutMs,
       signal,

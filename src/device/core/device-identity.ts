@@ -13,5 +13,10 @@ export const deviceIdentitySchema = z.object({
   firmware: firmwareSchema,
   deviceKey: z.string().min(1).max(256),
   bound: z.boolean(),
+  /**
+   * The admin password of the device's local login (DESIGN §4.8), as the demo export gives it: the device
+   * keeps only a salted verifier derived from it, never the password.
+   */
+  adminPassword: z.string().min(1).max(128).optional(),
 });
 export type DeviceIdentity = z.infer<typeof deviceIdentitySchema>;

@@ -55,6 +55,8 @@ export interface WiredBenchOptions {
   /** How long a finished device keeps advertising its final state before its goodbye, ms (default 2000). */
   withdrawAfterMs?: number;
   sadpJitterMs?: number;
+  /** The devices' clock for their admin login (lockout, reset requests); Date.now by default. */
+  clock?: () => number;
   /** Serve the fleet status API (GET /status, POST /devices/:devId/reset, …) on 127.0.0.1 at this port. */
   statusPort?: number;
 }
@@ -135,6 +137,7 @@ export async function startWiredBench(options: WiredBenchOptions): Promise<Wired
       initialState: a?.notReset ? 'operating' : 'waiting',
       ...(hikvision ? { model: hikvision.model } : {}),
       renewLease: () => pool.next(),
+      ...(options.clock ? { clock: options.clock } : {}),
       ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
     });
     return { device, server: null, hikvision, moving: Promise.resolve(), announceTimer: null, withdrawTimer: null };

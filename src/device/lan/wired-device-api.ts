@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { localUnbindRequestSchema } from '../../protocol/index.js';
+import { adminUnbindRequestSchema, applyResetCodeRequestSchema, localUnbindRequestSchema, resetRequestXml } from '../../protocol/index.js';
 import type { WiredDevice } from './wired-device.js';
 
 /**
@@ -9,6 +9,9 @@ import type { WiredDevice } from './wired-device.js';
  *   POST /unbind  → {accepted, code?} for every token it checked (200, refusals included);
  *                   400 {code, message} only for a body that is not JSON
  *   GET  /status  → DeviceStatus {st, code?, result?, ip}
+ *   POST /unbind-local {token, challenge, proof} → {accepted, code?, attemptsLeft?, unlockAt?} (§4.8)
+ *   GET  /reset-request → <ResetRequest> XML (§4.9)
+ *   POST /reset-code {code, newPassword} → {accepted, code?} (§4.9)
  * A device in normal operation (never reset) has no pairing state to show: /info and /status
  * answer 409 {code: NOT_WAITING}. When the device's IP changes, the server moves with it: the old
  * address stops answering, as a device's old lease does.
@@ -53,9 +56,50 @@ function readBody(req: IncomingMessage): Promise<string | null> {
 
 const notWaiting = { code: 'NOT_WAITING', message: 'the device is in normal operation: reset it to unbind' };
 
+const noLogin = { code: 'NOT_FOUND', message: 'this device has no local admin login' };
+
+/** A JSON body checked by `schema`: the parsed value, or the answer already sent (413, 400 not JSON, 200 refusal). */
+async function readJson<T>(req: IncomingMessage, res: ServerResponse, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, refusal: unknown): Promise<T | null> {
+  const text = await readBody(req);
+  if (text === null) {
+    send(res, 413, { code: 'BODY_TOO_LARGE', message: `body is larger than ${MAX_BODY_BYTES} bytes` });
+    return null;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    send(res, 400, { code: 'BAD_REQUEST', message: 'body is not JSON' });
+    return null;
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    send(res, 200, refusal);
+    return null;
+  }
+  return parsed.data;
+}
+
 async function route(device: WiredDevice, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const method = req.method ?? 'GET';
+  if (path === '/unbind-local' || path === '/reset-code') {
+    if (method !== 'POST') return send(res, 405, { code: 'METHOD_NOT_ALLOWED', message: 'use POST' }, { allow: 'POST' });
+    if (path === '/unbind-local') {
+      const body = await readJson(req, res, adminUnbindRequestSchema, { accepted: false, code: 'ADMIN_PASSWORD' });
+      return body ? send(res, 200, device.acceptLocalUnbind(body)) : undefined;
+    }
+    const body = await readJson(req, res, applyResetCodeRequestSchema, { accepted: false, code: 'RESET_CODE_INVALID' });
+    return body ? send(res, 200, device.applyResetCode(body.code, body.newPassword)) : undefined;
+  }
+  if (path === '/reset-request') {
+    if (method !== 'GET') return send(res, 405, { code: 'METHOD_NOT_ALLOWED', message: 'use GET' }, { allow: 'GET' });
+    const r = device.resetRequest();
+    if (!r) return send(res, 404, noLogin);
+    const xml = resetRequestXml(r);
+    res.writeHead(200, { 'content-type': 'application/xml; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(xml) });
+    return void res.end(xml);
+  }
   if (path === '/info' || path === '/status') {
     if (method !== 'GET') return send(res, 405, { code: 'METHOD_NOT_ALLOWED', message: 'use GET' }, { allow: 'GET' });
     const body = path === '/info' ? device.info() : device.statusBody();

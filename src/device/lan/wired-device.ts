@@ -1,4 +1,5 @@
-import { parseToken, redactToken, type DeviceInfo, type DeviceStatus, type FailureCode } from '../../protocol/index.js';
+import { parseToken, redactToken, type AdminUnbindRequest, type AdminUnbindResponse, type ApplyResetCodeResponse, type DeviceInfo, type DeviceStatus, type FailureCode, type ResetRequest } from '../../protocol/index.js';
+import { AdminLogin } from '../core/admin-login.js';
 import { isPairingState } from '../../protocol/virtual-bench.js';
 import { abortableSleep as sleep } from '../core/abortable-sleep.js';
 import type { RetryPolicy } from '../core/signed-unbind-client.js';
@@ -40,6 +41,8 @@ export interface WiredDeviceOptions {
   /** A new lease from the bench's DHCP, for the IP-change fault. */
   renewLease?: () => string;
   historyLimit?: number;
+  /** The clock of the admin login (lockout, reset request validity); Date.now by default. */
+  clock?: () => number;
 }
 
 /** A LAN device takes only tokens: it refuses nothing but NOT_WAITING. */
@@ -55,6 +58,8 @@ export class WiredDevice extends ReportingDeviceCore<never> {
   readonly #addressListeners = new Set<(from: string | null, to: string) => void>();
   #ip: string | null = null;
   #pendingIpChange: boolean;
+  /** The local admin login (DESIGN §4.8); null for a device made without an admin password. */
+  readonly #login: AdminLogin | null;
 
   constructor(opts: WiredDeviceOptions) {
     super(opts);
@@ -62,6 +67,7 @@ export class WiredDevice extends ReportingDeviceCore<never> {
     this.faults = { ...opts.faults };
     this.#opts = opts;
     this.#pendingIpChange = this.faults.ipChange ?? false;
+    this.#login = opts.identity.adminPassword ? new AdminLogin(opts.identity.adminPassword, opts.clock) : null;
     // A failed DHCP client is visible on the status port: the device cannot be reached at all.
     if (this.faults.dhcp) {
       this.#ip = NO_ADDRESS;
@@ -91,9 +97,57 @@ export class WiredDevice extends ReportingDeviceCore<never> {
     return () => this.#addressListeners.delete(listener);
   }
 
-  /** `GET /info`; null while in normal operation (no pairing state to report: DESIGN §6). */
+  /**
+   * `GET /info`: the pairing info, with the admin salt and a fresh challenge when the device has a local
+   * login (DESIGN §4.8); in normal operation only for that login (null without one).
+   */
   info(): DeviceInfo | null {
-    return this.pairingInfo(this.model);
+    const login = this.#login;
+    const base: DeviceInfo | null =
+      this.pairingInfo(this.model) ??
+      (login ? { devId: this.devId, pid: this.pid, sn: this.serial, fw: this.firmware, rg: this.region, st: 'operating', ...(this.model ? { model: this.model } : {}) } : null);
+    return base && login ? { ...base, adminSalt: login.salt, challenge: login.challenge() } : base;
+  }
+
+  /**
+   * `POST /unbind-local {token, challenge, proof}` (DESIGN §4.8): a right proof makes the device send the
+   * signed request with `method: "local"`, from normal operation or waiting; a wrong one is refused with the
+   * attempts left, and after 5 the device refuses every local unbind for 30 minutes.
+   */
+  acceptLocalUnbind(req: AdminUnbindRequest): AdminUnbindResponse {
+    if (!this.#login) {
+      this.record('rejected', 'ADMIN_PASSWORD: local unbind, but this device has no admin login');
+      return { accepted: false, code: 'ADMIN_PASSWORD', attemptsLeft: 0 };
+    }
+    if (this.state !== 'operating' && this.state !== 'waiting') {
+      this.record('rejected', `NOT_WAITING: local unbind while ${this.state}`);
+      return { accepted: false, code: 'NOT_WAITING' };
+    }
+    const check = this.#login.checkProof(req.challenge, req.proof);
+    if (!check.ok) {
+      if (check.code === 'DEVICE_LOCKED') {
+        this.record('rejected', `DEVICE_LOCKED: local unbind refused until ${new Date(check.unlockAt).toISOString()}`);
+        return { accepted: false, code: 'DEVICE_LOCKED', unlockAt: new Date(check.unlockAt).toISOString() };
+      }
+      this.record('rejected', `ADMIN_PASSWORD: ${check.why}, ${check.attemptsLeft} attempts left`);
+      return { accepted: false, code: 'ADMIN_PASSWORD', attemptsLeft: check.attemptsLeft };
+    }
+    const token = req.token;
+    void this.startAttempt(`token ${redactToken(token)} with the admin password (local unbind)`, (epoch, signal) => this.#run(token, epoch, signal, 'local'));
+    return { accepted: true };
+  }
+
+  /** `GET /reset-request` (DESIGN §4.9); null for a device without an admin login. */
+  resetRequest(): ResetRequest | null {
+    return this.#login?.resetRequest(this.devId, this.serial) ?? null;
+  }
+
+  /** `POST /reset-code {code, newPassword}` (DESIGN §4.9). */
+  applyResetCode(code: string, newPassword: string): ApplyResetCodeResponse {
+    if (!this.#login) return { accepted: false, code: 'RESET_CODE_INVALID' };
+    const applied = this.#login.applyResetCode(code, newPassword, (challenge) => this.expectedResetCode(challenge));
+    this.record(applied.ok ? 'reset' : 'rejected', applied.ok ? 'admin password set with a reset code' : `${applied.code}: reset code refused`);
+    return applied.ok ? { accepted: true } : { accepted: false, code: applied.code };
   }
 
   /** `GET /status`; null while in normal operation. */
@@ -137,7 +191,7 @@ export class WiredDevice extends ReportingDeviceCore<never> {
     return { accepted: true };
   }
 
-  async #run(token: string, epoch: number, signal: AbortSignal): Promise<void> {
+  async #run(token: string, epoch: number, signal: AbortSignal, method?: 'local'): Promise<void> {
     await sleep(this.faults.latencyMs ?? 0, signal);
     if (this.isStale(epoch)) return;
     if (this.faults.unreachable) return this.fail('CLOUD_UNREACHABLE', 'no route to the authority (fault)');
@@ -154,7 +208,7 @@ export class WiredDevice extends ReportingDeviceCore<never> {
       },
       // The connection was opened from the old address: its answer cannot reach the new one.
       onAnswerArriving: () => (this.#ip !== ipAtSend ? 'abandon' : 'read'),
-    });
+    }, method);
     if (this.isStale(epoch)) return;
     void this.conclude(exchange, () => this.fail('NETWORK_CHANGED', 'answer lost: the address changed while the request was in flight'));
   }

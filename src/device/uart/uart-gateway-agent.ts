@@ -1,4 +1,5 @@
-import { parseToken, redactToken, type DeviceInfo, type FailureCode } from '../../protocol/index.js';
+import { parseToken, redactToken, type DeviceInfo, type FailureCode, type ResetRequest } from '../../protocol/index.js';
+import { AdminLogin } from '../core/admin-login.js';
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
 import { abortableSleep as sleep } from '../core/abortable-sleep.js';
 import type { RetryPolicy } from '../core/signed-unbind-client.js';
@@ -27,6 +28,8 @@ export interface UartGatewayAgentOptions {
   /** Shown in +INFO. */
   model?: string;
   historyLimit?: number;
+  /** The clock of the admin login (reset request validity); Date.now by default. */
+  clock?: () => number;
 }
 
 export interface UartGatewayDetails extends FleetDeviceStatus {
@@ -47,11 +50,19 @@ export type TokenAcceptance = { accepted: true } | { accepted: false; code: 'NOT
 export class UartGatewayAgent extends DeviceCore {
   readonly faults: Readonly<UartGatewayFaults>;
   readonly #model: string | undefined;
+  /** The local admin login (DESIGN §4.9: its reset request is read over the line); null without an admin password. */
+  readonly #login: AdminLogin | null;
 
   constructor(opts: UartGatewayAgentOptions) {
     super(opts);
     this.faults = { ...opts.faults };
     this.#model = opts.model;
+    this.#login = opts.identity.adminPassword ? new AdminLogin(opts.identity.adminPassword, opts.clock) : null;
+  }
+
+  /** `AT+RESETREQ?` (DESIGN §4.9), in any state: a forgotten password is no reason to reset first. Null without a login. */
+  resetRequest(): ResetRequest | null {
+    return this.#login?.resetRequest(this.devId, this.serial) ?? null;
   }
 
   /** The +INFO answer; null while `operating` (the pairing console is only active once reset). */

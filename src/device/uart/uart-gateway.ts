@@ -113,6 +113,10 @@ export async function startUartGateway(options: UartGatewayOptions): Promise<Uar
       const info = agent.info();
       return say(info ? { kind: 'info', info } : { kind: 'error', code: 'NOT_WAITING' });
     }
+    if (parsed.value.kind === 'reset-request-query') {
+      const request = agent.resetRequest();
+      return say(request ? { kind: 'reset-request', request } : { kind: 'error', code: 'RESET_CODE_INVALID' });
+    }
     if (agent.state !== 'waiting') {
       agent.receiveToken(parsed.value.token); // records the refusal in the gateway's history
       return say({ kind: 'error', code: 'NOT_WAITING' });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { call, json } from './call-spec.js';
+import { resetRequestViewSchema, type ResetRequestView } from './lan.js';
 
 /** Serial domain: the barcode scanner port and the UART ports, and their live status. */
 
@@ -51,4 +52,10 @@ const status = json<SerialStatusView>(serialStatusViewSchema);
 export const serialCalls = {
   getSerialStatus: call({ args: z.tuple([]), answer: status, http: { method: 'GET', path: '/api/serial', args: [] } }),
   setSerialSettings: call({ args: z.tuple([serialSettingsSchema]), answer: status, http: { method: 'PUT', path: '/api/serial', args: [{ in: 'body' }] } }),
+  /** Reads the reset request of the device on a UART port (`AT+RESETREQ?`, DESIGN §4.9). */
+  getSerialResetRequest: call({
+    args: z.tuple([z.strictObject({ port: z.string().min(1).max(256) })]),
+    answer: json<ResetRequestView>(resetRequestViewSchema),
+    http: { method: 'POST', path: '/api/serial/reset-request', args: [{ in: 'body' }] },
+  }),
 };

@@ -33,9 +33,9 @@ describe('PostgreSQL authority migrations', () => {
   it('given an empty database, when migrated, then it holds every table and column of the SQLite store, at the latest schema version', async () => {
     const pool = await emptyDb();
     await migratePg(pool, PG_AUTHORITY_SCHEMA);
-    expect(await currentPgVersion(pool)).toBe(6);
-    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(6);
-    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await currentPgVersion(pool)).toBe(7);
+    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(7);
+    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
 
     // One schema, two stores: the same tables with the same columns (the twin of every SQLite migration).
     const dir = mkdtempSync(join(tmpdir(), 'pg-parity-'));
@@ -66,6 +66,7 @@ describe('PostgreSQL authority migrations', () => {
       { version: 4, name: 'decided-answers' },
       { version: 5, name: 'cases' },
       { version: 6, name: 'ticket-decisions-serial-formats' },
+      { version: 7, name: 'device-log-method' },
     ]);
     expect((await pool.query("SELECT value FROM meta WHERE key = 'install'")).rows).toEqual([{ value: 'bench-7' }]);
   });
@@ -73,7 +74,7 @@ describe('PostgreSQL authority migrations', () => {
   it('given a database written by a newer program (version 99), when migrated, then it is refused with a clear error and left untouched', async () => {
     const pool = await emptyDb();
     await pool.query("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now()); INSERT INTO schema_version VALUES (99, 'future'); CREATE TABLE from_the_future (x int)");
-    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (6); upgrade the program');
+    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (7); upgrade the program');
     expect(await tablesOf(pool)).toEqual(['from_the_future', 'schema_version']);
   });
 
@@ -81,10 +82,10 @@ describe('PostgreSQL authority migrations', () => {
     const pool = await emptyDb();
     const broken: PgMigration[] = [
       ...PG_MIGRATIONS,
-      { version: 7, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 7 failed'); } },
+      { version: 8, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 8 failed'); } },
     ];
-    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 7 failed');
-    expect(await currentPgVersion(pool)).toBe(6);
+    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 8 failed');
+    expect(await currentPgVersion(pool)).toBe(7);
     expect(await tablesOf(pool)).not.toContain('half_done');
   });
 
@@ -176,7 +177,7 @@ describe('PostgreSQL authority migrations', () => {
     const url = await pg.freshDatabase(0);
     const pools = [pg.pool(url, 2), pg.pool(url, 2), pg.pool(url, 2)];
     await Promise.all(pools.map((p) => migratePg(p, PG_AUTHORITY_SCHEMA)));
-    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }, { version: 6 }]);
+    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }, { version: 6 }, { version: 7 }]);
   });
 
   it('given the PostgreSQL checks, then a token is never over capacity and a device log row has a known result', async () => {

@@ -17,6 +17,8 @@ export interface WiredAuthority {
   deviceLogs(query: Record<string, string>): Promise<DeviceLogView[]>;
   /** Bound devices of wired products, handed out once each so tests never share a device. */
   take(n: number, pid?: string, filter?: (d: DeviceIdentity) => boolean): DeviceIdentity[];
+  /** The authority's reset code for a device's reset request (DESIGN §4.9), as an approved case answers it. */
+  resetCodeFor(devId: string, challenge: string): string;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,11 @@ export async function startWiredAuthority(over: Partial<AuthorityOptions> = {}):
       if (picked.length < n) throw new Error(`only ${picked.length} bound wired devices left, need ${n}`);
       for (const d of picked) handedOut.add(d.devId);
       return picked;
+    },
+    resetCodeFor: (devId, challenge) => {
+      const code = authority.services.resetCodes.resetCodeFor(devId, challenge);
+      if (code === undefined) throw new Error(`no device ${devId}`);
+      return code;
     },
     async close() {
       await authority.close();

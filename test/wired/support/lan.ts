@@ -11,6 +11,7 @@ export const LAN_PORTS = {
   sadpSweep: { mdns: 25363, sadp: 27023 },
   wiredBench: { mdns: 25364, sadp: 27024 },
   wiredFleetCommand: { mdns: 25365, sadp: 27025 },
+  localUnbind: { mdns: 25366, sadp: 27026 },
 } as const;
 
 /** Polls until the condition holds; fails with the message after the timeout. */

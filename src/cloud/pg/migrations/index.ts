@@ -5,6 +5,7 @@ import * as m0003 from './0003-folded-failures.js';
 import * as m0004 from './0004-decided-answers.js';
 import * as m0005 from './0005-cases.js';
 import * as m0006 from './0006-ticket-decisions-serial-formats.js';
+import * as m0007 from './0007-device-log-method.js';
 
 /** Numbered, append-only, the twin of ../../migrations: never edit one that has shipped, add the next. */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
@@ -14,6 +15,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 4, name: 'decided-answers', up: m0004.up },
   { version: 5, name: 'cases', up: m0005.up },
   { version: 6, name: 'ticket-decisions-serial-formats', up: m0006.up },
+  { version: 7, name: 'device-log-method', up: m0007.up },
 ];
 
 export const PG_AUTHORITY_SCHEMA: PgSchema = { label: 'database schema', migrations: PG_MIGRATIONS };
