@@ -20,7 +20,7 @@ import {
 import { AuthorityRequestError, type AuthorityClient, type TokenWatch } from './station-authority-client.js';
 import { BatchIndex } from './batch-index.js';
 import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-records.js';
-import { batchView, statusOf, summaryOf, toResultView } from './batch-views.js';
+import { batchView, nextStamp, statusOf, summaryOf, toResultView } from './batch-views.js';
 import { planBatch, planDevices } from './planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';
 import { wifiPasswordMatches, wifiVerifier } from './wifi-verifier.js';
@@ -320,7 +320,7 @@ export function createBatchService(deps: {
       index.add(row);
       codes ??= store.codes(b.id);
       const code = row.tokenId ? codes.find((c) => c.tokenId === row.tokenId) : undefined;
-      emit({ type: 'result', batchId: b.id, result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
+      emit({ type: 'result', batchId: b.id, stamp: nextStamp(), result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
     }
     if (codes) announce(b.id, false, { batch: b, codes }); // as just read: storing results changes neither
     afterRows(b.id, rows);
@@ -342,7 +342,7 @@ export function createBatchService(deps: {
     if (!row) return false;
     index.replace(row.id, row);
     const code = store.codes(b.id).find((c) => c.tokenId === row.tokenId);
-    emit({ type: 'result', batchId: b.id, result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
+    emit({ type: 'result', batchId: b.id, stamp: nextStamp(), result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
     announce(b.id);
     afterRows(b.id, [row]);
     return true;

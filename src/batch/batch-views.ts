@@ -11,8 +11,21 @@ export function statusOf(b: Pick<BatchRecord, 'status' | 'stop'>): BatchStatus {
   return b.status === 'running' && b.stop && b.stop.resumedAt === null ? 'paused' : b.status;
 }
 
+let lastStamp = 0;
+/**
+ * The moment the station reads a batch's state, as a number that only grows: every view, summary and
+ * result event carries one, so the UI keeps the latest of what reaches it by two roads (an HTTP answer
+ * and the event stream) in whatever order they arrive. Microseconds of the wall clock, or one more than
+ * the last when the clock has not moved: a station started later stamps higher than any it stamped before.
+ */
+export function nextStamp(): number {
+  lastStamp = Math.max(lastStamp + 1, Date.now() * 1000);
+  return lastStamp;
+}
+
 export function summaryOf(b: BatchRecord, tally: BatchTally, notice: BatchNotice | null = null): BatchSummary {
   return {
+    stamp: nextStamp(),
     id: b.id,
     createdAt: new Date(b.createdAt).toISOString(),
     method: b.method,

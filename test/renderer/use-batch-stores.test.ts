@@ -5,7 +5,7 @@ import { useCurrentBatchStore } from '../../src/renderer/stores/use-current-batc
 import { useDeviceProgressStore } from '../../src/renderer/stores/use-device-progress-store.js';
 import { batchScreenOf } from '../../src/renderer/stores/use-navigation-store.js';
 import { planKey, useNewBatchStore } from '../../src/renderer/stores/use-new-batch-store.js';
-import { batchView, code, createFakeStationApi, installStores, plan, result, resultEvent, settle, tally, type FakeStationApi } from './support/fake-station-api.js';
+import { batchEvent, batchView, code, createFakeStationApi, installStores, plan, result, resultEvent, settle, stamp, tally, type FakeStationApi } from './support/fake-station-api.js';
 
 const BATCH = 'b-20250301-abc123';
 
@@ -182,8 +182,7 @@ describe('batch stores', () => {
       const batch = useCurrentBatchStore();
       await batch.open('b-20250301-abc123');
       batch.applyResult(resultEvent(BATCH, result('dev-a'), tally({ unbound: 1 }), code(0, { used: 1 })));
-      const { results: _r, manifest: _m, scanned: _s, ...summary } = batchView({ status: 'cancelled', tally: { unbound: 1, notBound: 0, failed: 0, pending: 0 } });
-      batch.applyBatchEvent({ ...summary, codes: [code(0, { status: 'closed', used: 1 }), code(1, { status: 'closed' })] });
+      batch.applyBatchEvent(batchEvent(batchView({ status: 'cancelled', tally: { unbound: 1, notBound: 0, failed: 0, pending: 0 } }), { codes: [code(0, { status: 'closed', used: 1 }), code(1, { status: 'closed' })] }));
       expect(batch.current?.status).toBe('cancelled');
       expect(batch.running).toBe(false);
       expect(batch.codes.map((c) => c.status)).toEqual(['closed', 'closed']);
@@ -197,8 +196,7 @@ describe('batch stores', () => {
       await batch.open('b-20250301-abc123');
       api.answers.getBatch = async () =>
         batchView({ tally: { unbound: 2, notBound: 0, failed: 0, pending: 43 }, results: [result('dev-a'), result('dev-b', { at: '2025-03-01T10:02:00.000Z' })] });
-      const { results: _r, manifest: _m, scanned: _s, codes, ...summary } = batchView({ tally: { unbound: 2, notBound: 0, failed: 0, pending: 43 } });
-      batch.applyBatchEvent({ ...summary, codes });
+      batch.applyBatchEvent(batchEvent(batchView({ tally: { unbound: 2, notBound: 0, failed: 0, pending: 43 } })));
       await settle();
       expect(api.callsOf('getBatch')).toHaveLength(2);
       expect(batch.progressText).toBe('2 / 45');
@@ -207,8 +205,9 @@ describe('batch stores', () => {
     it('when a snapshot arrives while events came in, then no report is lost', async () => {
       const batch = useCurrentBatchStore();
       await batch.open('b-20250301-abc123');
+      const readBefore = stamp(); // the label's answer was read before dev-late was stored
       batch.applyResult(resultEvent(BATCH, result('dev-late', { at: '2025-03-01T10:09:00.000Z' }), tally({ unbound: 1 })));
-      api.answers.scanLabel = async () => batchView({ scanned: ['SN-0001'], results: [result('dev-a')] });
+      api.answers.scanLabel = async () => batchView({ stamp: readBefore, scanned: ['SN-0001'], results: [result('dev-a')] });
       await batch.scanLabel(' SN-0001 ');
       expect(api.callsOf('scanLabel')).toEqual([['b-20250301-abc123', 'SN-0001']]);
       expect(batch.current?.scanned).toEqual(['SN-0001']);
@@ -231,8 +230,9 @@ describe('batch stores', () => {
     it('given a result event, when an older snapshot without that device arrives, then the row and the tally it carried stay', async () => {
       const batch = useCurrentBatchStore();
       await batch.open(BATCH);
+      const readBefore = stamp();
       batch.applyResult(resultEvent(BATCH, result('dev-late', { at: '2025-03-01T10:09:00.000Z' }), tally({ unbound: 1 }), code(0, { used: 1 })));
-      api.answers.scanLabel = async () => batchView({ scanned: ['SN-0001'] });
+      api.answers.scanLabel = async () => batchView({ stamp: readBefore, scanned: ['SN-0001'] });
       await batch.scanLabel('SN-0001');
       expect(batch.current?.scanned).toEqual(['SN-0001']);
       expect(batch.tally).toEqual(tally({ unbound: 1 }));

@@ -5,7 +5,7 @@ import { useCurrentBatchStore } from '../../src/renderer/stores/use-current-batc
 import { useNewBatchStore } from '../../src/renderer/stores/use-new-batch-store.js';
 import { routeEvent } from '../../src/renderer/app/event-dispatch.js';
 import type { BatchView } from '../../src/protocol/station-api.js';
-import { batchView, code, createFakeStationApi, installStores, result, resultEvent, settle, tally, type FakeStationApi } from './support/fake-station-api.js';
+import { batchEvent, batchView, code, createFakeStationApi, installStores, result, resultEvent, settle, tally, type FakeStationApi } from './support/fake-station-api.js';
 
 /** Issue 11: several batches at once in the page; starting one never loses another. */
 const QR = 'b-20250301-qrqrqr';
@@ -71,7 +71,7 @@ describe('many batches in the page', () => {
   it('a running batch the page did not start (another window) is followed when its event comes, without becoming current', async () => {
     const batch = useCurrentBatchStore();
     await batch.open(QR);
-    batch.applyBatchEvent({ ...summaryOf(views.get(WIRED)!), codes: [] });
+    batch.applyBatchEvent(batchEvent(views.get(WIRED)!, { codes: [] }));
     await settle();
     expect(batch.current?.id).toBe(QR);
     expect(batch.runningBatches.map((b) => b.id)).toEqual([WIRED, QR]);
@@ -91,7 +91,7 @@ describe('many batches in the page', () => {
     const batch = useCurrentBatchStore();
     await batch.open(WIRED);
     const stop = { code: 'CLOUD_UNREACHABLE' as const, count: 5, threshold: 5, window: 10, at: '2025-03-01T10:06:00.000Z', resumedAt: null };
-    batch.applyBatchEvent({ ...summaryOf(views.get(WIRED)!), status: 'paused', stop, codes: [] });
+    batch.applyBatchEvent(batchEvent(views.get(WIRED)!, { status: 'paused', stop, codes: [] }));
     expect(batch.paused).toBe(true);
     expect(batch.running).toBe(true);
     expect(batch.current?.stop).toEqual(stop);
@@ -104,9 +104,9 @@ describe('many batches in the page', () => {
     const batch = useCurrentBatchStore();
     await batch.open(QR);
     const notice = { kind: 'no-report' as const, seconds: 60, since: '2025-03-01T10:01:00.000Z', causes: [{ code: 'WIFI_AUTH' as const, hint: 'check the Wi-Fi password' }] };
-    batch.applyBatchEvent({ ...summaryOf(views.get(QR)!), notice, codes: views.get(QR)!.codes });
+    batch.applyBatchEvent(batchEvent(views.get(QR)!, { notice }));
     expect(batch.current?.notice).toEqual(notice);
-    batch.applyBatchEvent({ ...summaryOf(views.get(QR)!), notice: null, codes: views.get(QR)!.codes });
+    batch.applyBatchEvent(batchEvent(views.get(QR)!, { notice: null }));
     expect(batch.current?.notice).toBeNull();
   });
 
@@ -129,13 +129,50 @@ describe('many batches in the page', () => {
     expect(list.operators).toEqual(['Ana', 'Bo']);
     // The QR batch ends: it moves below the running one, and a new batch joins the list.
     const batch = useCurrentBatchStore();
-    routeEvent({ type: 'batch', batch: { ...summaryOf(views.get(QR)!), status: 'completed', codes: [] } }, { batch, batchList: list } as never);
-    routeEvent({ type: 'batch', batch: { ...summaryOf(views.get(QR2)!), codes: [] } }, { batch, batchList: list } as never);
+    routeEvent({ type: 'batch', batch: batchEvent(views.get(QR)!, { status: 'completed', codes: [] }) }, { batch, batchList: list } as never);
+    routeEvent({ type: 'batch', batch: batchEvent(views.get(QR2)!, { codes: [] }) }, { batch, batchList: list } as never);
     expect(list.shown.map((b) => [b.id, b.status])).toEqual([
       [QR2, 'running'],
       [WIRED, 'running'],
       [QR, 'completed'],
       ['b-old', 'completed'],
+    ]);
+  });
+  it('given a wired batch fetched again, when its "completed" event overtakes that answer, then it stays completed with every row (CI stop 15: stuck "running" at 8 / 8)', async () => {
+    const batch = useCurrentBatchStore();
+    await batch.open(WIRED);
+    // A result the page missed: it fetches the batch again; the station reads it now, the answer is slow.
+    let answer!: (v: BatchView) => void;
+    api.answers.getBatch = () => new Promise<BatchView>((resolve) => (answer = resolve));
+    const rows = [result('nvr-0001', { pid: 'pnvr8ch' }), result('nvr-0002', { pid: 'pnvr8ch', at: '2025-03-01T10:01:01.000Z' })];
+    batch.applyResult(resultEvent(WIRED, rows[1]!, tally({ unbound: 2 }, 3)));
+    expect(api.callsOf('getBatch')).toHaveLength(2);
+    // Meanwhile the last device and the end come by the event stream.
+    const last = result('nvr-0003', { pid: 'pnvr8ch', at: '2025-03-01T10:01:02.000Z' });
+    batch.applyResult(resultEvent(WIRED, last, tally({ unbound: 3 }, 3)));
+    batch.applyBatchEvent(batchEvent(views.get(WIRED)!, { status: 'completed', tally: tally({ unbound: 3 }, 3), codes: [] }));
+    // The answer, as read before those two: running, 2 of 3.
+    answer({ ...views.get(WIRED)!, tally: tally({ unbound: 2 }, 3), results: [...rows].reverse() });
+    await settle();
+    expect(batch.current?.status).toBe('completed');
+    expect(batch.progressText).toBe('3 / 3');
+    expect(batch.results.map((r) => r.devId)).toEqual(['nvr-0001', 'nvr-0002', 'nvr-0003']);
+  });
+
+  it('given the batch list being read, when a batch ends and another starts meanwhile, then the list shows both as the events said', async () => {
+    const list = useBatchListStore();
+    let answer!: (v: ReturnType<typeof summaryOf>[]) => void;
+    api.answers.listBatches = () => new Promise((resolve) => (answer = resolve));
+    const loading = list.load();
+    const batch = useCurrentBatchStore();
+    routeEvent({ type: 'batch', batch: batchEvent(views.get(QR)!, { status: 'completed', codes: [] }) }, { batch, batchList: list } as never);
+    routeEvent({ type: 'batch', batch: batchEvent(views.get(QR2)!, { codes: [] }) }, { batch, batchList: list } as never);
+    answer([summaryOf(views.get(QR)!), summaryOf(views.get(WIRED)!)].map((b) => ({ ...b, stamp: 0 })));
+    await loading;
+    expect(list.shown.map((b) => [b.id, b.status])).toEqual([
+      [QR2, 'running'],
+      [WIRED, 'running'],
+      [QR, 'completed'],
     ]);
   });
 });

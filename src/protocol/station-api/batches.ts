@@ -137,6 +137,8 @@ export interface BatchTally {
 }
 
 export interface BatchView {
+  /** When the station read this state (batch-views.ts nextStamp): of two states of a batch, the greater stamp is the later. */
+  stamp: number;
   id: string;
   createdAt: string;
   method: BatchMethod;
@@ -226,6 +228,7 @@ export const batchNoticeSchema = z.object({
 }) satisfies z.ZodType<BatchNotice>;
 
 export const batchSummarySchema = z.object({
+  stamp: z.number().int().nonnegative(),
   id: z.string(),
   createdAt: z.string(),
   method: batchMethodSchema,

@@ -25,7 +25,8 @@ import { caseViewSchema, type CaseView } from '../case-api.js';
  */
 export type StationEvent =
   | { type: 'batch'; batch: BatchSummary & { codes: BatchCodeView[] } }
-  | { type: 'result'; batchId: string; result: DeviceResultView; tally: BatchTally; code: BatchCodeView | null }
+  /** `stamp`: when the station stored the result (as BatchView.stamp): a view stamped later already holds it. */
+  | { type: 'result'; batchId: string; stamp: number; result: DeviceResultView; tally: BatchTally; code: BatchCodeView | null }
   | { type: 'bench'; devices: FleetDeviceStatus[] }
   | { type: 'lan'; devices: LanDeviceView[] }
   | { type: 'progress'; progress: DeviceProgressView }
@@ -38,7 +39,7 @@ export type StationEvent =
 
 export const stationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('batch'), batch: batchSummarySchema.extend({ codes: z.array(batchCodeViewSchema) }) }),
-  z.object({ type: z.literal('result'), batchId: z.string(), result: deviceResultViewSchema, tally: batchTallySchema, code: batchCodeViewSchema.nullable() }),
+  z.object({ type: z.literal('result'), batchId: z.string(), stamp: z.number().int().nonnegative(), result: deviceResultViewSchema, tally: batchTallySchema, code: batchCodeViewSchema.nullable() }),
   z.object({ type: z.literal('bench'), devices: fleetStatusSchema }),
   z.object({ type: z.literal('lan'), devices: lanDevicesSchema }),
   z.object({ type: z.literal('progress'), progress: deviceProgressViewSchema }),

@@ -10,7 +10,7 @@ export interface EventTargets {
     applyLabel(batchId: string | null, label: string): void;
   };
   /** The batch list (summaries of every batch, not only the followed ones). */
-  batchList?: { applyBatchEvent(b: BatchSummary): void; applyTally(batchId: string, tally: BatchSummary['tally']): void };
+  batchList?: { applyBatchEvent(b: BatchSummary): void; applyTally(batchId: string, tally: BatchSummary['tally'], stamp: number): void };
   progress: { applyProgress(p: DeviceProgressView): void };
   bench: { applyDevices(devices: FleetDeviceStatus[]): void };
   lan: { applyDevices(devices: LanDeviceView[]): void };
@@ -30,7 +30,7 @@ export function routeEvent(e: StationEvent, to: EventTargets): void {
       return;
     case 'result':
       to.batch.applyResult(e);
-      to.batchList?.applyTally(e.batchId, e.tally);
+      to.batchList?.applyTally(e.batchId, e.tally, e.stamp);
       return;
     case 'bench':
       to.bench.applyDevices(e.devices);

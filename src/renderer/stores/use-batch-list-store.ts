@@ -51,7 +51,13 @@ export const useBatchListStore = defineStore('batch-list', () => {
 
   async function load(): Promise<void> {
     await runStationCall(async () => {
-      batches.value = await api.listBatches();
+      const listed = await api.listBatches();
+      // Events that came while the list was read are later than it (the station stamps both): they stay.
+      const held = new Map(batches.value.map((b) => [b.id, b]));
+      const readAt = Math.max(0, ...listed.map((b) => b.stamp));
+      const ids = new Set(listed.map((b) => b.id));
+      const startedSince = batches.value.filter((b) => !ids.has(b.id) && b.stamp > readAt);
+      batches.value = [...startedSince, ...listed.map((b) => { const h = held.get(b.id); return h && h.stamp > b.stamp ? h : b; })];
     }, { busy: loading, error });
   }
 
@@ -66,12 +72,13 @@ export const useBatchListStore = defineStore('batch-list', () => {
   function applyBatchEvent(b: BatchSummary & { codes?: BatchCodeView[] }): void {
     const { codes: _codes, ...summary } = b;
     const at = batches.value.findIndex((x) => x.id === summary.id);
+    if (at >= 0 && batches.value[at]!.stamp > summary.stamp) return; // the listed state is later
     batches.value = at < 0 ? [summary, ...batches.value] : batches.value.map((x, i) => (i === at ? summary : x));
   }
   /** A `result` event: the tally moves. */
-  function applyTally(batchId: string, tally: BatchSummary['tally']): void {
+  function applyTally(batchId: string, tally: BatchSummary['tally'], stamp: number): void {
     const at = batches.value.findIndex((x) => x.id === batchId);
-    if (at >= 0) batches.value = batches.value.map((x, i) => (i === at ? { ...x, tally } : x));
+    if (at >= 0 && batches.value[at]!.stamp <= stamp) batches.value = batches.value.map((x, i) => (i === at ? { ...x, tally, stamp } : x));
   }
 
   function clear(): void {

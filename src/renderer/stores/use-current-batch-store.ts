@@ -84,18 +84,25 @@ export const useCurrentBatchStore = defineStore('current-batch', () => {
   }
 
   /**
-   * A full snapshot of a batch: followed from now on, and the current one unless `select` is false. Rows
-   * that arrived by event for devices the snapshot does not list are kept: the snapshot was taken before
-   * them, so the tally and codes those events carried stay too.
+   * A full snapshot of a batch: followed from now on, and the current one unless `select` is false.
+   * The station stamps what it reads (BatchView.stamp): a snapshot read before the state held here (its
+   * answer overtaken by later events) adds only what events do not carry (rows of devices not held yet,
+   * labels, the manifest), so a batch that ended never shows as running again; a later one replaces
+   * it, rows and all, as it holds them.
    */
   function adopt(view: BatchView, opts: { select?: boolean } = {}): void {
     const heldF = followed.value[view.id] ?? null;
     const held = heldF?.view ?? null;
     // The snapshot lists newest first: replayed oldest first, each device keeps its latest row, as events would.
     const sent = upsert([], [...view.results].reverse());
-    const listed = new Set(sent.map((r) => r.devId));
-    const newer = heldF ? heldF.results.filter((r) => !listed.has(r.devId)) : [];
-    put(view.id, { view: held && newer.length > 0 ? { ...view, tally: held.tally, codes: held.codes } : view, results: upsert(newer, sent) });
+    if (heldF && held && view.stamp < held.stamp) {
+      // What events carry (status, tally, codes, stop, notice) stays as held; labels and the manifest come only in snapshots.
+      const known = new Set(heldF.results.map((r) => r.devId));
+      const scanned = [...held.scanned, ...view.scanned.filter((l) => !held.scanned.includes(l))];
+      put(view.id, { view: { ...held, manifest: view.manifest, scanned }, results: upsert(heldF.results, sent.filter((r) => !known.has(r.devId))) });
+    } else {
+      put(view.id, { view, results: sent });
+    }
     if (opts.select !== false) {
       if (currentId.value !== view.id) error.value = null;
       currentId.value = view.id;
@@ -171,6 +178,7 @@ export const useCurrentBatchStore = defineStore('current-batch', () => {
       if (isLive(b.status)) follow(b.id);
       return;
     }
+    if (b.stamp < f.view.stamp) return; // read before the state held here: that state already says it
     put(b.id, { ...f, view: { ...f.view, ...b, manifest: f.view.manifest, scanned: f.view.scanned, results: f.view.results } });
     if (missedResults(b.id)) void resync(b.id);
   }
@@ -179,9 +187,10 @@ export const useCurrentBatchStore = defineStore('current-batch', () => {
   function applyResult(e: ResultEvent): void {
     const f = followed.value[e.batchId];
     if (!f) return noteUnknown(e.batchId);
+    if (e.stamp < f.view.stamp) return; // stored before the state held here was read: it holds this row
     const sentCode = e.code;
     const codes = sentCode ? f.view.codes.map((c) => (c.tokenId === sentCode.tokenId ? sentCode : c)) : f.view.codes;
-    put(e.batchId, { view: { ...f.view, tally: e.tally, codes }, results: upsert(f.results, [e.result]) });
+    put(e.batchId, { view: { ...f.view, stamp: e.stamp, tally: e.tally, codes }, results: upsert(f.results, [e.result]) });
     if (missedResults(e.batchId)) void resync(e.batchId);
   }
 

@@ -40,7 +40,9 @@ export function createFakeStationApi(answers: Answers = {}): FakeStationApi {
   const pick = <K extends keyof StationApi>(method: K): StationApi[K] => {
     const answer = fake.answers[method];
     if (!answer) throw new Error(`fake station: no answer for ${method}`);
-    return answer;
+    // The station stamps a batch when it reads it, i.e. when the call reaches it, not when its answer arrives.
+    const readAt = stamp();
+    return ((...a: unknown[]) => Promise.resolve((answer as (...x: unknown[]) => unknown)(...a)).then((v) => stampedAt(v, readAt))) as StationApi[K];
   };
   const fake: FakeStationApi = {
     calls,
@@ -92,6 +94,18 @@ export function createFakeStationApi(answers: Answers = {}): FakeStationApi {
     },
   };
   return fake;
+}
+
+let stamps = 0;
+/** The next of the station's stamps (BatchView.stamp): each one greater than every one before. */
+export const stamp = (): number => ++stamps;
+const isBatchState = (v: unknown): v is { stamp: number } => typeof v === 'object' && v !== null && 'stamp' in v && 'status' in v && 'tally' in v;
+/** An answer as the station gives it: every batch in it stamped when it was read (unless the test stamped it: 0 is "not yet"). */
+function stampedAt(v: unknown, at: number): unknown {
+  if (Array.isArray(v)) return v.map((x) => stampedAt(x, at));
+  if (isBatchState(v)) return v.stamp === 0 ? { ...v, stamp: at } : v;
+  if (typeof v === 'object' && v !== null && 'batch' in v && isBatchState((v as { batch: unknown }).batch)) return { ...v, batch: stampedAt((v as { batch: unknown }).batch, at) };
+  return v;
 }
 
 export function memoryStorage(initial: Record<string, string> = {}): KeyValueStorage & { data: Map<string, string> } {
@@ -151,8 +165,10 @@ export function code(index: number, over: Partial<BatchCodeView> = {}): BatchCod
   return { index, tokenId: `tok${index}aaaa`, capacity: index === 0 ? 30 : 15, used: 0, expiresAt: '2025-03-01T10:10:00.000Z', status: 'active', ...over };
 }
 
+/** A batch as the station would answer it; stamped when the fake answers it, unless `over` gives a stamp. */
 export function batchView(over: Partial<BatchView> = {}): BatchView {
   return {
+    stamp: 0,
     id: 'b-20250301-abc123',
     createdAt: '2025-03-01T10:00:00.000Z',
     method: 'qr',
@@ -177,7 +193,13 @@ export function result(devId: string, over: Partial<DeviceResultView> = {}): Dev
 
 /** A `result` event as the station sends it: the device's row, the batch's tally as the station counts it, the code the row used. */
 export function resultEvent(batchId: string, r: DeviceResultView, tally: BatchTally, usedCode: BatchCodeView | null = null): Extract<StationEvent, { type: 'result' }> {
-  return { type: 'result', batchId, result: r, tally, code: usedCode };
+  return { type: 'result', batchId, stamp: stamp(), result: r, tally, code: usedCode };
+}
+
+/** A `batch` event as the station sends it now (stamped now) for a batch in the state `view`. */
+export function batchEvent(view: BatchView, over: Partial<BatchView> = {}): Extract<StationEvent, { type: 'batch' }>['batch'] {
+  const { results: _r, manifest: _m, scanned: _s, ...summary } = { ...view, ...over };
+  return { ...summary, stamp: stamp() };
 }
 
 /** A tally of a running batch of `expected` devices. */
