@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sendSignedRequest } from '../../../src/batch/station-authority-client.js';
-import { REPO, runUnbind, type RunningProcess } from '../../support/processes.js';
+import { startDriver, type Driver } from '../../support/driver-process.js';
+import { runUnbind, type RunningProcess } from '../../support/processes.js';
 import { useTestPg } from '../../support/pg-server.js';
 
 /**
@@ -20,55 +20,6 @@ const PER_STATION = 100;
 const NODES = 3;
 const KILL_AT = 200;
 const testPg = useTestPg();
-
-interface Driver {
-  child: ChildProcess;
-  lines: string[];
-  waitFor(test: (lines: string[]) => boolean, what: string): Promise<void>;
-  send(line: string): void;
-}
-
-/** A driver process (test/support/crash-replay-driver.ts) and its whole output lines. */
-function startDriver(onLine: () => void): Driver {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/crash-replay-driver.ts'], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const errors: string[] = [];
-  const waiters = new Set<() => void>();
-  let ended: string | null = null;
-  let partial = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts.filter(Boolean));
-    onLine();
-    for (const w of [...waiters]) w();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => void errors.push(chunk.toString()));
-  child.once('close', (code, signal) => {
-    ended = signal ? `killed by ${signal}` : `exited ${code}`;
-    for (const w of [...waiters]) w();
-  });
-  return {
-    child,
-    lines,
-    send: (line) => void child.stdin!.write(`${line}\n`),
-    waitFor: (test, what) =>
-      new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (test(lines)) {
-            waiters.delete(check);
-            resolve();
-          } else if (ended !== null) {
-            waiters.delete(check);
-            reject(new Error(`driver ${ended} before ${what}:\n${lines.slice(-5).join('\n')}\n${errors.join('')}`));
-          }
-        };
-        waiters.add(check);
-        check();
-      }),
-  };
-}
-
 
 /** Result events of a token's stream on one node, from the start, until `want` have come (the events themselves). */
 async function streamResults(url: string, account: { clientId: string; secret: string }, tokenId: string, want: number): Promise<number[]> {
