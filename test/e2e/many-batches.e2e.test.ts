@@ -21,17 +21,14 @@ async function openSignedIn(browser: Browser, url: string): Promise<Page> {
   await page.getByTestId('dashboard').waitFor();
   return page;
 }
-const text = (page: Page, testId: string, expected: string, timeout = 30_000) =>
-  page.waitForFunction(([id, want]) => document.querySelector(`[data-testid="${id}"]`)?.textContent?.trim() === want, [testId, expected] as const, { polling: POLL_MS, timeout });
-
-describe('many batches in the browser', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'e2e-many-'));
-  let station: RunningProcess;
-  let url: string;
-  let browser: Browser;
-
+/** A station with its virtual bench, started with `args`, and one Chromium, for the tests of one describe. */
+function useStation(prefix: string, args: string[]): { url(): string; browser(): Browser } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let station: RunningProcess | undefined;
+  let url = '';
+  let browser: Browser | undefined;
   beforeAll(async () => {
-    station = runUnbind(['start', '--port', '0', '--authority-port', '0', '--data', dir, '--bench-devices', '15', '--bench-qr-faults', 'notreset=7', '--bench-wired', '8', '--bench-wired-faults', '', '--bench-uart', '0', '--mdns-port', '26456', '--sadp-port', '28123', '--log-level', 'warn']);
+    station = runUnbind(['start', '--port', '0', '--authority-port', '0', '--data', dir, '--bench-uart', '0', '--log-level', 'warn', ...args]);
     url = (await station.waitFor(/Unbind Station: (http:\S+)/, 60_000))[1]!;
     browser = await launchChromium();
   }, 90_000);
@@ -40,9 +37,16 @@ describe('many batches in the browser', () => {
     await station?.kill();
     rmSync(dir, { recursive: true, force: true });
   });
+  return { url: () => url, browser: () => browser! };
+}
+const text = (page: Page, testId: string, expected: string, timeout = 30_000) =>
+  page.waitForFunction(([id, want]) => document.querySelector(`[data-testid="${id}"]`)?.textContent?.trim() === want, [testId, expected] as const, { polling: POLL_MS, timeout });
+
+describe('many batches in the browser', () => {
+  const st = useStation('e2e-many-', ['--bench-devices', '15', '--bench-qr-faults', 'notreset=7', '--bench-wired', '8', '--bench-wired-faults', '', '--mdns-port', '26456', '--sadp-port', '28123']);
 
   it('a QR batch with 7 devices pending, then a wired batch: both run at once, are switched between, and both reach their end', async () => {
-    const page = await openSignedIn(browser, url);
+    const page = await openSignedIn(st.browser(), st.url());
     await page.getByTestId('nav-new-batch').click();
     await page.getByTestId('product-select').selectOption('pqr1cam');
     await page.getByTestId('wifi-ssid').fill('bench-lab');
@@ -74,7 +78,7 @@ describe('many batches in the browser', () => {
     await page.screenshot(settledShot('40-many-wired-done-qr-running'));
 
     // The 7 cameras are reset now: they read the QR batch's code, still on the station's screen.
-    const s = stationClient(url);
+    const s = stationClient(st.url());
     const operating = (await s.call<Array<{ devId: string; pid: string; state: string }>>('GET', '/api/bench')).body.filter((d) => d.pid === 'pqr1cam' && d.state === 'operating');
     expect(operating).toHaveLength(7);
     await qrSwitch.click();
@@ -101,24 +105,10 @@ describe('many batches in the browser', () => {
 });
 
 describe('the stop rule in the browser', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'e2e-stop-'));
-  let station: RunningProcess;
-  let url: string;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    station = runUnbind(['start', '--port', '0', '--authority-port', '0', '--data', dir, '--bench-devices', '1', '--bench-wired', '7', '--bench-wired-faults', 'unreachable=7', '--stop-failures', '3', '--stop-window', '4', '--bench-uart', '0', '--mdns-port', '26457', '--sadp-port', '28124', '--log-level', 'warn']);
-    url = (await station.waitFor(/Unbind Station: (http:\S+)/, 60_000))[1]!;
-    browser = await launchChromium();
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await station?.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const st = useStation('e2e-stop-', ['--bench-devices', '1', '--bench-wired', '7', '--bench-wired-faults', 'unreachable=7', '--stop-failures', '3', '--stop-window', '4', '--mdns-port', '26457', '--sadp-port', '28124']);
 
   it('a wired bench whose devices cannot reach the authority: the batch stops itself after 3 of 4, says why, and goes on when resumed', async () => {
-    const page = await openSignedIn(browser, url);
+    const page = await openSignedIn(st.browser(), st.url());
     await page.getByTestId('nav-wired').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="lan-row"][data-selectable="true"]').length === 7, undefined, { polling: POLL_MS, timeout: 20_000 });
     await page.getByTestId('lan-select-all').click();
@@ -138,25 +128,11 @@ describe('the stop rule in the browser', () => {
 });
 
 describe('the no-report notice in the browser', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'e2e-notice-'));
-  let station: RunningProcess;
-  let url: string;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    // The notice after 2 s instead of 60 (the station test drives the 60 s on its own clock).
-    station = runUnbind(['start', '--port', '0', '--authority-port', '0', '--data', dir, '--bench-devices', '2', '--bench-uart', '0', '--no-lan', '--no-report-seconds', '2', '--log-level', 'warn']);
-    url = (await station.waitFor(/Unbind Station: (http:\S+)/, 60_000))[1]!;
-    browser = await launchChromium();
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await station?.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  // The notice after 2 s instead of 60 (the station test drives the 60 s on its own clock).
+  const st = useStation('e2e-notice-', ['--bench-devices', '2', '--no-lan', '--no-report-seconds', '2']);
 
   it('a QR batch started with the wrong Wi-Fi password: the code screen says no device reported, with the likely causes', async () => {
-    const page = await openSignedIn(browser, url);
+    const page = await openSignedIn(st.browser(), st.url());
     await page.getByTestId('nav-new-batch').click();
     await page.getByTestId('product-select').selectOption('pqr1cam');
     await page.getByTestId('wifi-ssid').fill('bench-lab');
