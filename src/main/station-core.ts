@@ -15,6 +15,7 @@ import { renderPrintSheet, renderQrSvg } from '../qr/index.js';
 import { csvHintColumn, printSheetText } from './station-locale.js';
 import type { BatchService } from '../batch/batch-service.js';
 import { planBatch } from '../batch/planner.js';
+import { batchForLabel } from '../batch/label-routing.js';
 import { StationError } from '../protocol/station-api/refusals.js';
 import type { benchCalls } from '../protocol/station-api/bench.js';
 import type { StationHandlers } from './station-calls.js';
@@ -105,8 +106,8 @@ export function createStationCore(deps: {
   };
 
   /** Why a label cannot be a device of the batch (its product's serial format), or null. */
-  async function labelRefusal(b: BatchView, label: string): Promise<string | null> {
-    const formats = (await sessions.current().client.products())
+  async function labelRefusal(b: BatchView, label: string, products?: ReadonlyArray<{ pid: string; serialFormat: string | null }>): Promise<string | null> {
+    const formats = (products ?? (await sessions.current().client.products()))
       .filter((p) => b.pid === 'mixed' || p.pid === b.pid)
       .map((p) => p.serialFormat);
     const problems = (formats.length ? formats : [null]).map((f) => checkSerialLabel(label, f));
@@ -259,11 +260,19 @@ export function createStationCore(deps: {
         let refused: string | null = null;
         try {
           const me = sessions.current().account.accountId;
-          const running = batches.list().find((b) => b.accountId === me && b.status === 'running');
-          if (running) {
-            batchId = running.id;
-            refused = await labelRefusal(batches.get(running.id), label);
-            if (!refused) batches.scanLabel(running.id, label);
+          const running = batches
+            .list()
+            .filter((b) => b.accountId === me && b.status === 'running')
+            .sort((x, y) => y.createdAt.localeCompare(x.createdAt))
+            .map((b) => batches.get(b.id));
+          const products = running.length ? await sessions.current().client.products() : [];
+          const refusals = new Map<string, string | null>();
+          for (const b of running) refusals.set(b.id, await labelRefusal(b, label, products));
+          const to = batchForLabel(running.map((b) => ({ id: b.id, manifest: b.manifest, scanned: b.scanned, accepts: refusals.get(b.id) === null })), label);
+          if (to) {
+            batchId = to.id;
+            refused = to.fits ? null : refusals.get(to.id)!;
+            if (!refused) batches.scanLabel(to.id, label);
           }
         } catch {
           // nobody signed in, or the authority did not answer: the label only goes to the screen
