@@ -21,6 +21,7 @@ import type { StationHandlers } from './station-calls.js';
 import type { StationConfig } from './station-config.js';
 import { createStationCore, NO_BENCH, type StationCore } from './station-core.js';
 import { createCaseDesk } from './case-desk.js';
+import { createTicketDesk } from './ticket-calls.js';
 import { buildStationServer } from './station-server.js';
 import { createSessionManager } from './station-session.js';
 
@@ -139,7 +140,8 @@ async function compose(config: StationConfig, stack: ReturnType<typeof createSer
   );
 
   const cases = await stack.start('cases desk', () => createCaseDesk({ sessions, history, hub, stationId }), (d) => d.close());
-  core = createStationCore({ sessions, batches, history, hub, lan, serial, cases: cases.handlers, timeZone: config.timeZone, log: (msg, f) => process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`) });
+  const tickets = await stack.start('tickets desk', () => createTicketDesk({ sessions, hub }), (d) => d.close());
+  core = createStationCore({ sessions, batches, history, hub, lan, serial, cases: cases.handlers, tickets: tickets.handlers, timeZone: config.timeZone, log: (msg, f) => process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`) });
   if (lan) {
     await stack.start(
       'LAN events',

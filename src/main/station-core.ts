@@ -23,7 +23,7 @@ import type { HistoryScope, HistoryStore } from '../history/index.js';
 import type { EventHub } from './event-hub.js';
 import type { SessionManager } from './station-session.js';
 import type { CaseHandlers } from './case-desk.js';
-import { createTicketHandlers } from './ticket-calls.js';
+import type { TicketHandlers } from './ticket-calls.js';
 
 /** The calls of the bench domain: answered by the demo bench when there is one (src/main/demo-bench.ts). */
 export type BenchCallName = keyof typeof benchCalls;
@@ -59,6 +59,7 @@ export function createStationCore(deps: {
   serial?: SerialService | null;
   /** The cases desk (src/main/case-desk.ts): its calls are the station's. */
   cases: CaseHandlers;
+  tickets: TicketHandlers;
   openUart?: OpenUart;
   timeZone?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -116,7 +117,7 @@ export function createStationCore(deps: {
   }
 
   return {
-    ...createTicketHandlers(sessions),
+    ...deps.tickets,
     ...deps.cases,
     ownBatch,
     getSession: () => sessions.view(),

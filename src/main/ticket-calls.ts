@@ -1,13 +1,16 @@
 import { AuthorityRequestError } from '../batch/station-authority-client.js';
 import type { QuotaTicketView, TicketView } from '../protocol/index.js';
 import { StationError } from '../protocol/station-api/refusals.js';
+import type { EventHub } from './event-hub.js';
 import type { SessionManager } from './station-session.js';
 import type { StationHandlers } from './station-calls.js';
 
 /**
  * The quota tickets domain of the station (DESIGN §8): the signed-in account's tickets from the
  * authority, marked with what it may do; its requests and decisions passed on. The authority's refusals
- * become the station's own, so the operator reads what to do, not an upstream failure.
+ * become the station's own, so the operator reads what to do, not an upstream failure. While a ticket the
+ * station has shown is pending, it asks the authority every `pollMs` and pushes a `ticket` event when one
+ * is decided (by the owner at another station): the requester sees the decision, and the new limit, live.
  */
 export type TicketHandlers = Pick<StationHandlers, 'listTickets' | 'requestTicket' | 'decideTicket'>;
 
@@ -25,6 +28,64 @@ async function passingRefusals<T>(p: Promise<T>): Promise<T> {
     const mapped = err instanceof AuthorityRequestError ? UPSTREAM[err.code] : undefined;
     throw mapped ? mapped() : err;
   }
+}
+
+export const DEFAULT_TICKET_POLL_MS = 3000;
+
+export interface TicketDesk {
+  handlers: TicketHandlers;
+  close(): void;
+}
+
+export function createTicketDesk(deps: { sessions: SessionManager; hub: EventHub; pollMs?: number; log?: (msg: string, fields?: Record<string, unknown>) => void }): TicketDesk {
+  const { sessions, hub } = deps;
+  const handlers = createTicketHandlers(sessions);
+  let account: string | null = null;
+  /** The state of each ticket the station has shown the signed-in account. */
+  const known = new Map<string, QuotaTicketView['status']>();
+  function observe(tickets: readonly TicketView[]): TicketView[] {
+    const s = sessions.current();
+    if (s.account.accountId !== account) {
+      account = s.account.accountId;
+      known.clear();
+    }
+    for (const t of tickets) {
+      const was = known.get(t.id);
+      known.set(t.id, t.status);
+      if (was !== undefined && was !== t.status) hub.emit({ type: 'ticket', ticket: t });
+    }
+    return [...tickets];
+  }
+  let polling = false;
+  async function poll(): Promise<void> {
+    if (polling || ![...known.values()].includes('pending')) return;
+    polling = true;
+    try {
+      observe((await handlers.listTickets()).tickets);
+    } catch (err) {
+      // Signed out, or the authority away for a moment: the next tick asks again.
+      if (!(err instanceof StationError)) deps.log?.('ticket poll failed', { message: (err as Error).message });
+    } finally {
+      polling = false;
+    }
+  }
+  const timer = setInterval(() => void poll(), deps.pollMs ?? DEFAULT_TICKET_POLL_MS);
+  timer.unref();
+  return {
+    handlers: {
+      async listTickets() {
+        const listed = await handlers.listTickets();
+        return { ...listed, tickets: observe(listed.tickets) };
+      },
+      async requestTicket(req) {
+        return observe([await handlers.requestTicket(req)])[0]!;
+      },
+      async decideTicket(id, d) {
+        return observe([await handlers.decideTicket(id, d)])[0]!;
+      },
+    },
+    close: () => clearInterval(timer),
+  };
 }
 
 export function createTicketHandlers(sessions: SessionManager): TicketHandlers {

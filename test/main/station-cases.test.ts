@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendSignedRequest } from '../../src/batch/station-authority-client.js';
-import type { CaseView, StationEvent } from '../../src/protocol/index.js';
+import type { CaseView } from '../../src/protocol/index.js';
 import { runUnbind, type RunningProcess } from '../support/processes.js';
-import { stationClient } from './station-client.js';
+import { nextEvent, stationClient } from './station-client.js';
 
 /**
  * Cases through the station (DESIGN §4.10, §4.11), real processes over real HTTP: an authority with the
@@ -18,35 +18,6 @@ const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a
 interface Demo {
   accounts: Array<{ accountId: string; role: string; clientId: string; secret: string }>;
   devices: Array<{ devId: string; serial: string; pid: string; bound: boolean }>;
-}
-
-/** The station's event stream, read until an event matches. */
-async function nextEvent(base: string, key: string, match: (e: StationEvent) => boolean, during: () => Promise<void>): Promise<StationEvent> {
-  const ac = new AbortController();
-  const res = await fetch(`${base}/api/events`, { headers: { 'x-station-key': key }, signal: ac.signal });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
-  // The greeting first: the stream is open before the change is made.
-  while (!buf.includes('\n\n')) buf += (await reader.read()).value ?? '';
-  buf = buf.slice(buf.indexOf('\n\n') + 2);
-  await during();
-  try {
-    for (;;) {
-      let sep: number;
-      while ((sep = buf.indexOf('\n\n')) >= 0) {
-        const data = buf.slice(0, sep).split('\n').find((l) => l.startsWith('data: '))?.slice(6);
-        buf = buf.slice(sep + 2);
-        if (!data) continue;
-        const e = JSON.parse(data) as StationEvent;
-        if (match(e)) return e;
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error('the event stream ended');
-      buf += value;
-    }
-  } finally {
-    ac.abort();
-  }
 }
 
 describe('station: cases (real authority and station processes)', () => {

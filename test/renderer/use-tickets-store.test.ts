@@ -3,6 +3,7 @@ import type { TicketsView, TicketView } from '../../src/protocol/station-api.js'
 import { StationApiError } from '../../src/renderer/api/station-api-error.js';
 import { useDashboardStore } from '../../src/renderer/stores/use-dashboard-store.js';
 import { checkDecision, checkTicketDraft, useTicketsStore } from '../../src/renderer/stores/use-tickets-store.js';
+import { routeEvent } from '../../src/renderer/app/event-dispatch.js';
 import { createFakeStationApi, DASHBOARD, installStores } from './support/fake-station-api.js';
 
 const ticket = (over: Partial<TicketView> = {}): TicketView => ({
@@ -57,5 +58,17 @@ describe('quota tickets store', () => {
     expect(tickets.sendError).toEqual({ code: 'TICKET_DECIDED', message: 'the ticket is already decided' });
     expect(tickets.tickets[0]?.status).toBe('approved');
     expect(api.callsOf('getDashboard')).toHaveLength(0);
+  });
+  it('given a ticket event (decided at another station), then its row changes at once and an approval reloads the dashboard', async () => {
+    const api = createFakeStationApi({ listTickets: async () => view([ticket({ mine: true, canDecide: false })]), getDashboard: async () => DASHBOARD });
+    installStores(api);
+    const tickets = useTicketsStore();
+    await tickets.load();
+    routeEvent({ type: 'ticket', ticket: ticket({ status: 'rejected', mine: true, canDecide: false, decisionReason: 'not this week' }) }, { tickets } as never);
+    expect(tickets.mine.map((t) => [t.id, t.status, t.decisionReason])).toEqual([['qt-1', 'rejected', 'not this week']]);
+    expect(api.callsOf('getDashboard')).toHaveLength(0);
+    routeEvent({ type: 'ticket', ticket: ticket({ id: 'qt-2', status: 'approved', mine: true, canDecide: false }) }, { tickets } as never);
+    expect(tickets.mine.map((t) => t.id)).toEqual(['qt-2', 'qt-1']);
+    expect(api.callsOf('getDashboard')).toHaveLength(1);
   });
 });

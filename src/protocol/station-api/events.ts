@@ -16,6 +16,7 @@ import { lanDevicesSchema, type LanDeviceView } from './lan.js';
 import { serialStatusViewSchema, type SerialStatusView } from './serial.js';
 import { sessionViewSchema, type SessionView } from './session.js';
 import { caseViewSchema, type CaseView } from '../case-api.js';
+import { ticketViewSchema, type TicketView } from './tickets.js';
 
 /**
  * What the station pushes to its UI (server-sent events on `STATION_EVENTS_PATH`, `station:event` over
@@ -35,7 +36,9 @@ export type StationEvent =
   | { type: 'label'; batchId: string | null; label: string; refused?: string }
   | { type: 'session'; session: SessionView }
   /** A case of the signed-in account changed state (the station polls the authority while some are open). */
-  | { type: 'case'; case: CaseView };
+  | { type: 'case'; case: CaseView }
+  /** A quota ticket the station showed this account was decided (at another station, by the product's owner). */
+  | { type: 'ticket'; ticket: TicketView };
 
 export const stationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('batch'), batch: batchSummarySchema.extend({ codes: z.array(batchCodeViewSchema) }) }),
@@ -47,6 +50,7 @@ export const stationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('label'), batchId: z.string().nullable(), label: z.string(), refused: z.string().optional() }),
   z.object({ type: z.literal('session'), session: sessionViewSchema }),
   z.object({ type: z.literal('case'), case: caseViewSchema }),
+  z.object({ type: z.literal('ticket'), ticket: ticketViewSchema }),
 ]) satisfies z.ZodType<StationEvent>;
 
 /** The event stream of the web transport (the `subscribe` face of the API). */

@@ -1,4 +1,4 @@
-import type { BatchCodeView, BatchSummary, CaseView, DeviceProgressView, LanDeviceView, SerialStatusView, SessionView, StationApi, StationEvent } from '../../protocol/station-api.js';
+import type { BatchCodeView, BatchSummary, CaseView, TicketView, DeviceProgressView, LanDeviceView, SerialStatusView, SessionView, StationApi, StationEvent } from '../../protocol/station-api.js';
 import type { FleetDeviceStatus } from '../../protocol/virtual-bench.js';
 
 /** The store actions events feed; the stores themselves fit. */
@@ -17,6 +17,7 @@ export interface EventTargets {
   serial: { applyStatus(s: SerialStatusView): void; applyLabel(batchId: string | null, label: string): void };
   /** Optional: a station UI without the cases screen ignores these. */
   cases?: { applyCase(c: CaseView): void; applyLabel(batchId: string | null, label: string): void };
+  tickets?: { applyTicket(t: TicketView): void };
 }
 
 export function routeEvent(e: StationEvent, to: EventTargets): void {
@@ -53,6 +54,9 @@ export function routeEvent(e: StationEvent, to: EventTargets): void {
       return;
     case 'case':
       to.cases?.applyCase(e.case);
+      return;
+    case 'ticket':
+      to.tickets?.applyTicket(e.ticket);
       return;
   }
 }

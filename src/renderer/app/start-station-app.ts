@@ -14,6 +14,7 @@ import { useNewBatchStore } from '../stores/use-new-batch-store.js';
 import { useSerialStore } from '../stores/use-serial-store.js';
 import { useSessionStore } from '../stores/use-session-store.js';
 import { useCasesStore } from '../stores/use-cases-store.js';
+import { useTicketsStore } from '../stores/use-tickets-store.js';
 import { startEventDispatch } from './event-dispatch.js';
 
 /**
@@ -35,8 +36,9 @@ export function startStationApp(pinia: Pinia, api: StationApi): () => void {
   const serial = useSerialStore(pinia);
   const nav = useNavigationStore(pinia);
   const cases = useCasesStore(pinia);
+  const tickets = useTicketsStore(pinia);
 
-  const stopEvents = startEventDispatch(api, { session, batch, batchList, progress, bench, lan, serial, cases });
+  const stopEvents = startEventDispatch(api, { session, batch, batchList, progress, bench, lan, serial, cases, tickets });
 
   const stopWatch = watch(
     () => (session.signedIn ? (session.account?.accountId ?? '') : null),

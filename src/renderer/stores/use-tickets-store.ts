@@ -76,11 +76,24 @@ export const useTicketsStore = defineStore('tickets', () => {
     return r.ok ? r.value : null;
   }
 
+  /**
+   * A `ticket` event: a ticket shown here was decided elsewhere. Its row changes at once; an approval
+   * raises a limit, so the dashboard (quota and planner) is read again.
+   */
+  function applyTicket(t: TicketView): void {
+    if (view.value) {
+      const at = view.value.tickets.findIndex((x) => x.id === t.id);
+      const list = at < 0 ? [t, ...view.value.tickets] : view.value.tickets.map((x, i) => (i === at ? t : x));
+      view.value = { ...view.value, tickets: list };
+    }
+    if (t.status === 'approved') void dashboard.load();
+  }
+
   function clear(): void {
     view.value = null;
     error.value = null;
     sendError.value = null;
   }
 
-  return { view, loading, sending, error, sendError, tickets, products, toDecide, mine, ownsAny, load, request, decide, clear };
+  return { view, loading, sending, error, sendError, tickets, products, toDecide, mine, ownsAny, load, request, decide, applyTicket, clear };
 });
