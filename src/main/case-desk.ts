@@ -33,7 +33,7 @@ export const CASE_POLL_PAGE = 200;
 export const CASE_POLL_MAX_PAGES = 3;
 
 /** A decided unbind case as a history row: an approval is an unbind; a rejection names why (a §5 code). */
-export function outcomeOf(c: CaseView): { result: UnbindResult; code: FailureCode | null } {
+function outcomeOf(c: CaseView): { result: UnbindResult; code: FailureCode | null } {
   if (c.state === 'approved') return { result: 'UNBOUND', code: null };
   switch (c.rejectCode) {
     case 'NOT_BOUND':
