@@ -8,19 +8,29 @@ import type { StationHandlers } from './station-calls.js';
 
 /**
  * The station's cases desk (DESIGN §4.10): files and reviews cases through the signed-in account's
- * authority client, and follows the cases it knows of. While one of them is still `submitted`, it asks
- * the authority every `pollMs` and pushes a `case` event for each state change (the filer sees the
- * owner's decision live); the outcome of a decided unbind case the account filed goes into the history.
+ * authority client, and follows the cases it knows of. While one of them is still `submitted`, it reads
+ * the authority's case list every `pollMs` and pushes a `case` event for each state change (the filer sees
+ * the owner's decision live); the outcome of a decided unbind case the account filed goes into the history.
+ *
+ * The list is newest first; an open case older than one page is reached by paging on, at most
+ * `CASE_POLL_MAX_PAGES` pages a tick, the next tick resuming where this one stopped, until every followed
+ * case was seen once in the sweep (then it starts again from the newest). A case the sweep does not meet
+ * down to the list's end is no longer visible to the account, and is no longer followed.
  */
 export type CaseCallName = keyof typeof caseCalls;
 export type CaseHandlers = Pick<StationHandlers, CaseCallName>;
 
 export interface CaseDesk {
   handlers: CaseHandlers;
+  /** One tick of the poll, as the timer runs it: for a caller that wants it now (tests, a UI refresh). */
+  pollNow(): Promise<void>;
   close(): void;
 }
 
 export const DEFAULT_CASE_POLL_MS = 2000;
+/** Cases asked for per request (the authority's largest page), and requests per tick at most. */
+export const CASE_POLL_PAGE = 200;
+export const CASE_POLL_MAX_PAGES = 3;
 
 /** A decided unbind case as a history row: an approval is an unbind; a rejection names why (a §5 code). */
 function outcomeOf(c: CaseView): { result: UnbindResult; code: FailureCode | null } {
@@ -29,10 +39,12 @@ function outcomeOf(c: CaseView): { result: UnbindResult; code: FailureCode | nul
     case 'NOT_BOUND':
       return { result: 'NOT_BOUND', code: null };
     case 'SERIAL_MISMATCH':
-      return { result: 'FAILED', code: 'SERIAL_MISMATCH' };
-    // Not a verified installer is one way of not being allowed to unbind the product.
-    default:
-      return { result: 'FAILED', code: 'UNAUTHORIZED' };
+    case 'NOT_VERIFIED':
+    case 'UNAUTHORIZED':
+      return { result: 'FAILED', code: c.rejectCode };
+    case null:
+      // A rejection always carries its code (the authority's schema and CHECK): none is a broken answer.
+      throw new Error(`case ${c.id} is rejected without a code`);
   }
 }
 
@@ -47,7 +59,12 @@ export function createCaseDesk(deps: {
   const { sessions, history, hub, stationId } = deps;
   let account: string | null = null;
   const known = new Map<string, CaseState>();
+  /** Decided unbind cases of this account whose history row is written (or found written). */
   const recorded = new Set<string>();
+  /** Decided unbind cases whose history row is not written yet: retried each tick until it is. */
+  const unrecorded = new Map<string, { c: CaseView; operator: string; accountId: string }>();
+  /** Where the sweep over the case list stands, and the cases it has met since it started from the newest. */
+  let sweep: { cursor: string | null; seen: Set<string> } = { cursor: null, seen: new Set() };
 
   /** The signed-in session, with what the desk knows forgotten when the account changed. */
   function session() {
@@ -55,28 +72,46 @@ export function createCaseDesk(deps: {
     if (s.account.accountId !== account) {
       account = s.account.accountId;
       known.clear();
+      sweep = { cursor: null, seen: new Set() };
     }
     return s;
   }
 
+  /** Writes the history row, then marks it written: a failed write leaves it to the next try, a repeat writes nothing. */
+  function writeOutcome(c: CaseView, operator: string, accountId: string): void {
+    // Once per case, also across restarts and a crash after the write: the history may hold it already.
+    const scope = { accountId, allPids: [], ownPids: [c.pid] };
+    if (history.query(scope, { batchId: c.id, method: 'case', limit: 1 }).items.length === 0) {
+      history.record({
+        at: Date.parse(c.decidedAt ?? c.filedAt),
+        stationId,
+        operator,
+        accountId,
+        method: 'case',
+        batchId: c.id,
+        pid: c.pid,
+        devId: c.devId,
+        serial: c.serial,
+        ...outcomeOf(c),
+      });
+    }
+    recorded.add(c.id);
+    unrecorded.delete(c.id);
+  }
+
+  function flushOutcomes(): void {
+    for (const { c, operator, accountId } of [...unrecorded.values()]) {
+      try {
+        writeOutcome(c, operator, accountId);
+      } catch (err) {
+        deps.log?.('case outcome not written to the history yet', { caseId: c.id, message: (err as Error).message });
+      }
+    }
+  }
+
   function record(c: CaseView, s: ReturnType<typeof session>): void {
     if (c.kind !== 'unbind' || c.state === 'submitted' || c.filer !== s.account.accountId || recorded.has(c.id)) return;
-    recorded.add(c.id);
-    // Once per case, also across restarts: the history may hold it already.
-    const scope = { accountId: s.account.accountId, allPids: [], ownPids: [c.pid] };
-    if (history.query(scope, { batchId: c.id, method: 'case', limit: 1 }).items.length > 0) return;
-    history.record({
-      at: Date.parse(c.decidedAt ?? c.filedAt),
-      stationId,
-      operator: s.operator,
-      accountId: s.account.accountId,
-      method: 'case',
-      batchId: c.id,
-      pid: c.pid,
-      devId: c.devId,
-      serial: c.serial,
-      ...outcomeOf(c),
-    });
+    unrecorded.set(c.id, { c, operator: s.operator, accountId: s.account.accountId });
   }
 
   /** What the authority answered about some cases: a change of state is pushed, an outcome kept. */
@@ -87,15 +122,32 @@ export function createCaseDesk(deps: {
       if (was !== undefined && was !== c.state) hub.emit({ type: 'case', case: c });
       record(c, s);
     }
+    flushOutcomes();
   }
+
+  /** The followed cases still open that this sweep has not met yet. */
+  const unmet = (): string[] => [...known].filter(([id, state]) => state === 'submitted' && !sweep.seen.has(id)).map(([id]) => id);
 
   let polling = false;
   async function poll(): Promise<void> {
-    if (polling || ![...known.values()].includes('submitted')) return;
+    if (polling) return;
     polling = true;
     try {
+      flushOutcomes();
+      if (![...known.values()].includes('submitted')) return;
       const s = session();
-      observe((await s.client.cases({ limit: 200 })).items, s);
+      for (let pages = 0; pages < CASE_POLL_MAX_PAGES && unmet().length > 0; pages++) {
+        const page = await s.client.cases({ limit: CASE_POLL_PAGE, ...(sweep.cursor ? { cursor: sweep.cursor } : {}) });
+        if (session() !== s) return; // signed in anew meanwhile: this answer is of another account
+        for (const c of page.items) sweep.seen.add(c.id);
+        observe(page.items, s);
+        if (page.nextCursor === null) {
+          // The list's end: a followed case not met is one this account no longer sees.
+          for (const id of unmet()) known.delete(id);
+        }
+        sweep = page.nextCursor === null || unmet().length === 0 ? { cursor: null, seen: new Set() } : { cursor: page.nextCursor, seen: sweep.seen };
+        if (sweep.cursor === null) break;
+      }
     } catch (err) {
       // Signed out, or the authority away for a moment: the next tick asks again.
       if (!(err instanceof StationError)) deps.log?.('case poll failed', { message: (err as Error).message });
@@ -105,7 +157,6 @@ export function createCaseDesk(deps: {
   }
   const timer = setInterval(() => void poll(), deps.pollMs ?? DEFAULT_CASE_POLL_MS);
   timer.unref();
-
   const handlers: CaseHandlers = {
     async fileCase(req) {
       const s = session();
@@ -139,5 +190,5 @@ export function createCaseDesk(deps: {
       return c;
     },
   };
-  return { handlers, close: () => clearInterval(timer) };
+  return { handlers, pollNow: poll, close: () => clearInterval(timer) };
 }

@@ -30,6 +30,8 @@ export const FAILURE_HINTS = {
   DEVICE_LOCKED: 'The device refuses local unbinds after 5 wrong admin passwords. Wait until the unlock time shown, or reset the admin password with a reset request.',
   RESET_CODE_INVALID: "The reset code does not match this device's current reset request, or it was used already. Check the code, or export a new reset request and ask for a new code.",
   RESET_CODE_EXPIRED: 'The reset request is older than 48 hours. Export a new reset request from the device and ask for a new code.',
+  NOT_VERIFIED:
+    'The case was refused: the account that filed it is not (or no longer) a verified installer. Ask the vendor to verify the account, then file the case again.',
 } as const;
 
 export type FailureCode = keyof typeof FAILURE_HINTS;

@@ -543,6 +543,11 @@ const en = {
       CLOUD_UNREACHABLE: "Cloud unreachable",
       NO_REPORT: "No report before expiry",
       TIMEOUT: "No answer in time",
+      ADMIN_PASSWORD: "Wrong admin password",
+      DEVICE_LOCKED: "Device locked (30 min)",
+      RESET_CODE_INVALID: "Reset code not valid",
+      RESET_CODE_EXPIRED: "Reset request expired",
+      NOT_VERIFIED: "Filer not a verified installer",
     },
     labelRefused: {
       "not-a-serial": "“{label}” is not a serial label: 4–64 letters, digits and . _ - / only. Scan it again.",

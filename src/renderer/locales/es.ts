@@ -538,6 +538,11 @@ const es: LocaleMessages = {
       CLOUD_UNREACHABLE: "Nube inaccesible",
       NO_REPORT: "Sin informe antes de caducar",
       TIMEOUT: "Sin respuesta a tiempo",
+      ADMIN_PASSWORD: "Contraseña de administrador errónea",
+      DEVICE_LOCKED: "Dispositivo bloqueado (30 min)",
+      RESET_CODE_INVALID: "Código de restablecimiento no válido",
+      RESET_CODE_EXPIRED: "Solicitud de restablecimiento caducada",
+      NOT_VERIFIED: "Quien abrió el caso no está verificado",
     },
     labelRefused: {
       "not-a-serial": "«{label}» no es una etiqueta de serie: solo 4–64 letras, dígitos y . _ - /. Escanéela de nuevo.",
@@ -653,6 +658,7 @@ const es: LocaleMessages = {
     DEVICE_LOCKED: 'El dispositivo rechaza los desvinculados locales tras 5 contraseñas de administrador erróneas. Espere hasta la hora de desbloqueo indicada o restablezca la contraseña con una solicitud de restablecimiento.',
     RESET_CODE_INVALID: 'El código de restablecimiento no corresponde a la solicitud actual de este dispositivo o ya se usó. Compruebe el código, o exporte una nueva solicitud y pida un código nuevo.',
     RESET_CODE_EXPIRED: 'La solicitud de restablecimiento tiene más de 48 horas. Exporte una nueva solicitud desde el dispositivo y pida un código nuevo.',
+    NOT_VERIFIED: 'Se rechazó el caso: la cuenta que lo abrió no es (o ya no es) un instalador verificado. Pida al fabricante que verifique la cuenta y vuelva a abrir el caso.',
   },
   refusal: {
     BAD_REQUEST: 'La solicitud está mal formada; el mensaje indica el campo.',

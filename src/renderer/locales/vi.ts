@@ -538,6 +538,11 @@ const vi: LocaleMessages = {
       CLOUD_UNREACHABLE: "Không kết nối được đám mây",
       NO_REPORT: "Không báo cáo trước khi hết hạn",
       TIMEOUT: "Không trả lời kịp",
+      ADMIN_PASSWORD: "Sai mật khẩu quản trị",
+      DEVICE_LOCKED: "Thiết bị bị khóa (30 phút)",
+      RESET_CODE_INVALID: "Mã đặt lại không hợp lệ",
+      RESET_CODE_EXPIRED: "Yêu cầu đặt lại đã hết hạn",
+      NOT_VERIFIED: "Người gửi chưa được xác minh",
     },
     labelRefused: {
       "not-a-serial": "“{label}” không phải nhãn số sê-ri: chỉ 4–64 chữ cái, chữ số và . _ - /. Hãy quét lại.",
@@ -653,6 +658,7 @@ const vi: LocaleMessages = {
     DEVICE_LOCKED: 'Thiết bị từ chối hủy liên kết cục bộ sau 5 lần nhập sai mật khẩu quản trị. Hãy chờ đến thời điểm mở khóa được hiển thị, hoặc đặt lại mật khẩu bằng yêu cầu đặt lại.',
     RESET_CODE_INVALID: 'Mã đặt lại không khớp với yêu cầu đặt lại hiện tại của thiết bị này, hoặc đã được dùng. Hãy kiểm tra mã, hoặc xuất yêu cầu mới và xin mã mới.',
     RESET_CODE_EXPIRED: 'Yêu cầu đặt lại đã quá 48 giờ. Hãy xuất yêu cầu mới từ thiết bị và xin mã mới.',
+    NOT_VERIFIED: 'Yêu cầu bị từ chối: tài khoản gửi yêu cầu không (hoặc không còn) là thợ lắp đặt đã xác minh. Hãy đề nghị nhà sản xuất xác minh tài khoản, rồi gửi lại yêu cầu.',
   },
   refusal: {
     BAD_REQUEST: 'Yêu cầu sai định dạng; thông báo có nêu tên trường.',

@@ -538,6 +538,11 @@ const zhCN: LocaleMessages = {
       CLOUD_UNREACHABLE: "无法连接云端",
       NO_REPORT: "到期前无报告",
       TIMEOUT: "未及时应答",
+      ADMIN_PASSWORD: "管理员密码错误",
+      DEVICE_LOCKED: "设备已锁定（30 分钟）",
+      RESET_CODE_INVALID: "重置码无效",
+      RESET_CODE_EXPIRED: "重置请求已过期",
+      NOT_VERIFIED: "提交人未认证",
     },
     labelRefused: {
       "not-a-serial": "“{label}”不是序列号标签：只能是 4–64 个字母、数字及 . _ - /。请重新扫描。",
@@ -653,6 +658,7 @@ const zhCN: LocaleMessages = {
     DEVICE_LOCKED: '管理员密码连续输错 5 次后，设备拒绝本地解绑。请等到显示的解锁时间，或通过重置请求重置密码。',
     RESET_CODE_INVALID: '重置码与该设备当前的重置请求不符，或已被使用。请核对重置码，或导出新的重置请求并申请新的重置码。',
     RESET_CODE_EXPIRED: '重置请求已超过 48 小时。请从设备导出新的重置请求并申请新的重置码。',
+    NOT_VERIFIED: '工单被拒绝：提交工单的账号不是（或已不再是）认证安装商。请让厂商认证该账号，然后重新提交工单。',
   },
   refusal: {
     BAD_REQUEST: '请求格式错误；消息中给出了字段名。',
