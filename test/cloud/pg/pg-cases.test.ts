@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import { createAuthorityClient, sendSignedRequest } from '../../../src/batch/station-authority-client.js';
 import { startAuthority, type RunningAuthority } from '../../../src/cloud/authority.js';
 import type { DemoExport } from '../../../src/cloud/demo.js';
-import { randomUrlSafe, signDeviceRequest, type CaseView } from '../../../src/protocol/index.js';
+import { computeResetCode, randomUrlSafe, signDeviceRequest, type CaseView } from '../../../src/protocol/index.js';
 import { useTestPg } from '../../support/pg-server.js';
 
 /**
@@ -130,6 +130,35 @@ describe('cases on two authority nodes of one PostgreSQL', () => {
       }
     }
     expect(await dump()).toBe(before);
+  });
+
+  it('given a password-reset case approved on both nodes at once, then its code is answered once, by one node, and the other is told it is approved', async () => {
+    cluster = await startCluster();
+    const c = cluster;
+    const dev = boundDevices(c, 'pnvr8ch')[0]!;
+    const filed = await call(c, 1, 'partner', 'POST', '/api/v1/cases', { kind: 'password-reset', devId: dev.devId, labelPhoto: PNG.toString('base64'), resetRequest: `RST1:${dev.devId}:chal-DDDD4444:${AT - 3_600_000}` });
+    expect(filed.status, JSON.stringify(filed.body)).toBe(201);
+    // Both approvals queue on the case row a third party holds, then go one after the other.
+    const blocker = await c.pool.connect();
+    let answers: Array<{ status: number; body: any }>;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM cases WHERE id = $1 FOR UPDATE', [filed.body.id]);
+      const both = Promise.all([0, 1].map((n) => call(c, n as 0 | 1, 'owner', 'POST', `/api/v1/cases/${filed.body.id}/approve`)));
+      await lockWaiters(c, 2);
+      await blocker.query('COMMIT');
+      answers = await both;
+    } finally {
+      blocker.release();
+    }
+    const code = computeResetCode(dev.deviceKey, dev.devId, 'chal-DDDD4444');
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect(answers.find((a) => a.status === 200)!.body).toMatchObject({ state: 'approved', resetCode: code });
+    expect(answers.find((a) => a.status === 409)!.body).toEqual({ code: 'CASE_DECIDED', message: `case ${filed.body.id} is already approved` });
+    // Either node answers the filer the same code; nothing else was changed, no quota spent.
+    for (const node of [0, 1] as const) expect((await call(c, node, 'partner', 'GET', '/api/v1/cases')).body.items[0]).toMatchObject({ id: filed.body.id, resetCode: code });
+    expect(await bound(c, dev.devId)).toBe(1);
+    expect(await num(c, 'SELECT COUNT(*) FROM quota_usage')).toBe(0);
   });
 
   it('given cases each approved at once on both nodes, then every case is decided once: one 200 and one CASE_DECIDED, one unbind, one unit of quota', async () => {
