@@ -26,7 +26,8 @@ import { parseResetRequest } from './reset-request.js';
  * Cases (DESIGN §4.10): a verified installer who may unbind the product files one; the product's owner
  * approves it (an unbind: binding and shares removed, quota consumed and a device log row written in one
  * transaction, with the rules of the device unbind) or rejects it with a code. Scoped on read like device
- * logs (§7). Every refusal is thrown before anything is written.
+ * logs (§7). Every refusal is thrown before anything is written. The checks are functions of this module
+ * (below), so the PostgreSQL store (pg/pg-cases.ts) applies the same ones in the same order.
  */
 export interface CaseRow {
   seq: number;
