@@ -17,7 +17,7 @@ import type { QuotaLedger } from '../quota/quota-ledger.js';
 import type { Accounts } from './accounts.js';
 import type { DeviceLogs, LogRow } from './device-logs.js';
 import { AuthorityError } from './errors.js';
-import { seesAllOperations, type GrantResolver } from './grants.js';
+import { seesAllOperations, type Grant, type GrantResolver } from './grants.js';
 import { caseDueAt } from './office-hours.js';
 import type { ResetCodes } from './reset-codes.js';
 import { parseResetRequest } from './reset-request.js';
@@ -26,9 +26,10 @@ import { parseResetRequest } from './reset-request.js';
  * Cases (DESIGN §4.10): a verified installer who may unbind the product files one; the product's owner
  * approves it (an unbind: binding and shares removed, quota consumed and a device log row written in one
  * transaction, with the rules of the device unbind) or rejects it with a code. Scoped on read like device
- * logs (§7). Every refusal is thrown before anything is written.
+ * logs (§7). Every refusal is thrown before anything is written. The checks are functions of this module
+ * (below), so the PostgreSQL store (pg/pg-cases.ts) applies the same ones in the same order.
  */
-interface CaseRow {
+export interface CaseRow {
   seq: number;
   id: string;
   kind: CaseKind;
@@ -104,52 +105,17 @@ export function createCases(deps: {
        ORDER BY c.seq DESC LIMIT @limit`),
   };
 
-  function toView(r: CaseRow, viewer: string): CaseView {
-    const view: CaseView = {
-      id: r.id,
-      kind: r.kind,
-      state: r.state,
-      devId: r.dev_id,
-      serial: r.serial,
-      labelSerial: r.label_serial,
-      pid: r.pid,
-      filer: r.filer_id,
-      filedAt: iso(r.filed_at)!,
-      dueAt: iso(r.due_at)!,
-      note: r.note,
-      photo: { type: r.photo_type, bytes: r.photo_bytes },
-      resetRequest:
-        r.reset_challenge === null || r.reset_issued_at === null
-          ? null
-          : { challenge: r.reset_challenge, issuedAt: iso(r.reset_issued_at)!, expiresAt: iso(r.reset_issued_at + RESET_REQUEST_VALID_MS)! },
-      reviewer: r.reviewer_id,
-      decidedAt: iso(r.decided_at),
-      rejectCode: r.reject_code,
-      reviewNote: r.review_note,
-    };
-    // The code unlocks the device: only the one who applies it and the one who granted it see it.
-    if (r.kind === 'password-reset' && r.state === 'approved' && r.reset_challenge && (viewer === r.filer_id || viewer === r.owner_id)) {
-      const code = resetCodes.resetCodeFor(r.dev_id, r.reset_challenge);
-      if (code) view.resetCode = code;
-    }
-    return view;
-  }
+  const toView = (r: CaseRow, viewer: string): CaseView =>
+    caseViewOf(r, mayReadResetCode(r, viewer) ? resetCodes.resetCodeFor(r.dev_id, r.reset_challenge!) : undefined);
 
   /** The case, if this account may see it at all (§7 scoping); otherwise 404, as for a case that does not exist. */
   function visible(accountId: string, caseId: string): CaseRow {
     const r = q.byId.get(caseId);
-    const g = r && grants.grantFor(accountId, r.pid);
-    if (!r || !(r.filer_id === accountId || (g && seesAllOperations(g)))) {
-      throw new AuthorityError(404, 'CASE_UNKNOWN', `no case ${caseId} for this account`);
-    }
-    return r;
+    return assertCaseVisible(r, caseId, accountId, r ? grants.grantFor(accountId, r.pid) : null);
   }
   /** The case, for its reviewer (the product's owner), still waiting for a decision. */
   function reviewable(accountId: string, caseId: string): CaseRow {
-    const r = visible(accountId, caseId);
-    if (r.owner_id !== accountId) throw new AuthorityError(403, 'NOT_OWNER', `only the owner of ${r.pid} reviews this case`);
-    if (r.state !== 'submitted') throw new AuthorityError(409, 'CASE_DECIDED', `case ${caseId} is already ${r.state}`);
-    return r;
+    return assertCaseReviewable(visible(accountId, caseId), accountId);
   }
 
   const decide = (r: CaseRow, reviewer: string, now: number, d: { state: 'approved' | 'rejected'; code: CaseRejectCode | null; note: string | null; logId: number | null }): void => {
@@ -161,17 +127,12 @@ export function createCases(deps: {
   // last unit of quota, cannot both pass.
   const approveTx = db.transaction((accountId: string, caseId: string, note: string | undefined, now: number): CaseRow => {
     const r = reviewable(accountId, caseId);
-    // The filer's right is evaluated now, not at filing: a revoked grant or flag stops cases already filed.
-    if (!accounts.isVerifiedInstaller(r.filer_id)) throw new AuthorityError(409, 'NOT_VERIFIED', `${r.filer_id} is no longer a verified installer: reject the case`);
-    if (!grants.grantFor(r.filer_id, r.pid)) throw new AuthorityError(409, 'UNAUTHORIZED', `${r.filer_id} may no longer unbind ${r.pid}: reject the case`);
+    assertCaseApprovable(r, { verified: accounts.isVerifiedInstaller(r.filer_id), mayUnbind: !!grants.grantFor(r.filer_id, r.pid), bound: !!q.binding.get(r.dev_id) }, now);
     let logId: number | null = null;
-    if (r.kind === 'password-reset') {
-      if (now >= r.reset_issued_at! + RESET_REQUEST_VALID_MS) throw new AuthorityError(409, 'RESET_CODE_EXPIRED', `the reset request of case ${caseId} is older than 48 hours: reject it and ask for a new one`);
-    } else {
-      if (!q.binding.get(r.dev_id)) throw new AuthorityError(409, 'NOT_BOUND', `${r.dev_id} is bound to nobody: reject the case with NOT_BOUND`);
+    if (r.kind === 'unbind') {
       // The unbind is paid by the filer's account and the product, like a token's (§8).
       const paid = quota.tryConsume(r.filer_id, r.pid, now);
-      if (!paid.ok) throw new AuthorityError(409, paid.reason, `the daily quota refuses this unbind (${paid.reason}); nothing was changed`);
+      if (!paid.ok) throw quotaRefusal(paid.reason);
       q.dropShares.run(r.dev_id);
       q.dropBinding.run(r.dev_id);
       const dev = q.deviceById.get(r.dev_id)!;
@@ -203,19 +164,7 @@ export function createCases(deps: {
       const dev = byId ?? (req.devId === undefined && req.serial !== undefined ? q.deviceBySerial.get(req.serial) : undefined);
       if (!dev) throw new AuthorityError(404, 'DEVICE_UNKNOWN', `no device ${req.devId ?? req.serial}`);
       if (!grants.grantFor(accountId, dev.pid)) throw new AuthorityError(403, 'UNAUTHORIZED', `this account may not unbind ${dev.pid}`);
-      const photo = checkLabelPhoto(req.labelPhoto);
-      if (!photo.ok) throw new AuthorityError(photo.code === 'PHOTO_TOO_LARGE' ? 413 : 400, photo.code, photo.message);
-      let reset: { challenge: string; issuedAt: number } | null = null;
-      if (req.kind === 'password-reset') {
-        const parsed = parseResetRequest(req.resetRequest!);
-        if (!parsed.ok) throw new AuthorityError(400, 'RESET_REQUEST_INVALID', parsed.message);
-        if (parsed.value.device !== dev.dev_id && parsed.value.device !== dev.serial) {
-          throw new AuthorityError(400, 'RESET_REQUEST_INVALID', `the reset request is of ${parsed.value.device}, not of ${dev.dev_id}`);
-        }
-        if (now >= parsed.value.issuedAt + RESET_REQUEST_VALID_MS) throw new AuthorityError(400, 'RESET_CODE_EXPIRED', 'the reset request is older than 48 hours: read a new one from the device');
-        if (parsed.value.issuedAt > now + 5 * 60_000) throw new AuthorityError(400, 'RESET_REQUEST_INVALID', 'the reset request is issued in the future');
-        reset = { challenge: parsed.value.challenge, issuedAt: parsed.value.issuedAt };
-      }
+      const { photo, reset } = checkCaseFiling(req, dev, now);
       const id = `cs-${randomUrlSafe(10)}`;
       q.insert.run({
         id,
@@ -250,12 +199,12 @@ export function createCases(deps: {
       const rows = q.scoped.all({
         me: accountId,
         allPids: JSON.stringify(allPids),
-        before: lq.cursor ? decodeCursor(lq.cursor) : null,
+        before: lq.cursor ? decodeCaseCursor(lq.cursor) : null,
         state: lq.state ?? null,
         limit: limit + 1,
       });
       const page = rows.slice(0, limit);
-      return { items: page.map((r) => toView(r, accountId)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.seq) : null };
+      return { items: page.map((r) => toView(r, accountId)), nextCursor: rows.length > limit ? encodeCaseCursor(page[page.length - 1]!.seq) : null };
     },
     photo(accountId, caseId) {
       const r = visible(accountId, caseId);
@@ -266,8 +215,92 @@ export function createCases(deps: {
   };
 }
 
-const encodeCursor = (seq: number): string => Buffer.from(`C${seq}`).toString('base64url');
-function decodeCursor(c: string): number {
+/** The case, if this account may see it at all (§7 scoping); otherwise 404, as for a case that does not exist. */
+export function assertCaseVisible<R extends CaseRow>(r: R | undefined, caseId: string, accountId: string, grant: Grant | null): R {
+  if (!r || !(r.filer_id === accountId || (grant && seesAllOperations(grant)))) {
+    throw new AuthorityError(404, 'CASE_UNKNOWN', `no case ${caseId} for this account`);
+  }
+  return r;
+}
+
+/** The case, for its reviewer (the product's owner), still waiting for a decision; else what was decided. */
+export function assertCaseReviewable<R extends CaseRow>(r: R, accountId: string): R {
+  if (r.owner_id !== accountId) throw new AuthorityError(403, 'NOT_OWNER', `only the owner of ${r.pid} reviews this case`);
+  if (r.state !== 'submitted') throw new AuthorityError(409, 'CASE_DECIDED', `case ${r.id} is already ${r.state}`);
+  return r;
+}
+
+/**
+ * What an approval needs beyond the reviewer, in this order (both stores). The filer's right is evaluated
+ * now, not at filing: a revoked grant or flag stops cases already filed.
+ */
+export function assertCaseApprovable(r: CaseRow, now: { verified: boolean; mayUnbind: boolean; bound: boolean }, at: number): void {
+  if (!now.verified) throw new AuthorityError(409, 'NOT_VERIFIED', `${r.filer_id} is no longer a verified installer: reject the case`);
+  if (!now.mayUnbind) throw new AuthorityError(409, 'UNAUTHORIZED', `${r.filer_id} may no longer unbind ${r.pid}: reject the case`);
+  if (r.kind === 'password-reset') {
+    if (at >= r.reset_issued_at! + RESET_REQUEST_VALID_MS) throw new AuthorityError(409, 'RESET_CODE_EXPIRED', `the reset request of case ${r.id} is older than 48 hours: reject it and ask for a new one`);
+  } else if (!now.bound) throw new AuthorityError(409, 'NOT_BOUND', `${r.dev_id} is bound to nobody: reject the case with NOT_BOUND`);
+}
+
+export const quotaRefusal = (reason: 'QUOTA_ACCOUNT' | 'QUOTA_PRODUCT'): AuthorityError =>
+  new AuthorityError(409, reason, `the daily quota refuses this unbind (${reason}); nothing was changed`);
+
+/** A case as its API answers it (both stores); `resetCode` only when `mayReadResetCode` allowed it. */
+export function caseViewOf(r: CaseRow, resetCode?: string): CaseView {
+  const view: CaseView = {
+    id: r.id,
+    kind: r.kind,
+    state: r.state,
+    devId: r.dev_id,
+    serial: r.serial,
+    labelSerial: r.label_serial,
+    pid: r.pid,
+    filer: r.filer_id,
+    filedAt: iso(r.filed_at)!,
+    dueAt: iso(r.due_at)!,
+    note: r.note,
+    photo: { type: r.photo_type, bytes: r.photo_bytes },
+    resetRequest:
+      r.reset_challenge === null || r.reset_issued_at === null
+        ? null
+        : { challenge: r.reset_challenge, issuedAt: iso(r.reset_issued_at)!, expiresAt: iso(r.reset_issued_at + RESET_REQUEST_VALID_MS)! },
+    reviewer: r.reviewer_id,
+    decidedAt: iso(r.decided_at),
+    rejectCode: r.reject_code,
+    reviewNote: r.review_note,
+  };
+  if (resetCode) view.resetCode = resetCode;
+  return view;
+}
+
+/** The code unlocks the device: only the one who applies it and the one who granted it see it. */
+export const mayReadResetCode = (r: CaseRow, viewer: string): boolean =>
+  r.kind === 'password-reset' && r.state === 'approved' && !!r.reset_challenge && (viewer === r.filer_id || viewer === r.owner_id);
+
+/** The checks of a filing that need no store (both stores): the label photo by its bytes, the reset request. */
+export function checkCaseFiling(
+  req: FileCaseRequest,
+  dev: { dev_id: string; serial: string },
+  now: number,
+): { photo: { bytes: Uint8Array; type: PhotoType }; reset: { challenge: string; issuedAt: number } | null } {
+  const photo = checkLabelPhoto(req.labelPhoto);
+  if (!photo.ok) throw new AuthorityError(photo.code === 'PHOTO_TOO_LARGE' ? 413 : 400, photo.code, photo.message);
+  let reset: { challenge: string; issuedAt: number } | null = null;
+  if (req.kind === 'password-reset') {
+    const parsed = parseResetRequest(req.resetRequest!);
+    if (!parsed.ok) throw new AuthorityError(400, 'RESET_REQUEST_INVALID', parsed.message);
+    if (parsed.value.device !== dev.dev_id && parsed.value.device !== dev.serial) {
+      throw new AuthorityError(400, 'RESET_REQUEST_INVALID', `the reset request is of ${parsed.value.device}, not of ${dev.dev_id}`);
+    }
+    if (now >= parsed.value.issuedAt + RESET_REQUEST_VALID_MS) throw new AuthorityError(400, 'RESET_CODE_EXPIRED', 'the reset request is older than 48 hours: read a new one from the device');
+    if (parsed.value.issuedAt > now + 5 * 60_000) throw new AuthorityError(400, 'RESET_REQUEST_INVALID', 'the reset request is issued in the future');
+    reset = { challenge: parsed.value.challenge, issuedAt: parsed.value.issuedAt };
+  }
+  return { photo: { bytes: photo.bytes, type: photo.type }, reset };
+}
+
+export const encodeCaseCursor = (seq: number): string => Buffer.from(`C${seq}`).toString('base64url');
+export function decodeCaseCursor(c: string): number {
   const s = /^C(\d{1,15})$/.exec(Buffer.from(c, 'base64url').toString())?.[1];
   if (!s) throw new AuthorityError(400, 'BAD_CURSOR', 'cursor is not one this authority gave');
   return Number(s);

@@ -43,7 +43,7 @@ export interface AuthorityStore {
   logs: Async<DeviceLogs>;
   tokens: Async<Tokens>;
   unbind: Async<UnbindService>;
-  /** Remote cases (§4.10): served by the SQLite store so far; null on PostgreSQL. */
+  /** Remote cases (§4.10): both stores serve them (null only for a store that could not). */
   cases: Async<Cases> | null;
   /**
    * A token's results as they are decided, in seq order, on any node of the store. On PostgreSQL a node's

@@ -7,7 +7,7 @@ import { MAX_LABEL_PHOTO_BYTES, type CaseView } from '../../src/protocol/index.j
 import { eligible, startHarness, type Harness } from '../support/authority-harness.js';
 
 /**
- * Cases over real HTTP on a real SQLite file (DESIGN §4.10, issue 12): a verified installer files, the
+ * Cases over real HTTP on either store (DESIGN §4.10, issues 12 and 10): a verified installer files, the
  * product's owner approves (the unbind, its quota and its log in one transaction) or rejects with a code.
  */
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('IHDR label photo of QC1-2611-000001')]);
@@ -18,14 +18,8 @@ function unbindCase(devId: string, extra: Record<string, unknown> = {}) {
   return { kind: 'unbind', devId, labelPhoto: b64(PNG), ...extra };
 }
 
-/** Rows of the tables a case touches, to show a refusal changed nothing. */
-function storeState(h: Harness): string {
-  const db = h.authority.services.db;
-  return JSON.stringify(
-    ['cases', 'bindings', 'shares', 'quota_usage', 'device_logs'].map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()),
-    (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v),
-  );
-}
+/** Rows of the tables a case touches, to show a refusal changed nothing (either store). */
+const storeState = (h: Harness): Promise<string> => h.dump(['cases', 'bindings', 'shares', 'quota_usage', 'device_logs']);
 
 describe('cases: filing, scoping and the photo (real HTTP)', () => {
   let h: Harness;
@@ -33,7 +27,7 @@ describe('cases: filing, scoping and the photo (real HTTP)', () => {
   let oemCase: CaseView;
   beforeAll(async () => {
     h = await startHarness();
-    h.authority.services.accounts.setVerifiedInstaller('acc-oem', true);
+    await h.authority.store.accounts.setVerifiedInstaller('acc-oem', true);
     const p = await h.station('partner').call('POST', '/api/v1/cases', unbindCase(eligible(h, 'pqr1cam')[0]!.devId, { note: 'returned by the customer' }));
     expect(p.status, JSON.stringify(p.body)).toBe(201);
     partnerCase = p.body;
@@ -95,7 +89,7 @@ describe('cases: filing, scoping and the photo (real HTTP)', () => {
 
   it('given filings that may not be filed, then each is refused with its code and nothing is written', async () => {
     const dev = eligible(h, 'pqr1cam')[1]!;
-    const before = storeState(h);
+    const before = await storeState(h);
     const refusals: Array<[string, 'owner' | 'partner' | 'none', unknown, number, string]> = [
       ['an account that is not a verified installer', 'none', unbindCase(dev.devId), 403, 'NOT_VERIFIED'],
       ['a product the installer may not unbind', 'partner', unbindCase(eligible(h, 'pdvr4ch')[0]!.devId), 403, 'UNAUTHORIZED'],
@@ -112,20 +106,20 @@ describe('cases: filing, scoping and the photo (real HTTP)', () => {
       expect(r.status, what).toBe(status);
       expect(r.body, what).toEqual({ code, message: expect.any(String) });
     }
-    expect(storeState(h)).toBe(before);
+    expect(await storeState(h)).toBe(before);
   });
 
   it('given a photo over 5 MB, then 413 PHOTO_TOO_LARGE; one of exactly 5 MB is filed (the route takes its body)', async () => {
     const dev = eligible(h, 'pqr1cam')[2]!;
     const big = (n: number): Buffer => Buffer.concat([JPEG, Buffer.alloc(n - JPEG.length, 7)]);
-    const before = storeState(h);
+    const before = await storeState(h);
     const over = await h.station('partner').call('POST', '/api/v1/cases', unbindCase(dev.devId, { labelPhoto: b64(big(MAX_LABEL_PHOTO_BYTES + 1)) }));
     expect(over.status).toBe(413);
     expect(over.body).toEqual({ code: 'PHOTO_TOO_LARGE', message: expect.stringContaining(String(MAX_LABEL_PHOTO_BYTES)) });
     // A text longer than any 5 MB photo's base64 is refused before it is decoded.
     const longer = await h.station('partner').call('POST', '/api/v1/cases', unbindCase(dev.devId, { labelPhoto: b64(big(MAX_LABEL_PHOTO_BYTES + 4)) }));
     expect(longer.body.code).toBe('BAD_REQUEST');
-    expect(storeState(h)).toBe(before);
+    expect(await storeState(h)).toBe(before);
     const exact = await h.station('partner').call('POST', '/api/v1/cases', unbindCase(dev.devId, { labelPhoto: b64(big(MAX_LABEL_PHOTO_BYTES)) }));
     expect(exact.status, JSON.stringify(exact.body).slice(0, 200)).toBe(201);
     expect(exact.body.photo.bytes).toBe(MAX_LABEL_PHOTO_BYTES);
@@ -148,15 +142,16 @@ describe('cases: approve and reject (real HTTP, quota in the same transaction)',
   it('given an unbind case, when the owner approves it, then binding and shares are gone, one quota unit is spent and the log says so', async () => {
     h = await startHarness({ fakeClockStart: Date.parse('2026-12-02T10:00:00Z') });
     // A device of the partner's product with shares (every 7th is shared).
-    const dev = eligible(h, 'pqr1cam').find((d) => h.authority.services.registry.sharesOf(d.devId).length > 0)!;
+    const shared = await Promise.all(eligible(h, 'pqr1cam').map(async (d) => ((await h.authority.store.registry.sharesOf(d.devId)).length > 0 ? d : null)));
+    const dev = shared.find((d) => d !== null)!;
     const c = await file(dev.devId);
     const quotaOf = async (role: 'partner' | 'owner') => (await h.station(role).call('GET', '/api/v1/quota')).body;
     const q0 = await quotaOf('partner');
     const r = await h.station('owner').call('POST', `/api/v1/cases/${c.id}/approve`);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body).toMatchObject({ id: c.id, state: 'approved', reviewer: 'acc-owner', decidedAt: '2026-12-02T10:00:00.000Z', rejectCode: null });
-    expect(h.authority.services.registry.bindingOf(dev.devId)).toBeUndefined();
-    expect(h.authority.services.registry.sharesOf(dev.devId)).toEqual([]);
+    expect(await h.authority.store.registry.bindingOf(dev.devId)).toBeUndefined();
+    expect(await h.authority.store.registry.sharesOf(dev.devId)).toEqual([]);
     const q1 = await quotaOf('partner');
     expect(q1.account.used).toBe(q0.account.used + 1);
     expect(q1.products.find((p: { pid: string }) => p.pid === 'pqr1cam').used).toBe(q0.products.find((p: { pid: string }) => p.pid === 'pqr1cam').used + 1);
@@ -177,12 +172,12 @@ describe('cases: approve and reject (real HTTP, quota in the same transaction)',
     const c1 = await file(a!.devId);
     const c2 = await file(b!.devId);
     expect((await h.station('owner').call('POST', `/api/v1/cases/${c1.id}/approve`)).status).toBe(200);
-    const before = storeState(h);
+    const before = await storeState(h);
     const refused = await h.station('owner').call('POST', `/api/v1/cases/${c2.id}/approve`);
     expect(refused.status).toBe(409);
     expect(refused.body).toEqual({ code: 'QUOTA_ACCOUNT', message: expect.any(String) });
-    expect(storeState(h)).toBe(before);
-    expect(h.authority.services.registry.bindingOf(b!.devId)).toBeDefined();
+    expect(await storeState(h)).toBe(before);
+    expect(await h.authority.store.registry.bindingOf(b!.devId)).toBeDefined();
     expect((await h.station('partner').call('GET', '/api/v1/quota')).body.account).toMatchObject({ used: 1, limit: 1 });
     // The next day the quota is there again, and the same case goes through.
     h.setNow(Date.parse('2026-12-03T10:00:00Z'));
@@ -195,10 +190,11 @@ describe('cases: approve and reject (real HTTP, quota in the same transaction)',
     const cs = await Promise.all(devs.map((d) => file(d.devId)));
     const answers = await Promise.all(cs.map((c) => h.station('owner').call('POST', `/api/v1/cases/${c.id}/approve`)));
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
-    expect(devs.filter((d) => h.authority.services.registry.bindingOf(d.devId) === undefined)).toHaveLength(1);
-    const used = h.authority.services.db.prepare("SELECT scope, used FROM quota_usage WHERE key IN ('acc-partner', 'pnvr8ch') ORDER BY scope").all();
-    expect(used).toEqual([{ scope: 'account', used: 1 }, { scope: 'product', used: 1 }]);
-    expect(h.authority.services.db.prepare("SELECT COUNT(*) AS n FROM device_logs WHERE batch_ref LIKE 'case:%'").get()).toEqual({ n: 1 });
+    const bindings = await Promise.all(devs.map((d) => h.authority.store.registry.bindingOf(d.devId)));
+    expect(bindings.filter((b) => b === undefined)).toHaveLength(1);
+    expect(await h.scalar("SELECT used FROM quota_usage WHERE scope = 'account' AND key = 'acc-partner'")).toBe(1);
+    expect(await h.scalar("SELECT used FROM quota_usage WHERE scope = 'product' AND key = 'pnvr8ch'")).toBe(1);
+    expect(await h.scalar("SELECT COUNT(*) FROM device_logs WHERE batch_ref LIKE 'case:%'")).toBe(1);
   });
 
   it('given approvals that may not be made, then each is refused and nothing changes', async () => {
@@ -209,7 +205,7 @@ describe('cases: approve and reject (real HTTP, quota in the same transaction)',
     const unverified = await file(eligible(h, 'pqr1cam')[0]!.devId);
     const pending = await file(eligible(h, 'pqr1cam')[1]!.devId);
     expect((await h.station('owner').call('DELETE', '/api/v1/authorizations/partners/pnvr8ch/acc-partner')).status).toBe(200);
-    const before = storeState(h);
+    const before = await storeState(h);
     const tries: Array<[string, 'owner' | 'partner' | 'member' | 'none', string, number, string]> = [
       ['a device bound to nobody', 'owner', notBound.id, 409, 'NOT_BOUND'],
       ['a filer whose grant was revoked', 'owner', revoked.id, 409, 'UNAUTHORIZED'],
@@ -223,10 +219,10 @@ describe('cases: approve and reject (real HTTP, quota in the same transaction)',
       expect(r.status, what).toBe(status);
       expect(r.body, what).toEqual({ code, message: expect.any(String) });
     }
-    h.authority.services.accounts.setVerifiedInstaller('acc-partner', false);
+    await h.authority.store.accounts.setVerifiedInstaller('acc-partner', false);
     const r = await h.station('owner').call('POST', `/api/v1/cases/${unverified.id}/approve`);
     expect(r.body).toMatchObject({ code: 'NOT_VERIFIED' });
-    expect(storeState(h)).toBe(before);
+    expect(await storeState(h)).toBe(before);
   });
 
   it('given cases to reject, then each reject code is kept with its note, the device stays bound, and a decided case is not decided again', async () => {
@@ -238,11 +234,11 @@ describe('cases: approve and reject (real HTTP, quota in the same transaction)',
       const r = await h.station('owner').call('POST', `/api/v1/cases/${c.id}/reject`, { reason: code, note: `label says ${i}` });
       expect(r.status, code).toBe(200);
       expect(r.body, code).toMatchObject({ state: 'rejected', rejectCode: code, reviewNote: `label says ${i}`, reviewer: 'acc-owner' });
-      expect(h.authority.services.registry.bindingOf(devs[i]!.devId), code).toBeDefined();
+      expect(await h.authority.store.registry.bindingOf(devs[i]!.devId), code).toBeDefined();
       expect((await h.station('owner').call('POST', `/api/v1/cases/${c.id}/approve`)).body.code).toBe('CASE_DECIDED');
     }
     const c = await file(devs[0]!.devId);
-    const before = storeState(h);
+    const before = await storeState(h);
     for (const [body, status, code] of [
       [{ reason: 'BECAUSE' }, 400, 'BAD_REQUEST'],
       [{ note: 'no reason' }, 400, 'BAD_REQUEST'],
@@ -252,7 +248,7 @@ describe('cases: approve and reject (real HTTP, quota in the same transaction)',
       expect([r.status, r.body.code]).toEqual([status, code]);
     }
     expect((await h.station('partner').call('POST', `/api/v1/cases/${c.id}/reject`, { reason: 'NOT_BOUND' })).body.code).toBe('NOT_OWNER');
-    expect(storeState(h)).toBe(before);
+    expect(await storeState(h)).toBe(before);
     expect((await h.station('partner').call('GET', '/api/v1/cases?state=rejected')).body.items).toHaveLength(4);
   });
 });
@@ -278,7 +274,7 @@ describe('cases: password reset (real HTTP)', () => {
       expect(expected).toMatch(/^[A-Z2-7]{12}$/);
       expect(approved.body).toMatchObject({ state: 'approved', resetCode: expected });
       // A reset unbinds nothing and spends no quota.
-      expect(h.authority.services.registry.bindingOf(dev.devId)).toBeDefined();
+      expect(await h.authority.store.registry.bindingOf(dev.devId)).toBeDefined();
       const mine = (await h.station('partner').call('GET', '/api/v1/cases')).body.items.find((c: CaseView) => c.id === filed.body.id);
       expect(mine.resetCode).toBe(expected);
       const members = (await h.station('member').call('GET', '/api/v1/cases')).body.items as CaseView[];
@@ -290,20 +286,35 @@ describe('cases: password reset (real HTTP)', () => {
     expect(logText).toContain('case-approved');
     for (const code of codes) expect(logText).not.toContain(code);
     // Every text and blob column of every table.
-    const ro = new Database(h.authority.services.db.name, { readonly: true });
-    try {
-      for (const t of ro.prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all()) {
-        const dump = JSON.stringify(ro.prepare(`SELECT * FROM "${t}"`).all(), (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('latin1') : v));
-        for (const code of codes) expect(dump, t).not.toContain(code);
+    if (h.store === 'sqlite') {
+      const ro = new Database(h.authority.services.db.name, { readonly: true });
+      try {
+        for (const t of ro.prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all()) {
+          const dump = JSON.stringify(ro.prepare(`SELECT * FROM "${t}"`).all(), (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('latin1') : v));
+          for (const code of codes) expect(dump, t).not.toContain(code);
+        }
+      } finally {
+        ro.close();
       }
-    } finally {
-      ro.close();
+    } else {
+      // Each table's rows as JSON text (bytea as hex, its text form): how many tables hold one of these texts.
+      const tablesHolding = (texts: string[]): Promise<number> =>
+        h.scalar(
+          `SELECT COUNT(*) FROM information_schema.tables t
+            WHERE t.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+              AND query_to_xml(format('SELECT to_jsonb(r)::text AS j FROM %I r', t.table_name), true, false, '')::text ILIKE ANY(?::text[])`,
+          texts.map((x) => `%${x}%`),
+        );
+      // The search finds what is there: a text column, and the bytes of a photo.
+      expect(await tablesHolding(['chal-AAAA1111'])).toBe(1);
+      expect(await tablesHolding([Buffer.from('JFIF label').toString('hex')])).toBe(1);
+      expect(await tablesHolding(codes.flatMap((code) => [code, Buffer.from(code).toString('hex')]))).toBe(0);
     }
   });
 
   it('given reset requests that are late, of another device or malformed, then the case is refused and nothing is written', async () => {
     const dev = eligible(h, 'pnvr8ch')[3]!;
-    const before = storeState(h);
+    const before = await storeState(h);
     const xml = (sn: string, issued: string, extra = '') => `<ResetRequest><DeviceSN>${sn}</DeviceSN><Challenge>chal-CCCC3333</Challenge><IssuedAt>${issued}</IssuedAt>${extra}</ResetRequest>`;
     const cases: Array<[string, string, string]> = [
       ['issued 48 h ago', `RST1:${dev.devId}:chal-CCCC3333:${at - 48 * 3_600_000}`, 'RESET_CODE_EXPIRED'],
@@ -321,7 +332,7 @@ describe('cases: password reset (real HTTP)', () => {
     }
     const tooLong = await h.station('partner').call('POST', '/api/v1/cases', { kind: 'password-reset', devId: dev.devId, labelPhoto: b64(PNG), resetRequest: `<a>${'x'.repeat(5000)}</a>` });
     expect(tooLong.body.code).toBe('BAD_REQUEST');
-    expect(storeState(h)).toBe(before);
+    expect(await storeState(h)).toBe(before);
   });
 });
 

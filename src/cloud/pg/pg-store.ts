@@ -15,6 +15,7 @@ import type { AuthorityStore } from '../store.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, issuedView, requestHash, tokenStatus, type TokenRow } from '../tokens.js';
 import type { UnbindOutcome } from '../unbind.js';
 import { generateToken, sha256Hex } from '../../protocol/index.js';
+import { createPgCases } from './pg-cases.js';
 import { inTransaction } from './pg-pool.js';
 import { createPgTokenFeed, type PgTokenFeed } from './pg-token-feed.js';
 import { createPgUnbind } from './pg-unbind.js';
@@ -444,7 +445,15 @@ export function createPgStore(o: PgStoreOptions): PgStore {
         };
       },
     },
-    cases: null,
+    cases: createPgCases({
+      pool,
+      box,
+      timeZone: o.timeZone,
+      ...(o.accountLimit !== undefined ? { accountLimit: o.accountLimit } : {}),
+      ...(o.productLimit !== undefined ? { productLimit: o.productLimit } : {}),
+      grantFor,
+      unbindableProducts,
+    }),
     unbind: {
       unbind: unbindOne,
       unbindMany: (reqs) => Promise.all(reqs.map((r) => unbindOne(r).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))))),
