@@ -43,8 +43,8 @@ export interface AuthorityStore {
   logs: Async<DeviceLogs>;
   tokens: Async<Tokens>;
   unbind: Async<UnbindService>;
-  /** Remote cases (§4.10): both stores serve them (null only for a store that could not). */
-  cases: Async<Cases> | null;
+  /** Remote cases (§4.10). */
+  cases: Async<Cases>;
   /**
    * A token's results as they are decided, in seq order, on any node of the store. On PostgreSQL a node's
    * own decisions come through the shared feed too (never straight from this process ahead of its order).

@@ -2,8 +2,7 @@ import type { PoolClient } from 'pg';
 
 /**
  * The twin of SQLite's 0004-cases (issue 12, DESIGN §4.10): the account's verified-installer flag and the
- * cases table, so both stores hold the same schema. The cases service itself runs on the SQLite store
- * so far; on PostgreSQL the case routes refuse with CASES_UNAVAILABLE (src/cloud/http/server.ts).
+ * cases table, so both stores hold the same schema (served on PostgreSQL by src/cloud/pg/pg-cases.ts).
  */
 export async function up(c: PoolClient): Promise<void> {
   await c.query(`
