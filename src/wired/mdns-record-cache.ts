@@ -144,6 +144,24 @@ export class MdnsRecordCache {
       r.type === 'PTR' ? r.name === this.serviceName : r.type === 'A' ? targets.has(r.name) : r.name.endsWith(suffix);
   }
 
+  /** How many instances of the service have a PTR record held (announced or answered, complete or not). */
+  get ptrCount(): number {
+    return this.#groups.get(`${this.serviceName}|PTR`)?.size ?? 0;
+  }
+
+  /**
+   * The service's PTR records to name as Known Answers in a query (RFC 6762 §7.1): those with more than
+   * half their TTL left, each with the TTL it has left (s), so a responder answers only the others.
+   */
+  knownAnswers(now: number): Array<{ name: string; type: 'PTR'; ttl: number; data: string }> {
+    const out: Array<{ name: string; type: 'PTR'; ttl: number; data: string }> = [];
+    for (const c of this.#groups.get(`${this.serviceName}|PTR`)?.values() ?? []) {
+      const left = c.expiresAt - now;
+      if (left * 2 > c.expiresAt - c.receivedAt) out.push({ name: this.serviceName, type: 'PTR', ttl: Math.floor(left / 1000), data: c.data as string });
+    }
+    return out;
+  }
+
   /** Drops records whose TTL ran out; returns whether any did. */
   expire(now: number): boolean {
     let changed = false;
