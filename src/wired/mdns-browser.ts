@@ -58,8 +58,23 @@ export interface MulticastDns {
 }
 
 /** A Bonjour on a socket that multicasts only on `lan`, bound and ready. */
-export async function openBonjour(lan: LanInterface, port: number, onWarning: (why: string) => void): Promise<{ bonjour: Bonjour; mdns: MulticastDns; multicast: MulticastRecord }> {
+export async function openBonjour(
+  lan: LanInterface,
+  port: number,
+  onWarning: (why: string) => void,
+  opts: { responsesOnly?: boolean } = {},
+): Promise<{ bonjour: Bonjour; mdns: MulticastDns; multicast: MulticastRecord }> {
   const { socket, record } = createGuardedUdpSocket(lan, { recvBufferSize: 2 * 1024 * 1024 });
+  if (opts.responsesOnly) {
+    // A browser reads responses only: queries on the LAN (its own, with their Known Answers, looped back)
+    // are dropped before multicast-dns decodes them, by the header's QR bit (RFC 1035 §4.1.1).
+    const emitFromSocket = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+    (socket as { emit: typeof emitFromSocket }).emit = (event, ...args) => {
+      const msg = args[0];
+      if (event === 'message' && Buffer.isBuffer(msg) && msg.length > 2 && (msg[2]! & 0x80) === 0) return true;
+      return emitFromSocket(event, ...args);
+    };
+  }
   const options: MulticastDnsOptions = { interface: lan.address, bind: '0.0.0.0', port, loopback: true, socket };
   const bonjour = new Bonjour(options as unknown as Partial<ServiceConfig>, (err: Error) => onWarning(`mDNS send failed: ${err.message}`));
   const mdns = (bonjour as unknown as { server: { mdns: MulticastDns } }).server.mdns;
@@ -120,7 +135,7 @@ export async function startMdnsBrowser(opts: MdnsBrowserOptions): Promise<MdnsBr
   const port = opts.port ?? MDNS_PORT;
   const serviceName = `_${MDNS_SERVICE_TYPE}._tcp.local`;
   const cache = new MdnsRecordCache(serviceName);
-  const { bonjour, mdns, multicast } = await openBonjour(opts.lan, port, opts.onWarning);
+  const { bonjour, mdns, multicast } = await openBonjour(opts.lan, port, opts.onWarning, { responsesOnly: true });
   const setTimer = opts.setTimer ?? realTimer;
 
   let notifyQueued = false;

@@ -87,6 +87,14 @@ export async function startMdnsResponder(opts: MdnsResponderOptions): Promise<Be
   const ttl = opts.ttlSeconds ?? 120;
   const warn = opts.onWarning ?? (() => undefined);
   const { socket, record } = createBenchMulticastSocket(opts.lan, 1024 * 1024);
+  // A responder reads queries only: every response on the LAN (its own answers and announcements among
+  // them, looped back) is dropped before multicast-dns decodes it, by the header's QR bit (RFC 1035 §4.1.1).
+  const emitFromSocket = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+  (socket as { emit: typeof emitFromSocket }).emit = (event, ...args) => {
+    const msg = args[0];
+    if (event === 'message' && Buffer.isBuffer(msg) && msg.length > 2 && (msg[2]! & 0x80) !== 0) return true;
+    return emitFromSocket(event, ...args);
+  };
   const mdnsOptions = { interface: opts.lan.address, bind: '0.0.0.0', port: opts.port ?? 5353, loopback: true, socket };
   // bonjour-service passes these to multicast-dns; its typings list only a service's fields.
   const bonjour = new Bonjour(mdnsOptions as unknown as Partial<ServiceConfig>, (err: Error) => warn(`mDNS: ${err.message}`));
