@@ -38,6 +38,17 @@ export interface MdnsInstance {
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const lower = (s: string): string => s.toLowerCase().replace(/\.$/, '');
 
+/**
+ * A TXT record's strings as one key: each as its length and its bytes (latin1, one character per byte,
+ * read in place): every announcement of a batch's devices carries one, and a hex copy of each string
+ * was most of the cache's time.
+ */
+function txtKey(list: readonly Uint8Array[]): string {
+  let key = '';
+  for (const b of list) key += `${b.length}:${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')}`;
+  return key;
+}
+
 /** The record in canonical form, or null for one this cache has no use for or that is malformed. */
 function normalise(rr: unknown): Omit<Cached, 'receivedAt' | 'expiresAt' | 'from'> & { ttl: number; flush: boolean } | null {
   if (typeof rr !== 'object' || rr === null) return null;
@@ -58,7 +69,7 @@ function normalise(rr: unknown): Omit<Cached, 'receivedAt' | 'expiresAt' | 'from
     case 'TXT': {
       const list = Array.isArray(r.data) ? r.data : r.data instanceof Uint8Array ? [r.data] : null;
       if (!list || !list.every((b) => b instanceof Uint8Array)) return null;
-      return { ...base, type: 'TXT', data: list as Uint8Array[], key: (list as Uint8Array[]).map((b) => Buffer.from(b).toString('hex')).join('.') };
+      return { ...base, type: 'TXT', data: list as Uint8Array[], key: txtKey(list as Uint8Array[]) };
     }
     default:
       return null;
