@@ -194,7 +194,8 @@ const at = (k: 'checking' | 'sending' | 'unbinding' | 'decided' | 'stored' | 'do
 const met = unbindMs <= TARGET_UNBIND_MS;
 console.log(`\nunbind ${selected.length} selected devices through the station (${tokenIds.length} tokens of ≤ ${MAX_TOKEN_CAPACITY}, 16 requests at once), from the operator's start:`);
 console.log(`  plan + tokens issued, batch started          ${ms(startedMs)}`);
-console.log(`  each device, from the start: /info asked     ${at('checking')}`);
+// A device after the stop rule's first wave is checked at once, but its stages are shown once the rule has judged.
+console.log(`  each device, from the start: checking shown  ${at('checking')}`);
 console.log(`                               token handed    ${at('sending')}`);
 console.log(`                               token taken     ${at('unbinding')}`);
 console.log(`                               authority decided ${at('decided')}`);

@@ -100,6 +100,13 @@ export interface BatchService {
   whenUnpaused(batchId: string): Promise<boolean>;
   /** How many devices' results the stop rule judges (0 when it is off): the runners' first wave. */
   readonly stopWindow: number;
+  /**
+   * Resolves once the stop rule has judged the batch: it paused it, or its first results can no longer
+   * make it fire whatever the others bring (a result that only says the answer was lost still may), or
+   * the batch ended. At once when the rule is off. The wired runner hands out the later tokens then,
+   * not only once every device of the first wave ended.
+   */
+  stopRuleSettled(batchId: string): Promise<void>;
   scanLabel(batchId: string, label: string): BatchView;
   /** What a code carries, while the Wi-Fi password is known to this process. */
   codePayload(batchId: string, index: number): CodePayload;
@@ -201,10 +208,37 @@ export function createBatchService(deps: {
   const stopWindow = rule && rule.failures > 0 ? rule.window : 0;
   const noReportMs = deps.noReportMs ?? DEFAULT_NO_REPORT_MS;
   const setTimer = deps.setTimer ?? realTimer;
+  const ruleWaiters = new Map<string, Array<() => void>>();
+  /** The stop rule can no longer change what the batch does next: it fired, cannot fire, or the batch is over. */
+  const ruleSettled = (id: string): boolean => {
+    if (!rule || rule.failures <= 0) return true;
+    const b = store.get(id);
+    if (!b || b.status !== 'running' || b.stop) return true;
+    const first = new Map<string, HistoryRow>();
+    for (const r of indexOf(id).rows()) {
+      if (first.size >= rule.window) break;
+      if (!first.has(r.devId)) first.set(r.devId, r);
+    }
+    // Results still to come, and those the authority's may replace (the answer was lost), count for any code.
+    let open = rule.window - first.size;
+    const byCode = new Map<FailureCode, number>();
+    for (const r of first.values()) {
+      if (r.code && ANSWER_LOST_CODES.has(r.code)) open++;
+      else if (r.result === 'FAILED' && r.code && r.code !== 'NO_REPORT') byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
+    }
+    return Math.max(0, ...byCode.values()) + open < rule.failures;
+  };
+  const wakeRuleWaiters = (id: string): void => {
+    const waiting = ruleWaiters.get(id);
+    if (!waiting || !ruleSettled(id)) return;
+    ruleWaiters.delete(id);
+    for (const w of waiting) w();
+  };
   const settlePause = (id: string, go: boolean): void => {
     const waiting = pauseWaiters.get(id);
     pauseWaiters.delete(id);
     for (const w of waiting ?? []) w(go);
+    wakeRuleWaiters(id);
   };
   /** Some device reported (a NO_REPORT row is the station closing the batch, not a report). */
   const anyReport = (index: BatchIndex): boolean => index.rows().some((r) => r.code !== 'NO_REPORT');
@@ -269,6 +303,7 @@ export function createBatchService(deps: {
   function afterRows(id: string, rows: ReadonlyArray<HistoryRow | null>): void {
     if (rows.some((r) => r && r.code !== 'NO_REPORT')) clearNotice(id);
     checkStopRule(id);
+    wakeRuleWaiters(id);
   }
 
   const requireBatch = (id: string): BatchRecord => {
@@ -577,6 +612,12 @@ export function createBatchService(deps: {
 
     stopWindow,
 
+    stopRuleSettled(id) {
+      requireBatch(id);
+      if (ruleSettled(id)) return Promise.resolve();
+      return new Promise((resolve) => ruleWaiters.set(id, [...(ruleWaiters.get(id) ?? []), resolve]));
+    },
+
     scanLabel(id, label) {
       const b = requireBatch(id);
       store.addLabel(id, label, clock());
@@ -661,6 +702,8 @@ export function createBatchService(deps: {
       for (const waiting of finishWaiters.values()) for (const resolve of waiting) resolve();
       finishWaiters.clear();
       for (const id of [...pauseWaiters.keys()]) settlePause(id, false);
+      for (const waiting of ruleWaiters.values()) for (const resolve of waiting) resolve();
+      ruleWaiters.clear();
       for (const lb of live.values()) lb.cancelNotice?.();
       for (const lb of live.values()) for (const w of lb.watches.values()) w.close();
       live.clear();

@@ -11,3 +11,4 @@ export * from './sadp-probe.js';
 export * from './request-limiter.js';
 export * from './device-api-client.js';
 export * from './lan-unbind.js';
+export * from './mdns-query-schedule.js';

@@ -17,8 +17,12 @@ export interface LanUnbindTarget extends DeviceEndpoint {
   expectedSerial?: string;
 }
 
-/** The token a device is to use (tokens serve at most 30 devices: the caller groups them). */
-export type TokenFor = (target: LanUnbindTarget) => string | Promise<string>;
+/**
+ * The token a device is to use (tokens serve at most 30 devices: the caller groups them), or null when
+ * the caller holds the device back after its check (a batch the stop rule paused): it gets no token and
+ * ends `withheld`, as it was.
+ */
+export type TokenFor = (target: LanUnbindTarget) => string | null | Promise<string | null>;
 
 export interface LanUnbindOutcome {
   devId: string;
@@ -36,6 +40,8 @@ export interface LanUnbindOutcome {
   attemptsLeft?: number;
   /** A local unbind refused DEVICE_LOCKED: when the device takes proofs again (ISO). */
   unlockAt?: string;
+  /** The caller held the device back after its check (TokenFor answered null): no token went out, nothing ended. */
+  withheld?: true;
 }
 
 /** An end the station learnt from the authority rather than from the device. */
@@ -164,7 +170,7 @@ async function unbindOne(
     return end({ result: 'FAILED', code: 'SERIAL_MISMATCH', detail: `device reports serial ${info.value.sn}, expected ${target.expectedSerial}` });
   }
 
-  let token: string;
+  let token: string | null;
   let gaveUp: NodeJS.Timeout | undefined;
   try {
     // The station's token source is the one await here that is not ours: it too must end by the deadline.
@@ -177,6 +183,7 @@ async function unbindOne(
   } finally {
     clearTimeout(gaveUp);
   }
+  if (token === null) return end({ withheld: true, detail: 'held back by the station: no token was handed out' });
   stage('sending');
   let sent: ApiResult<{ accepted: boolean; code?: FailureCode }>;
   if (local) {

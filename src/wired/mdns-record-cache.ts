@@ -38,6 +38,17 @@ export interface MdnsInstance {
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const lower = (s: string): string => s.toLowerCase().replace(/\.$/, '');
 
+/**
+ * A TXT record's strings as one key: each as its length and its bytes (latin1, one character per byte,
+ * read in place): every announcement of a batch's devices carries one, and a hex copy of each string
+ * was most of the cache's time.
+ */
+function txtKey(list: readonly Uint8Array[]): string {
+  let key = '';
+  for (const b of list) key += `${b.length}:${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')}`;
+  return key;
+}
+
 /** The record in canonical form, or null for one this cache has no use for or that is malformed. */
 function normalise(rr: unknown): Omit<Cached, 'receivedAt' | 'expiresAt' | 'from'> & { ttl: number; flush: boolean } | null {
   if (typeof rr !== 'object' || rr === null) return null;
@@ -58,7 +69,7 @@ function normalise(rr: unknown): Omit<Cached, 'receivedAt' | 'expiresAt' | 'from
     case 'TXT': {
       const list = Array.isArray(r.data) ? r.data : r.data instanceof Uint8Array ? [r.data] : null;
       if (!list || !list.every((b) => b instanceof Uint8Array)) return null;
-      return { ...base, type: 'TXT', data: list as Uint8Array[], key: (list as Uint8Array[]).map((b) => Buffer.from(b).toString('hex')).join('.') };
+      return { ...base, type: 'TXT', data: list as Uint8Array[], key: txtKey(list as Uint8Array[]) };
     }
     default:
       return null;
@@ -142,6 +153,24 @@ export class MdnsRecordCache {
     const targets = { has: (name: string): boolean => held.has(name) || inPacket.has(name) };
     return (r) =>
       r.type === 'PTR' ? r.name === this.serviceName : r.type === 'A' ? targets.has(r.name) : r.name.endsWith(suffix);
+  }
+
+  /** How many instances of the service have a PTR record held (announced or answered, complete or not). */
+  get ptrCount(): number {
+    return this.#groups.get(`${this.serviceName}|PTR`)?.size ?? 0;
+  }
+
+  /**
+   * The service's PTR records to name as Known Answers in a query (RFC 6762 §7.1): those with more than
+   * half their TTL left, each with the TTL it has left (s), so a responder answers only the others.
+   */
+  knownAnswers(now: number): Array<{ name: string; type: 'PTR'; ttl: number; data: string }> {
+    const out: Array<{ name: string; type: 'PTR'; ttl: number; data: string }> = [];
+    for (const c of this.#groups.get(`${this.serviceName}|PTR`)?.values() ?? []) {
+      const left = c.expiresAt - now;
+      if (left * 2 > c.expiresAt - c.receivedAt) out.push({ name: this.serviceName, type: 'PTR', ttl: Math.floor(left / 1000), data: c.data as string });
+    }
+    return out;
   }
 
   /** Drops records whose TTL ran out; returns whether any did. */

@@ -52,7 +52,7 @@ interface Record_ {
 }
 
 interface MulticastDns {
-  on(event: 'query', listener: (packet: { questions?: Array<{ name?: unknown; type?: unknown }> }) => void): void;
+  on(event: 'query', listener: (packet: { questions?: Array<{ name?: unknown; type?: unknown }>; answers?: unknown }, rinfo?: { address: string; port: number }) => void): void;
   on(event: 'warning' | 'error', listener: (err: Error) => void): void;
   once(event: 'ready', listener: () => void): void;
   once(event: 'error', listener: (err: Error) => void): void;
@@ -87,6 +87,14 @@ export async function startMdnsResponder(opts: MdnsResponderOptions): Promise<Be
   const ttl = opts.ttlSeconds ?? 120;
   const warn = opts.onWarning ?? (() => undefined);
   const { socket, record } = createBenchMulticastSocket(opts.lan, 1024 * 1024);
+  // A responder reads queries only: every response on the LAN (its own answers and announcements among
+  // them, looped back) is dropped before multicast-dns decodes it, by the header's QR bit (RFC 1035 §4.1.1).
+  const emitFromSocket = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+  (socket as { emit: typeof emitFromSocket }).emit = (event, ...args) => {
+    const msg = args[0];
+    if (event === 'message' && Buffer.isBuffer(msg) && msg.length > 2 && (msg[2]! & 0x80) !== 0) return true;
+    return emitFromSocket(event, ...args);
+  };
   const mdnsOptions = { interface: opts.lan.address, bind: '0.0.0.0', port: opts.port ?? 5353, loopback: true, socket };
   // bonjour-service passes these to multicast-dns; its typings list only a service's fields.
   const bonjour = new Bonjour(mdnsOptions as unknown as Partial<ServiceConfig>, (err: Error) => warn(`mDNS: ${err.message}`));
@@ -172,33 +180,60 @@ export async function startMdnsResponder(opts: MdnsResponderOptions): Promise<Be
   };
 
   // Answers wait a moment (RFC 6762 §6); queries in the meantime are answered by the same datagrams.
-  let pendingAll = false;
-  const pendingKeys = new Set<string>();
+  // Per querier (its address and port): the devices its question asks for, less those it named as
+  // Known Answers (§7.1), also in the packets that follow a query with the TC bit (§7.2) before the
+  // answer leaves.
+  const wanted = new Map<string, Set<string>>();
   let answerTimer = false;
   const scheduleAnswer = (): void => {
     if (answerTimer) return;
     answerTimer = true;
     later(answerDelayMs(), () => {
       answerTimer = false;
-      const keys = pendingAll ? [...adverts.keys()] : [...pendingKeys].filter((k) => adverts.has(k));
-      pendingAll = false;
-      pendingKeys.clear();
-      sendGroups(keys.map((k) => Object.values(recordsOf(adverts.get(k)!, ttl))));
+      const keys = new Set<string>();
+      for (const asked of wanted.values()) for (const k of asked) if (adverts.has(k)) keys.add(k);
+      wanted.clear();
+      sendGroups([...keys].map((k) => Object.values(recordsOf(adverts.get(k)!, ttl))));
     });
   };
-  mdns.on('query', (packet) => {
-    for (const q of packet.questions ?? []) {
+  /** The devices a packet's Known Answers name: PTRs of the service with at least half their TTL left. */
+  const knownIn = (answers: unknown): Set<string> => {
+    const known = new Set<string>();
+    if (!Array.isArray(answers)) return known;
+    for (const a of answers as Array<{ name?: unknown; type?: unknown; ttl?: unknown; data?: unknown }>) {
+      if (a?.type !== 'PTR' || typeof a.name !== 'string' || typeof a.data !== 'string' || typeof a.ttl !== 'number') continue;
+      if (lower(a.name) !== lower(SERVICE) || a.ttl * 2 < ttl) continue;
+      const key = byName.get(lower(a.data));
+      if (key !== undefined) known.add(key);
+    }
+    return known;
+  };
+  mdns.on('query', (packet, rinfo) => {
+    const from = rinfo ? `${rinfo.address}:${rinfo.port}` : '';
+    const known = knownIn(packet.answers);
+    // A Known-Answer packet that follows (no question): it only takes devices off what its querier asked.
+    if (!packet.questions?.length) {
+      const asked = wanted.get(from);
+      for (const k of known) asked?.delete(k);
+      return;
+    }
+    for (const q of packet.questions) {
       if (typeof q.name !== 'string') continue;
       const name = lower(q.name);
-      if (name === lower(SERVICE) && (q.type === 'PTR' || q.type === 'ANY')) pendingAll = adverts.size > 0 || pendingAll;
+      let keys: string[];
+      if (name === lower(SERVICE) && (q.type === 'PTR' || q.type === 'ANY')) keys = [...adverts.keys()];
       else if (name === lower(SERVICES_META) && (q.type === 'PTR' || q.type === 'ANY') && adverts.size > 0) {
         mdns.respond({ answers: [{ name: SERVICES_META, type: 'PTR', ttl, data: SERVICE }] });
         continue;
       } else {
         const key = byName.get(name);
         if (key === undefined) continue;
-        pendingKeys.add(key);
+        keys = [key];
       }
+      const asked = wanted.get(from) ?? new Set<string>();
+      for (const k of keys) if (!known.has(k)) asked.add(k);
+      if (asked.size === 0) continue;
+      wanted.set(from, asked);
       scheduleAnswer();
     }
   });
@@ -208,7 +243,7 @@ export async function startMdnsResponder(opts: MdnsResponderOptions): Promise<Be
     if (!advert) return;
     adverts.delete(key);
     unindex(advert);
-    pendingKeys.delete(key);
+    for (const asked of wanted.values()) asked.delete(key);
     if (!closed) send(Object.values(recordsOf(advert, 0)));
   };
 
