@@ -152,19 +152,30 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       }),
     );
     const codes = screens.flat();
-    for (const code of codes) {
-      if (knownHashes.get(code.key) === code.hash) continue;
-      knownHashes.set(code.key, code.hash);
-      const seen = decode(code.png);
-      log(
-        `${new Date().toISOString()} screen code ${code.key}: ` +
-          (seen.ok ? `QR v${seen.version} for Wi-Fi "${seen.payload.s}", token ${redactToken(seen.payload.t)}` : `unreadable: ${seen.reason} ${seen.detail}`),
-      );
-    }
     const view = viewFor(codes);
-    devices.forEach((device) => {
-      const code = codes[view.get(device.devId) ?? -1];
-      if (!code || lastShown.get(device.devId) === code.hash || device.state === 'unbinding') return;
+    const viewers = codes.map((): QrCamera[] => []);
+    for (const device of devices) viewers[view.get(device.devId) ?? -1]?.push(device);
+    // Code by code: the cameras before a new code see it as soon as it is read, and the loop lets their
+    // requests out before reading the next one, as cameras before different codes work side by side
+    // (reading every code first held all 300 requests until the tenth code was decoded).
+    for (const [i, code] of codes.entries()) {
+      if (knownHashes.get(code.key) !== code.hash) {
+        knownHashes.set(code.key, code.hash);
+        const seen = decode(code.png);
+        log(
+          `${new Date().toISOString()} screen code ${code.key}: ` +
+            (seen.ok ? `QR v${seen.version} for Wi-Fi "${seen.payload.s}", token ${redactToken(seen.payload.t)}` : `unreadable: ${seen.reason} ${seen.detail}`),
+        );
+        showCode(code, viewers[i]!);
+        await new Promise((r) => setImmediate(r));
+        if (closed) return;
+      } else showCode(code, viewers[i]!);
+    }
+  }
+
+  function showCode(code: ShownCode, viewers: QrCamera[]): void {
+    viewers.forEach((device) => {
+      if (lastShown.get(device.devId) === code.hash || device.state === 'unbinding') return;
       lastShown.set(device.devId, code.hash);
       const scan = device
         .scanImage(code.png)
