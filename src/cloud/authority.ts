@@ -1,4 +1,3 @@
-import { appendFileSync as __a } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { openAuthorityDb } from './authority-database.js';
 import { createSecretBox, loadOrCreateMasterKey, type SecretBox } from './secret-box.js';
@@ -73,7 +72,7 @@ export async function startAuthority(o: AuthorityOptions): Promise<RunningAuthor
     ...(o.logLevel ? { logLevel: o.logLevel } : {}),
     ...(o.logStream ? { logStream: o.logStream } : {}),
   });
-  const checkpointer = startCheckpointer(db, { ...(process.env.CPLOG ? { onCheckpoint: (r: object) => __a(process.env.CPLOG!, JSON.stringify(r) + '\n') } : {}), onError: (message) => app.log.warn({ evt: 'checkpoint', message }, 'WAL checkpoint failed') });
+  const checkpointer = startCheckpointer(db, { onError: (message) => app.log.warn({ evt: 'checkpoint', message }, 'WAL checkpoint failed') });
   const { url, port } = await listen(app, o);
   return {
     url,
