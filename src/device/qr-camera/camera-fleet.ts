@@ -8,7 +8,8 @@ import { QrCamera } from './qr-camera.js';
 import { deviceIdentitySchema, type DeviceIdentity } from '../core/device-identity.js';
 import { assignFaults, type FaultSpec } from '../bench/fault-spec.js';
 import { startStatusServer, type StatusServer } from '../bench/fleet-status-server.js';
-import { createSharedDecoder } from './qr-frame-decoder.js';
+import { createSharedDecoder, decodeCameraImage } from './qr-frame-decoder.js';
+import { WARM_UP_CODE_PNG_BASE64 } from './warm-up-code.js';
 import { describeSource, readScreen, type QrSourceSpec, type ShownCode } from './qr-source.js';
 
 /**
@@ -60,6 +61,7 @@ export interface Fleet {
 }
 
 export const DEFAULT_POLL_MS = 500;
+const WARM_UP_DECODES = 4;
 
 const regionUrlsSchema = z.record(z.string(), z.url({ protocol: /^https?$/ }));
 
@@ -77,6 +79,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const log = options.log ?? ((line: string) => console.log(line));
   const assigned = assignFaults(options.faults ?? { selections: [] }, ids);
   const decode = createSharedDecoder();
+  // The decoder warmed before the cameras look (its first decodes run unoptimized, several times slower).
+  const warmUp = Buffer.from(WARM_UP_CODE_PNG_BASE64, 'base64');
+  for (let i = 0; i < WARM_UP_DECODES; i++) decodeCameraImage(warmUp);
 
   const devices = identities.map((identity) => {
     const a = assigned.get(identity.devId);
