@@ -61,7 +61,7 @@ export interface Fleet {
 }
 
 export const DEFAULT_POLL_MS = 500;
-const WARM_UP_DECODES = 4;
+const WARM_UP_DECODES = 8;
 
 const regionUrlsSchema = z.record(z.string(), z.url({ protocol: /^https?$/ }));
 
