@@ -96,8 +96,11 @@ function buildNode(): void {
   execFileSync('npm', ['run', '--silent', 'build:node', '--', '--log-level=warning'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+/** The node flags the launcher's own first line gives (`#!/usr/bin/env -S node …`): the product runs with them. */
+const LAUNCHER_FLAGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync('bin/unbind-built.js', 'utf8').split('\n')[0]!)?.[1] ?? '').split(' ').filter(Boolean);
+
 async function startChild(dbPath: string, keyFile?: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, 'bin/unbind-built.js', 'authority', '--db', dbPath, ...(keyFile ? ['--key-file', keyFile] : []), '--port', '0', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [...LAUNCHER_FLAGS, ...NODE_FLAGS, 'bin/unbind-built.js', 'authority', '--db', dbPath, ...(keyFile ? ['--key-file', keyFile] : []), '--port', '0', '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -177,7 +180,7 @@ function runDirect(w: World, group: number): { seconds: number; unbound: number 
 
 async function main(): Promise<void> {
   buildNode();
-  console.log(`bench:authority — built JavaScript (dist/node, bin/unbind-built.js${NODE_FLAGS.length ? ` with ${NODE_FLAGS.join(' ')}` : ''}) — ${DEVICES} bound devices, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up requests`);
+  console.log(`bench:authority — built JavaScript (dist/node, bin/unbind-built.js${LAUNCHER_FLAGS.length ? ` with its launcher's ${LAUNCHER_FLAGS.join(' ')}` : ''}${NODE_FLAGS.length ? ` and ${NODE_FLAGS.join(' ')}` : ''}) — ${DEVICES} bound devices, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up requests`);
   const httpWorld = seedWorld('http');
   httpWorld.services.db.close();
   const child = await startChild(httpWorld.dbPath);

@@ -86,10 +86,7 @@ const refCams = Array.from({ length: N }, (_, i) => cam('B', i + 1));
       s.tickets.decide('acc-owner', t.id, true, now);
     }
   })();
-  // The checkpoint worker is unref'd: with nothing else alive the loop would end before its exit event.
-  const alive = setInterval(() => undefined, 1000);
   await seed.close();
-  clearInterval(alive);
 }
 
 // 2. The station as `unbind start --no-bench --no-lan` builds it (the screen is served: the cameras are ours).
@@ -114,6 +111,28 @@ const fleet: ChildProcess = spawn(process.execPath, ['bin/unbind.js', 'fleet', '
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 let fleetErr = '';
+// The cameras' own log (one line per state change and per new code on the screen, with its wall-clock
+// time): the stages of each camera, to show where the batch spends its time beyond authority + decode.
+const codeDecodedAt: number[] = [];
+const cameraAt = { unbinding: new Map<string, number>(), unbound: new Map<string, number>() };
+let fleetLog = '';
+const readFleetLog = (c: Buffer): void => {
+  fleetLog += c.toString();
+  let cut: number;
+  while ((cut = fleetLog.indexOf('\n')) >= 0) {
+    const line = fleetLog.slice(0, cut);
+    fleetLog = fleetLog.slice(cut + 1);
+    const m = /^(\S+) (\S+) (.*)$/.exec(line);
+    const at = m ? Date.parse(m[1]!) : NaN;
+    if (!m || Number.isNaN(at)) continue;
+    if (m[2] === 'screen' && m[3]!.startsWith('code ')) codeDecodedAt.push(at);
+    const change = /^(\w+)→(\w+)/.exec(m[3]!);
+    if (change && (change[2] === 'unbinding' || change[2] === 'unbound')) {
+      const seen = cameraAt[change[2]];
+      if (!seen.has(m[2]!)) seen.set(m[2]!, at);
+    }
+  }
+};
 fleet.stderr!.on('data', (c: Buffer) => (fleetErr += c.toString()));
 await new Promise<void>((resolve, reject) => {
   let out = '';
@@ -121,7 +140,7 @@ await new Promise<void>((resolve, reject) => {
     out += c.toString();
     if (/fleet: watching/.test(out)) {
       fleet.stdout!.off('data', onData);
-      fleet.stdout!.resume();
+      fleet.stdout!.on('data', readFleetLog);
       resolve();
     }
   };
@@ -200,6 +219,7 @@ console.log(`cameras: ${N} in a child process (unbind fleet), screen polled ever
 // 6. The batch, from the operator's start to all 300 results on the page.
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
+const wall0 = Date.now();
 const started = await call<{ id: string; codes: Array<{ index: number }> }>('POST', '/api/batches', { method: 'qr', pid: 'pqr1cam', wifi: { ssid: DEFAULT_BENCH_SSID, password: DEFAULT_BENCH_PASSWORD }, deviceCount: N });
 batchId = started.id;
 const tStarted = performance.now() - t0;
@@ -208,6 +228,8 @@ await call('PUT', '/api/screen', { batchId, codeIndexes: indexes });
 const tShown = performance.now() - t0;
 // The codes as the screen shows them (one more look, as a camera takes), decoded after the batch.
 const shownCodes = (await fetch(screenUrl).then(async (r) => (await r.json()) as { codes: Array<{ png: string }> })).codes.map((c) => Buffer.from(c.png, 'base64'));
+// The screen renders its pictures on the first look after they are shown: this look waited for them too.
+const tScreenRead = performance.now() - t0;
 const timeout = setTimeout(() => {
   console.log(`TIMED OUT: ${pageAt.size}/${N} results on the page after 60 s; last tally ${JSON.stringify(lastTally)}`);
   process.exit(1);
@@ -286,6 +308,14 @@ const since = (m: Map<string, number>): string => {
   return xs.length ? `first ${f(xs[0]!)} ms, last ${f(xs.at(-1)!)} ms` : '-';
 };
 console.log(`  from the start: results reach the station ${since(receivedAt)}; on the page ${since(pageAt)}`);
+const wallSince = (xs: Iterable<number>): string => {
+  const s = [...xs].map((x) => x - wall0).sort((a, b) => a - b);
+  return s.length ? `first ${f(s[0]!)} ms, median ${f(pct(s, 50))} ms, last ${f(s.at(-1)!)} ms (${s.length})` : '-';
+};
+console.log(`  stages (wall clock from the start): the screen's ${shownCodes.length} pictures rendered and read once ${f(tScreenRead)} ms`);
+console.log(`    codes decoded by the fleet (the cameras' log) ${wallSince(codeDecodedAt)}`);
+console.log(`    cameras working (waiting→unbinding) ${wallSince(cameraAt.unbinding.values())}`);
+console.log(`    cameras answered (unbinding→unbound) ${wallSince(cameraAt.unbound.values())}`);
 console.log(`CPU of the station process until then: ${f((cpu.user + cpu.system) / 1000)} ms (${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per device, station + embedded authority)`);
 console.log(`\nthe limit, measured in this run:`);
 console.log(`  authority alone: ${refTokens.length} tokens issued over HTTP (all at once)   ${f(issueMs)} ms`);
@@ -307,13 +337,12 @@ if (!perMet || !ratioMet || unbound !== N || refUnbound !== N) ok = false;
 if (unbound !== N || refUnbound !== N) console.log(`WARNING: ${unbound}/${N} UNBOUND in the batch, ${refUnbound}/${N} in the reference: not comparable`);
 
 page.abort();
-const alive = setInterval(() => undefined, 1000); // see the seed: the checkpoint worker is unref'd
+
 await new Promise<void>((done) => {
   fleet.once('exit', () => done());
   fleet.kill('SIGTERM');
 });
 await station.close();
 rmSync(dir, { recursive: true, force: true });
-clearInterval(alive);
 console.log(`\n${ok ? 'all targets met' : 'TARGET MISSED'}`);
 if (!ok) process.exitCode = 1;

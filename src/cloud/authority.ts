@@ -72,7 +72,7 @@ export async function startAuthority(o: AuthorityOptions): Promise<RunningAuthor
     ...(o.logLevel ? { logLevel: o.logLevel } : {}),
     ...(o.logStream ? { logStream: o.logStream } : {}),
   });
-  const checkpointer = startCheckpointer(o.dbPath, { onError: (message) => app.log.warn({ evt: 'checkpoint', message }, 'WAL checkpoint failed') });
+  const checkpointer = startCheckpointer(db, { onError: (message) => app.log.warn({ evt: 'checkpoint', message }, 'WAL checkpoint failed') });
   const { url, port } = await listen(app, o);
   return {
     url,

@@ -53,6 +53,37 @@ export interface UnbindService {
   unbindMany(reqs: readonly DeviceUnbindRequest[]): Array<UnbindOutcome | Error>;
 }
 
+/** Decrypted device keys the unbind service keeps: a few hundred bytes each, well under a megabyte in all. */
+export const DEVICE_KEY_CACHE_SIZE = 4096;
+
+/** A least-recently-used map of at most `capacity` keys (a Map keeps insertion order: the first is the oldest). */
+export interface KeyCache {
+  get(devId: string, open: () => string): string;
+  readonly size: number;
+}
+
+export function createKeyCache(capacity: number): KeyCache {
+  if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`key cache capacity must be a positive integer, not ${capacity}`);
+  const keys = new Map<string, string>();
+  return {
+    get(devId, open) {
+      const hit = keys.get(devId);
+      if (hit !== undefined) {
+        keys.delete(devId);
+        keys.set(devId, hit);
+        return hit;
+      }
+      const key = open();
+      keys.set(devId, key);
+      if (keys.size > capacity) keys.delete(keys.keys().next().value!);
+      return key;
+    },
+    get size() {
+      return keys.size;
+    },
+  };
+}
+
 export function createUnbindService(deps: {
   db: Database;
   box: SecretBox;
@@ -61,6 +92,8 @@ export function createUnbindService(deps: {
   logs: DeviceLogs;
   events: TokenEvents;
   clock: () => number;
+  /** Decrypted device keys kept at most (default DEVICE_KEY_CACHE_SIZE). */
+  keyCacheSize?: number;
 }): UnbindService {
   const { db, box, quota, grants, logs, events, clock } = deps;
   const q = {
@@ -82,16 +115,11 @@ export function createUnbindService(deps: {
     keepDecision: db.prepare('INSERT INTO decided_answers (token_id, dev_id, result, log_id, decided_at) VALUES (?, ?, ?, ?, ?)'),
     logRow: db.prepare<[number], LogRow>('SELECT * FROM device_logs WHERE id = ?'),
   };
-  // Device keys never change; decrypting one per request would dominate the hot path.
-  const keys = new Map<string, string>();
-  const keyOf = (d: DeviceRow): string => {
-    let k = keys.get(d.dev_id);
-    if (k === undefined) {
-      k = box.open(d.key_enc);
-      keys.set(d.dev_id, k);
-    }
-    return k;
-  };
+  // Device keys never change; decrypting one per request would dominate the hot path of a device that
+  // asks again (retries, forged requests for one device). Bounded: a fleet of a million devices must not
+  // keep a million plaintext keys in memory, so the least recently used key makes room.
+  const keys = createKeyCache(deps.keyCacheSize ?? DEVICE_KEY_CACHE_SIZE);
+  const keyOf = (d: DeviceRow): string => keys.get(d.dev_id, () => box.open(d.key_enc));
 
   /**
    * Runs inside the caller's write transaction (one request alone, or a group): the new decision's log

@@ -8,7 +8,8 @@ import { QrCamera } from './qr-camera.js';
 import { deviceIdentitySchema, type DeviceIdentity } from '../core/device-identity.js';
 import { assignFaults, type FaultSpec } from '../bench/fault-spec.js';
 import { startStatusServer, type StatusServer } from '../bench/fleet-status-server.js';
-import { createSharedDecoder } from './qr-frame-decoder.js';
+import { createSharedDecoder, decodeCameraImage } from './qr-frame-decoder.js';
+import { WARM_UP_CODE_PNG_BASE64 } from './warm-up-code.js';
 import { describeSource, readScreen, type QrSourceSpec, type ShownCode } from './qr-source.js';
 
 /**
@@ -60,6 +61,7 @@ export interface Fleet {
 }
 
 export const DEFAULT_POLL_MS = 500;
+const WARM_UP_DECODES = 8;
 
 const regionUrlsSchema = z.record(z.string(), z.url({ protocol: /^https?$/ }));
 
@@ -77,6 +79,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const log = options.log ?? ((line: string) => console.log(line));
   const assigned = assignFaults(options.faults ?? { selections: [] }, ids);
   const decode = createSharedDecoder();
+  // The decoder warmed before the cameras look (its first decodes run unoptimized, several times slower).
+  const warmUp = Buffer.from(WARM_UP_CODE_PNG_BASE64, 'base64');
+  for (let i = 0; i < WARM_UP_DECODES; i++) decodeCameraImage(warmUp);
 
   const devices = identities.map((identity) => {
     const a = assigned.get(identity.devId);
@@ -152,19 +157,30 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       }),
     );
     const codes = screens.flat();
-    for (const code of codes) {
-      if (knownHashes.get(code.key) === code.hash) continue;
-      knownHashes.set(code.key, code.hash);
-      const seen = decode(code.png);
-      log(
-        `${new Date().toISOString()} screen code ${code.key}: ` +
-          (seen.ok ? `QR v${seen.version} for Wi-Fi "${seen.payload.s}", token ${redactToken(seen.payload.t)}` : `unreadable: ${seen.reason} ${seen.detail}`),
-      );
-    }
     const view = viewFor(codes);
-    devices.forEach((device) => {
-      const code = codes[view.get(device.devId) ?? -1];
-      if (!code || lastShown.get(device.devId) === code.hash || device.state === 'unbinding') return;
+    const viewers = codes.map((): QrCamera[] => []);
+    for (const device of devices) viewers[view.get(device.devId) ?? -1]?.push(device);
+    // Code by code: the cameras before a new code see it as soon as it is read, and the loop lets their
+    // requests out before reading the next one, as cameras before different codes work side by side
+    // (reading every code first held all 300 requests until the tenth code was decoded).
+    for (const [i, code] of codes.entries()) {
+      if (knownHashes.get(code.key) !== code.hash) {
+        knownHashes.set(code.key, code.hash);
+        const seen = decode(code.png);
+        log(
+          `${new Date().toISOString()} screen code ${code.key}: ` +
+            (seen.ok ? `QR v${seen.version} for Wi-Fi "${seen.payload.s}", token ${redactToken(seen.payload.t)}` : `unreadable: ${seen.reason} ${seen.detail}`),
+        );
+        showCode(code, viewers[i]!);
+        await new Promise((r) => setImmediate(r));
+        if (closed) return;
+      } else showCode(code, viewers[i]!);
+    }
+  }
+
+  function showCode(code: ShownCode, viewers: QrCamera[]): void {
+    viewers.forEach((device) => {
+      if (lastShown.get(device.devId) === code.hash || device.state === 'unbinding') return;
       lastShown.set(device.devId, code.hash);
       const scan = device
         .scanImage(code.png)

@@ -97,6 +97,26 @@ describe('a fleet of cameras before one screen', () => {
     expect(perToken(p2.t).sort()).toEqual(identities.slice(30).map((d) => d.devId));
   });
 
+  it('a screen of three new codes: the cameras before the first are at work before the second is read (no camera waits for codes it does not see)', async () => {
+    const payloads = [benchPayload(), benchPayload(), benchPayload()];
+    const pngs = await Promise.all(payloads.map((p) => png(p)));
+    screen.show(JSON.stringify({ codes: pngs.map((b, i) => ({ id: `c${i + 1}`, png: b.toString('base64'), capacity: 2 })) }));
+    const f = await start(6);
+    await settle(f);
+    expect(f.status().every((s) => s.state === 'unbound')).toBe(true);
+    const at = (re: RegExp): number => lines.findIndex((l) => re.test(l));
+    const read = [1, 2, 3].map((i) => at(new RegExp(`screen code 0:c${i}: QR`)));
+    expect(read.every((i) => i >= 0)).toBe(true);
+    // Cameras 1–2 are held before c1, 3–4 before c2: each pair starts after its code is read and before the next one is.
+    for (const [k, cams] of [[0, [1, 2]], [1, [3, 4]]] as const) {
+      for (const c of cams) {
+        const working = at(new RegExp(`tcam-${String(c).padStart(4, '0')} waiting→unbinding`));
+        expect(working).toBeGreaterThan(read[k]!);
+        expect(working).toBeLessThan(read[k + 1]!);
+      }
+    }
+  });
+
   it('overflow ignore: a code that leaves the screen (used up) is never handed to the cameras the batch is not for', async () => {
     // The station's screen for a batch of 3 on a bench of 5: code c1 for 2 devices, c2 for 1.
     const [p1, p2] = [benchPayload(), benchPayload()];
