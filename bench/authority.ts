@@ -260,6 +260,7 @@ async function runPgDirect(url: string, w: World, nodes: number): Promise<{ seco
 }
 
 async function mainPg(nodes: number): Promise<void> {
+  buildNode();
   console.log(`bench:authority --store pg — ${DEVICES} bound devices, ${nodes} authority node(s) on one PostgreSQL, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up`);
   const pgDir = join(mkdtempSync(join(tmpdir(), 'bench-authority-pg-')), 'pg');
   chmodSync(join(pgDir, '..'), 0o755); // the server runs as the OS user postgres
