@@ -38,17 +38,16 @@ export async function up(c: PoolClient): Promise<void> {
       j int;
       k int;
       t tokens%ROWTYPE;
+      v_seq text := pg_get_serial_sequence('device_logs', 'id');
       v_key text;
       v_fresh text[];                       -- nonces this call burnt: dev_id chr(1) nonce, claimed by the first request
       v_toks tokens[];                      -- the call's tokens, locked, with their places as decided so far
       v_tok_ids text[];
       v_bound text[];                       -- devices of the call still bound (locked)
       v_unbound text[] := '{}';
-      v_db_decided text[];                  -- token_id chr(1) dev_id of decided answers in the database
-      v_db_decided_log bigint[];
-      v_uses text[];                        -- token_id chr(1) dev_id of spent places (database and this call)
-      v_call_decided text[] := '{}';        -- decided in this call: key, and the request that decided it
-      v_call_decided_idx int[] := '{}';
+      v_uses text[];                        -- token_id chr(1) dev_id of spent places (database, then this call)
+      v_uses_log bigint[];                  -- the decided answer's row, when the place was decided in the database
+      v_uses_idx int[];                     -- the request that decided it, when decided in this call
       v_auth_keys text[] := '{}';
       v_auth_ok boolean[] := '{}';
       v_q_scope text[];
@@ -59,20 +58,19 @@ export async function up(c: PoolClient): Promise<void> {
       v_q_new text[];                       -- scope chr(1) key of quota rows this call inserted
       v_qa int;
       v_qp int;
-      v_has_token boolean;
       v_result text;
       v_reason text;
-      v_decided_log bigint;
-      v_decided_idx int;
       v_log device_logs%ROWTYPE;
-      v_logs device_logs[] := '{}';         -- per request decided in the loop: the row that tells its answer
-      v_exh boolean[] := '{}';
-      v_folds int[] := '{}';                -- token-less failures, appended after the loop (class 5)
+      -- The rows this call writes, drawn in the loop and inserted at the end.
+      v_l_id bigint[] := '{}';
+      v_l_i int[] := '{}';
+      v_l_tok int[] := '{}';
+      v_l_result text[] := '{}';
+      v_l_reason text[] := '{}';
+      v_out_log bigint[] := '{}';           -- per request decided in the loop: its row's id and result
+      v_out_result text[] := '{}';
+      v_folds int[] := '{}';                -- token-less failures, appended after the loop (lock class 5)
       v_fold_reason text[] := '{}';
-      v_spent_tok text[] := '{}';
-      v_spent_dev text[] := '{}';
-      v_spent_result text[] := '{}';
-      v_spent_log bigint[] := '{}';
     BEGIN
       IF n = 0 THEN
         RETURN;
@@ -85,55 +83,47 @@ export async function up(c: PoolClient): Promise<void> {
         ON CONFLICT DO NOTHING RETURNING dev_id, nonce)
       SELECT COALESCE(array_agg(b.dev_id || chr(1) || b.nonce), '{}') INTO v_fresh FROM burnt b;
 
-      -- 2. The tokens, locked in id order; then every read below sees what committed before the locks.
-      SELECT COALESCE(array_agg(x ORDER BY x.id), '{}') INTO v_toks FROM (
+      -- 2. The tokens, locked in id order; every later statement sees what committed before the locks.
+      SELECT COALESCE(array_agg(x ORDER BY x.id), '{}'), COALESCE(array_agg(x.id ORDER BY x.id), '{}') INTO v_toks, v_tok_ids FROM (
         SELECT * FROM tokens WHERE id = ANY(p_token_ids) ORDER BY id FOR NO KEY UPDATE) x;
-      SELECT COALESCE(array_agg(x.id ORDER BY x.id), '{}') INTO v_tok_ids FROM unnest(v_toks) AS x;
 
-      -- 3. The bindings of the call's devices, locked in dev_id order.
+      -- 3. The bindings of the call's devices, locked in dev_id order; then the places spent on these tokens.
       SELECT COALESCE(array_agg(x.dev_id), '{}') INTO v_bound FROM (
         SELECT dev_id FROM bindings WHERE dev_id = ANY(p_dev_ids) ORDER BY dev_id FOR UPDATE) x;
-      SELECT COALESCE(array_agg(a.token_id || chr(1) || a.dev_id), '{}'), COALESCE(array_agg(a.log_id), '{}') INTO v_db_decided, v_db_decided_log
-        FROM decided_answers a JOIN unnest(p_token_ids, p_dev_ids) AS u(tk, d) ON a.token_id = u.tk AND a.dev_id = u.d;
-      SELECT COALESCE(array_agg(u.token_id || chr(1) || u.dev_id), '{}') INTO v_uses
-        FROM token_uses u JOIN unnest(p_token_ids, p_dev_ids) AS r(tk, d) ON u.token_id = r.tk AND u.dev_id = r.d;
+      SELECT COALESCE(array_agg(u.token_id || chr(1) || u.dev_id), '{}'), COALESCE(array_agg(a.log_id), '{}') INTO v_uses, v_uses_log
+        FROM token_uses u
+        JOIN (SELECT DISTINCT tk, d FROM unnest(p_token_ids, p_dev_ids) AS r(tk, d)) r ON u.token_id = r.tk AND u.dev_id = r.d
+        LEFT JOIN decided_answers a ON a.token_id = u.token_id AND a.dev_id = u.dev_id;
+      v_uses_idx := array_fill(NULL::int, ARRAY[COALESCE(array_length(v_uses, 1), 0)]);
 
-      -- 4. The quota rows of the call's accounts and products, locked in (scope, key) order ('account' < 'product').
-      --    A missing row is inserted at 0 to be locked; an existing one is locked and left as it is.
+      -- 4. The quota rows of the call's accounts and products, locked in (scope, key) order ('account' < 'product'):
+      --    a missing row is inserted at 0 to be locked, an existing one locked and left as it is.
+      SELECT COALESCE(array_agg(x.s ORDER BY x.s, x.kk), '{}'), COALESCE(array_agg(x.kk ORDER BY x.s, x.kk), '{}') INTO v_q_scope, v_q_key FROM (
+        SELECT 'account' AS s, tk.account_id AS kk FROM unnest(v_toks) AS tk
+        UNION SELECT 'product', pp FROM unnest(p_pids) AS pp WHERE pp IS NOT NULL) x;
       WITH made AS (
         INSERT INTO quota_usage AS q (day, scope, key, used)
-        SELECT p_day, s, kk, 0 FROM (
-          SELECT 'account' AS s, tk.account_id AS kk FROM unnest(v_toks) AS tk
-          UNION SELECT 'product', pp FROM unnest(p_pids) AS pp WHERE pp IS NOT NULL) keys
-        ORDER BY s, kk
+        SELECT p_day, s, kk, 0 FROM unnest(v_q_scope, v_q_key) WITH ORDINALITY AS x(s, kk, ord) ORDER BY ord
         ON CONFLICT (day, scope, key) DO UPDATE SET used = q.used WHERE false
         RETURNING q.scope, q.key)
       SELECT COALESCE(array_agg(m.scope || chr(1) || m.key), '{}') INTO v_q_new FROM made m;
-      SELECT COALESCE(array_agg(q.scope ORDER BY q.scope, q.key), '{}'), COALESCE(array_agg(q.key ORDER BY q.scope, q.key), '{}'),
-             COALESCE(array_agg(q.used ORDER BY q.scope, q.key), '{}')
-        INTO v_q_scope, v_q_key, v_q_used0
-        FROM quota_usage q WHERE q.day = p_day AND (
-          (q.scope = 'account' AND q.key IN (SELECT tk.account_id FROM unnest(v_toks) AS tk))
-          OR (q.scope = 'product' AND q.key = ANY(p_pids)));
+      -- The used places, and the day's limits (an approved ticket raises one), read after the locks.
+      SELECT COALESCE(array_agg(q.used ORDER BY x.ord), '{}'),
+             COALESCE(array_agg(CASE WHEN x.s = 'account'
+               THEN GREATEST(p_account_limit, COALESCE((SELECT MAX(limit_value) FROM quota_tickets
+                 WHERE status = 'approved' AND scope = 'account' AND requester_id = x.kk AND from_day <= p_day AND to_day >= p_day), p_account_limit))
+               ELSE GREATEST(p_product_limit, COALESCE((SELECT MAX(limit_value) FROM quota_tickets
+                 WHERE status = 'approved' AND scope = 'product' AND pid = x.kk AND from_day <= p_day AND to_day >= p_day), p_product_limit))
+               END ORDER BY x.ord), '{}')
+        INTO v_q_used0, v_q_limit
+        FROM unnest(v_q_scope, v_q_key) WITH ORDINALITY AS x(s, kk, ord)
+        JOIN quota_usage q ON q.day = p_day AND q.scope = x.s AND q.key = x.kk;
       v_q_used := v_q_used0;
-      v_q_limit := '{}';
-      FOR k IN 1 .. COALESCE(array_length(v_q_key, 1), 0) LOOP
-        IF v_q_scope[k] = 'account' THEN
-          v_q_limit[k] := GREATEST(p_account_limit, COALESCE((SELECT MAX(limit_value) FROM quota_tickets
-            WHERE status = 'approved' AND scope = 'account' AND requester_id = v_q_key[k] AND from_day <= p_day AND to_day >= p_day), p_account_limit));
-        ELSE
-          v_q_limit[k] := GREATEST(p_product_limit, COALESCE((SELECT MAX(limit_value) FROM quota_tickets
-            WHERE status = 'approved' AND scope = 'product' AND pid = v_q_key[k] AND from_day <= p_day AND to_day >= p_day), p_product_limit));
-        END IF;
-      END LOOP;
 
-      -- The decisions, in the order given, as unbind_decide takes them.
+      -- The decisions, in the order given, as unbind_decide takes them, on the locked values.
       FOR i IN 1 .. n LOOP
-        v_has_token := false;
         v_result := 'FAILED';
         v_reason := NULL;
-        v_decided_log := NULL;
-        v_decided_idx := NULL;
         j := NULL;
         v_key := p_dev_ids[i] || chr(1) || p_nonces[i];
         IF NOT (v_key = ANY(v_fresh)) THEN
@@ -145,47 +135,62 @@ export async function up(c: PoolClient): Promise<void> {
           ELSE
             j := array_position(v_tok_ids, p_token_ids[i]);
             IF j IS NULL OR (v_toks[j]).secret_hash <> p_secret_hashes[i] THEN
+              -- Hashes compared, not secrets: timing tells nothing about a secret without a preimage of its hash.
               v_reason := 'TOKEN_INVALID';
               j := NULL;
             END IF;
           END IF;
         END IF;
         IF j IS NULL THEN
-          -- Names no token: folds as on SQLite, appended after the loop (lock class 5).
+          -- Names no token: folds as on SQLite, appended after the loop.
           v_folds := v_folds || i;
           v_fold_reason := v_fold_reason || v_reason;
           CONTINUE;
         END IF;
 
         t := v_toks[j];
-        v_has_token := true;
         v_key := t.id || chr(1) || p_dev_ids[i];
+        k := NULL;
         IF t.region <> p_dev_regions[i] OR p_token_regions[i] <> t.region THEN
           v_reason := 'REGION_MISMATCH';
         ELSE
-          k := array_position(v_call_decided, v_key);
-          IF k IS NOT NULL THEN
-            v_decided_idx := v_call_decided_idx[k];
-          ELSE
-            k := array_position(v_db_decided, v_key);
-            IF k IS NOT NULL THEN
-              v_decided_log := v_db_decided_log[k];
-            END IF;
-          END IF;
+          k := array_position(v_uses, v_key);
         END IF;
         IF v_reason IS NOT NULL THEN
           NULL;
-        -- A retry that lost its answer is told what was decided (by an earlier call or earlier in this one).
-        ELSIF (v_decided_idx IS NOT NULL OR v_decided_log IS NOT NULL) AND NOT (p_dev_ids[i] = ANY(v_bound)) THEN
-          IF v_decided_idx IS NOT NULL THEN
-            v_log := v_logs[v_decided_idx];
+        -- A retry that lost its answer, even past expiry or once the token is used up, is told what was decided
+        -- (by an earlier transaction or earlier in this call); a device bound again since is making another use.
+        ELSIF k IS NOT NULL AND (v_uses_log[k] IS NOT NULL OR v_uses_idx[k] IS NOT NULL) AND NOT (p_dev_ids[i] = ANY(v_bound)) THEN
+          o_idx := i;
+          o_replayed := true;
+          o_exhausted := t.used >= t.capacity;
+          IF v_uses_idx[k] IS NOT NULL THEN
+            o_log_id := v_out_log[v_uses_idx[k]];
+            o_result := v_out_result[v_uses_idx[k]];
+            o_reason := NULL;
+            o_operator_id := t.account_id;
+            o_token_id := t.id;
+            o_channel := t.channel;
+            o_batch_ref := t.batch_ref;
+            o_at := p_now;
+            o_count := 1;
+            o_last_at := p_now;
           ELSE
-            SELECT * INTO v_log FROM device_logs WHERE id = v_decided_log;
+            SELECT * INTO v_log FROM device_logs WHERE id = v_uses_log[k];
+            o_log_id := v_log.id;
+            o_result := v_log.result;
+            o_reason := v_log.reason;
+            o_operator_id := v_log.operator_id;
+            o_token_id := v_log.token_id;
+            o_channel := v_log.channel;
+            o_batch_ref := v_log.batch_ref;
+            o_at := v_log.at;
+            o_count := v_log.count;
+            o_last_at := v_log.last_at;
           END IF;
-          RETURN QUERY SELECT i, v_log.id, v_log.result, v_log.reason, v_log.operator_id, v_log.token_id, v_log.channel,
-            v_log.batch_ref, t.used >= t.capacity, v_log.at, v_log.count, v_log.last_at, true;
+          RETURN NEXT;
           CONTINUE;
-        ELSIF v_decided_idx IS NOT NULL OR v_decided_log IS NOT NULL OR v_key = ANY(v_uses) THEN
+        ELSIF k IS NOT NULL THEN
           v_reason := 'TOKEN_REUSED';
         ELSIF p_now >= t.expires_at THEN
           v_reason := 'TOKEN_EXPIRED';
@@ -194,7 +199,7 @@ export async function up(c: PoolClient): Promise<void> {
         ELSIF p_product_refusals[i] IS NOT NULL THEN
           v_reason := p_product_refusals[i];
         ELSE
-          -- Who may unbind (DESIGN §7), as src/cloud/grants.ts, once per account and product in the call.
+          -- Who may unbind (DESIGN §7), as src/cloud/grants.ts: read now, once per account and product in the call.
           v_key := t.account_id || chr(1) || p_pids[i];
           k := array_position(v_auth_keys, v_key);
           IF k IS NULL THEN
@@ -216,7 +221,7 @@ export async function up(c: PoolClient): Promise<void> {
             -- The quota rows are locked: a place is taken only while used < limit, on the newest values.
             v_qa := NULL;
             v_qp := NULL;
-            FOR k IN 1 .. COALESCE(array_length(v_q_key, 1), 0) LOOP
+            FOR k IN 1 .. array_length(v_q_key, 1) LOOP
               IF v_q_scope[k] = 'account' AND v_q_key[k] = t.account_id THEN v_qa := k; END IF;
               IF v_q_scope[k] = 'product' AND v_q_key[k] = p_pids[i] THEN v_qp := k; END IF;
             END LOOP;
@@ -243,32 +248,48 @@ export async function up(c: PoolClient): Promise<void> {
           t.used := t.used + 1;
           v_toks[j] := t;
         END IF;
-        INSERT INTO device_logs (at, dev_id, serial, pid, region, operator_id, token_id, channel, batch_ref, result, reason, count, last_at, method)
-        VALUES (p_now, p_dev_ids[i], p_serials[i], p_pids[i], p_dev_regions[i], t.account_id, t.id, t.channel, t.batch_ref,
-                v_result, v_reason, 1, p_now, COALESCE(p_methods[i], 'token'))
-        RETURNING * INTO v_log;
-        v_logs[i] := v_log;
+        -- The row's id is drawn here, under the token's lock: per token, id order is commit order (pg-token-feed.ts).
+        o_log_id := nextval(v_seq);
+        v_l_id := v_l_id || o_log_id;
+        v_l_i := v_l_i || i;
+        v_l_tok := v_l_tok || j;
+        v_l_result := v_l_result || v_result;
+        v_l_reason := v_l_reason || v_reason;
+        v_out_log[i] := o_log_id;
+        v_out_result[i] := v_result;
         IF v_result <> 'FAILED' THEN
-          v_key := t.id || chr(1) || p_dev_ids[i];
-          v_uses := v_uses || v_key;
-          v_call_decided := v_call_decided || v_key;
-          v_call_decided_idx := v_call_decided_idx || i;
-          v_spent_tok := v_spent_tok || t.id;
-          v_spent_dev := v_spent_dev || p_dev_ids[i];
-          v_spent_result := v_spent_result || v_result;
-          v_spent_log := v_spent_log || v_log.id;
+          v_uses := v_uses || (t.id || chr(1) || p_dev_ids[i]);
+          v_uses_log := v_uses_log || NULL::bigint;
+          v_uses_idx := v_uses_idx || i;
         END IF;
-        RETURN QUERY SELECT i, v_log.id, v_result, v_reason, t.account_id, t.id, t.channel, t.batch_ref,
-          t.used >= t.capacity, v_log.at, v_log.count, v_log.last_at, false;
+        o_idx := i;
+        o_result := v_result;
+        o_reason := v_reason;
+        o_operator_id := t.account_id;
+        o_token_id := t.id;
+        o_channel := t.channel;
+        o_batch_ref := t.batch_ref;
+        o_exhausted := t.used >= t.capacity;
+        o_at := p_now;
+        o_count := 1;
+        o_last_at := p_now;
+        o_replayed := false;
+        RETURN NEXT;
       END LOOP;
 
-      -- The writes, once per row: places, uses and decided answers (one transaction: never one without the
-      -- other), the devices unbound, the quota.
-      UPDATE tokens SET used = x.used FROM unnest(v_toks) AS x WHERE tokens.id = x.id AND tokens.used <> x.used;
-      IF array_length(v_spent_tok, 1) > 0 THEN
-        INSERT INTO token_uses (token_id, dev_id) SELECT * FROM unnest(v_spent_tok, v_spent_dev);
+      -- The writes, once per row: the log rows, places, uses and decided answers (in one transaction: never one
+      -- without the other), the devices unbound, the quota.
+      IF array_length(v_l_id, 1) > 0 THEN
+        INSERT INTO device_logs (id, at, dev_id, serial, pid, region, operator_id, token_id, channel, batch_ref, result, reason, count, last_at, method)
+        OVERRIDING SYSTEM VALUE
+        SELECT x.id, p_now, p_dev_ids[x.i], p_serials[x.i], p_pids[x.i], p_dev_regions[x.i], (v_toks[x.j]).account_id, (v_toks[x.j]).id,
+               (v_toks[x.j]).channel, (v_toks[x.j]).batch_ref, x.r, x.why, 1, p_now, COALESCE(p_methods[x.i], 'token')
+          FROM unnest(v_l_id, v_l_i, v_l_tok, v_l_result, v_l_reason) AS x(id, i, j, r, why) ORDER BY x.id;
+        UPDATE tokens SET used = x.used FROM unnest(v_toks) AS x WHERE tokens.id = x.id AND tokens.used <> x.used;
+        INSERT INTO token_uses (token_id, dev_id)
+          SELECT (v_toks[x.j]).id, p_dev_ids[x.i] FROM unnest(v_l_i, v_l_tok, v_l_result) AS x(i, j, r) WHERE x.r <> 'FAILED';
         INSERT INTO decided_answers (token_id, dev_id, result, log_id, decided_at)
-          SELECT tk, d, r, l, p_now FROM unnest(v_spent_tok, v_spent_dev, v_spent_result, v_spent_log) AS x(tk, d, r, l);
+          SELECT (v_toks[x.j]).id, p_dev_ids[x.i], x.r, x.id, p_now FROM unnest(v_l_id, v_l_i, v_l_tok, v_l_result) AS x(id, i, j, r) WHERE x.r <> 'FAILED';
       END IF;
       IF array_length(v_unbound, 1) > 0 THEN
         DELETE FROM shares WHERE dev_id = ANY(v_unbound);
@@ -283,13 +304,27 @@ export async function up(c: PoolClient): Promise<void> {
       END LOOP;
 
       -- 5. Token-less failures fold into the device's latest such row, devices in dev_id order.
-      FOR k IN SELECT f.ord FROM unnest(v_folds) WITH ORDINALITY AS f(idx, ord) ORDER BY p_dev_ids[f.idx], f.ord LOOP
-        i := v_folds[k];
-        SELECT * INTO v_log FROM device_log_append(p_now, p_dev_ids[i], p_serials[i], p_pids[i], p_dev_regions[i],
-          NULL, NULL, NULL, NULL, 'FAILED', v_fold_reason[k], 1, p_now, COALESCE(p_methods[i], 'token'));
-        RETURN QUERY SELECT i, v_log.id, 'FAILED'::text, v_fold_reason[k], NULL::text, NULL::text, NULL::text, NULL::text,
-          false, v_log.at, v_log.count, v_log.last_at, false;
-      END LOOP;
+      IF array_length(v_folds, 1) > 0 THEN
+        FOR k IN SELECT f.ord FROM unnest(v_folds) WITH ORDINALITY AS f(idx, ord) ORDER BY p_dev_ids[f.idx], f.ord LOOP
+          i := v_folds[k];
+          SELECT * INTO v_log FROM device_log_append(p_now, p_dev_ids[i], p_serials[i], p_pids[i], p_dev_regions[i],
+            NULL, NULL, NULL, NULL, 'FAILED', v_fold_reason[k], 1, p_now, COALESCE(p_methods[i], 'token'));
+          o_idx := i;
+          o_log_id := v_log.id;
+          o_result := 'FAILED';
+          o_reason := v_fold_reason[k];
+          o_operator_id := NULL;
+          o_token_id := NULL;
+          o_channel := NULL;
+          o_batch_ref := NULL;
+          o_exhausted := false;
+          o_at := v_log.at;
+          o_count := v_log.count;
+          o_last_at := v_log.last_at;
+          o_replayed := false;
+          RETURN NEXT;
+        END LOOP;
+      END IF;
     END
     $fn$;
   `);
