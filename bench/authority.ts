@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -118,6 +118,29 @@ async function startChild(dbPath: string, keyFile?: string): Promise<{ url: stri
         child.kill('SIGTERM');
       }),
   };
+}
+
+let pgPostmaster = 0;
+function cpuOf(pids: number[], postmaster = pgPostmaster): { nodes: number; pg: number; self: number } {
+  const ticks = (pid: number | string): number => {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10;
+    } catch {
+      return 0;
+    }
+  };
+  let pg = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (Number(d) === postmaster || ppid === postmaster) pg += ticks(d);
+    } catch {}
+  }
+  return { nodes: pids.reduce((a, p) => a + ticks(p), 0), pg, self: ticks(process.pid) };
 }
 
 function peakRssMb(pid: number): number {
@@ -265,7 +288,7 @@ async function mainPg(nodes: number): Promise<void> {
   const pgDir = join(mkdtempSync(join(tmpdir(), 'bench-authority-pg-')), 'pg');
   chmodSync(join(pgDir, '..'), 0o755); // the server runs as the OS user postgres
   // fsync and synchronous_commit off, as the tests run it: a crash of the server may lose answered commits.
-  await startPgDev({ dir: pgDir, unsafeFast: true });
+  pgPostmaster = (await startPgDev({ dir: pgDir, unsafeFast: true })).pid ?? 0;
   try {
     const httpWorld = seedWorld('pg-http');
     const httpUrl = await pgWorld(pgDir, 'bench_http', httpWorld);
@@ -274,7 +297,9 @@ async function mainPg(nodes: number): Promise<void> {
     const urls = children.map((c) => c.url);
     await runHttp(urls, httpWorld.requests.slice(0, WARMUP));
     const measured = httpWorld.requests.slice(WARMUP);
+    const cpu0 = cpuOf(children.map((c) => c.pid));
     const http = await runHttp(urls, measured);
+    const cpu1 = cpuOf(children.map((c) => c.pid));
     const rss = Math.max(...children.map((c) => peakRssMb(c.pid)));
     await Promise.all(children.map((c) => c.stop()));
 
@@ -291,6 +316,8 @@ async function mainPg(nodes: number): Promise<void> {
     console.log(`direct:  ${directRate.toFixed(0)} unbinds/s (same unbind straight to PostgreSQL, no HTTP, ${nodes} pool(s), ${CONCURRENCY} at once)`);
     console.log(`ratio:   HTTP / direct = ${((httpRate / directRate) * 100).toFixed(1)} %   target ≥ 50 %`);
     console.log(`peak RSS of the largest authority node: ${rss.toFixed(1)} MB`);
+    const per = (ms: number): string => (ms / measured.length).toFixed(3);
+    console.log(`CPU per unbind over HTTP: nodes ${per(cpu1.nodes - cpu0.nodes)} ms, PostgreSQL ${per(cpu1.pg - cpu0.pg)} ms, bench client ${per(cpu1.self - cpu0.self)} ms`);
     if ((http.results.get('UNBOUND') ?? 0) !== measured.length || direct.unbound !== measured.length) {
       console.log('WARNING: not every request unbound; the figures above are not comparable');
       process.exitCode = 1;

@@ -73,7 +73,7 @@ export interface PgUnbindOptions {
   productLimit?: number;
   /** Device rows a node keeps (default 100,000). */
   maxCachedDevices?: number;
-  /** Calls of unbind_decide_many a node has in flight at once (default 2); the requests arriving meanwhile wait for the next. */
+  /** Calls of unbind_decide_many a node has in flight at once (default 1: one account's unbinds queue on its quota row anyway); the requests checked meanwhile wait for the next. */
   maxInFlight?: number;
   /** Requests decided in one call at most (default 256). */
   maxGroup?: number;
@@ -137,6 +137,12 @@ interface Decision {
   o_replayed: boolean;
 }
 
+/** A request whose signature and clock the node checked: the rest is decided in PostgreSQL. */
+interface Checked {
+  p: Pending;
+  dev: CachedDevice;
+}
+
 interface GroupDecision extends Decision {
   o_idx: number;
 }
@@ -145,7 +151,7 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
   const { pool, box } = o;
   const clock = o.clock ?? Date.now;
   const maxCachedDevices = o.maxCachedDevices ?? 100_000;
-  const maxInFlight = o.maxInFlight ?? 2;
+  const maxInFlight = o.maxInFlight ?? 1;
   const maxGroup = o.maxGroup ?? 256;
   const stats: PgUnbindStats = { groups: 0, grouped: 0, alone: 0 };
   const limits = { account: o.accountLimit ?? DEFAULT_DAILY_LIMIT, product: o.productLimit ?? DEFAULT_DAILY_LIMIT };
@@ -247,18 +253,22 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
     return outcomeOf(baseOf(req, dev, now), d);
   }
 
-  /** The checks only the node can make (the device's key, the clock), then the rest of the group in one call. */
-  async function decideGroup(group: Pending[]): Promise<void> {
+  /**
+   * Two stages. The checks only the node can make (the device's key, the clock) as requests arrive: the
+   * devices a node does not know yet read in one round trip per arrival. Then the rest of every checked
+   * request in one call of unbind_decide_many, up to maxInFlight calls at once: what arrives while the calls
+   * run is decided in the next one, so under load a group holds about every request in flight on the node.
+   */
+  async function check(arrived: Pending[]): Promise<void> {
     const now = clock();
     let devs: Map<string, CachedDevice>;
     try {
-      devs = await devicesOf(group.map((p) => p.req.devId));
+      devs = await devicesOf(arrived.map((p) => p.req.devId));
     } catch (err) {
-      for (const p of group) p.reject(err);
+      for (const p of arrived) p.reject(err);
       return;
     }
-    const asked: Array<{ p: Pending; dev: CachedDevice }> = [];
-    for (const p of group) {
+    for (const p of arrived) {
       const { req } = p;
       const dev = devs.get(req.devId);
       const base = baseOf(req, dev, now);
@@ -268,9 +278,13 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
         append(pool, { ...base, reason: 'DEVICE_AUTH' }).then((log) => p.resolve({ result: 'FAILED', reason: 'DEVICE_AUTH', log, exhausted: false }), p.reject);
       } else if (Math.abs(now - req.ts) > CLOCK_SKEW_MS) {
         append(pool, { ...base, reason: 'REPLAY' }).then((log) => p.resolve({ result: 'FAILED', reason: 'REPLAY', log, exhausted: false }), p.reject);
-      } else asked.push({ p, dev });
+      } else ready.push({ p, dev });
     }
-    if (asked.length === 0) return;
+    decideReady();
+  }
+
+  async function decideGroup(asked: Checked[]): Promise<void> {
+    const now = clock();
     const cols: unknown[][] = Array.from({ length: 10 }, () => []);
     for (const { p, dev } of asked) {
       const [tokenId, tokenRegion, secretHash] = tokenArgs(p.req);
@@ -303,35 +317,33 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
     });
   }
 
-  // The node's requests in flight: gathered while up to maxInFlight calls run, then decided in the next call.
-  const queue: Pending[] = [];
+  let arrived: Pending[] = [];
+  const ready: Checked[] = [];
   let inFlight = 0;
-  let scheduled = false;
-  const pump = (): void => {
-    while (inFlight < maxInFlight && queue.length > 0) {
-      const group = queue.splice(0, maxGroup);
+  function decideReady(): void {
+    while (inFlight < maxInFlight && ready.length > 0) {
+      const group = ready.splice(0, maxGroup);
       inFlight++;
       void decideGroup(group)
         .catch((err: unknown) => {
-          for (const p of group) p.reject(err);
+          for (const { p } of group) p.reject(err);
         })
         .finally(() => {
           inFlight--;
-          pump();
+          decideReady();
         });
     }
-  };
+  }
 
   return {
     unbind(req) {
       return new Promise<PgUnbindOutcome>((resolve, reject) => {
-        queue.push({ req, resolve, reject });
-        // Every request of this turn (a batch from the HTTP layer, a burst of callers) joins the same group.
-        if (!scheduled) {
-          scheduled = true;
+        // Every request of this turn (a batch from the HTTP layer, a burst of callers) is checked together.
+        if (arrived.push({ req, resolve, reject }) === 1) {
           queueMicrotask(() => {
-            scheduled = false;
-            pump();
+            const now = arrived;
+            arrived = [];
+            void check(now);
           });
         }
       });
