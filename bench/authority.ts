@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     store: { type: 'string', default: 'sqlite' },
     nodes: { type: 'string', default: '1' },
+    /** --store pg: the throwaway server with fsync and synchronous_commit on (default off, as the tests run it). */
+    durable: { type: 'boolean', default: false },
   },
 });
 const DEVICES = Number(args.devices);
@@ -287,8 +289,10 @@ async function mainPg(nodes: number): Promise<void> {
   console.log(`bench:authority --store pg — ${DEVICES} bound devices, ${nodes} authority node(s) on one PostgreSQL, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up`);
   const pgDir = join(mkdtempSync(join(tmpdir(), 'bench-authority-pg-')), 'pg');
   chmodSync(join(pgDir, '..'), 0o755); // the server runs as the OS user postgres
-  // fsync and synchronous_commit off, as the tests run it: a crash of the server may lose answered commits.
-  pgPostmaster = (await startPgDev({ dir: pgDir, unsafeFast: true })).pid ?? 0;
+  // By default fsync and synchronous_commit off, as the tests run it (a crash of this throwaway server may lose
+  // answered commits); --durable runs it as a product would: every group's commit flushed before its answers go out.
+  pgPostmaster = (await startPgDev({ dir: pgDir, unsafeFast: !args.durable })).pid ?? 0;
+  console.log(`PostgreSQL: fsync and synchronous_commit ${args.durable ? 'on (--durable)' : 'off (throwaway bench cluster; --durable for on)'}`);
   try {
     const httpWorld = seedWorld('pg-http');
     const httpUrl = await pgWorld(pgDir, 'bench_http', httpWorld);
@@ -297,9 +301,18 @@ async function mainPg(nodes: number): Promise<void> {
     const urls = children.map((c) => c.url);
     await runHttp(urls, httpWorld.requests.slice(0, WARMUP));
     const measured = httpWorld.requests.slice(WARMUP);
+    const xacts = async (): Promise<number> => {
+      const admin = createPgPool(pgDevUrl(pgDir, 'postgres'), { max: 1 });
+      await new Promise((r) => setTimeout(r, 1100)); // backends report their counts at most once a second
+      const n = (await admin.query<{ n: string }>("SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = 'bench_http'")).rows[0]!.n;
+      await admin.end();
+      return Number(n);
+    };
+    const xact0 = await xacts();
     const cpu0 = cpuOf(children.map((c) => c.pid));
     const http = await runHttp(urls, measured);
     const cpu1 = cpuOf(children.map((c) => c.pid));
+    const xact1 = await xacts();
     const rss = Math.max(...children.map((c) => peakRssMb(c.pid)));
     await Promise.all(children.map((c) => c.stop()));
 
@@ -317,6 +330,7 @@ async function mainPg(nodes: number): Promise<void> {
     console.log(`ratio:   HTTP / direct = ${((httpRate / directRate) * 100).toFixed(1)} %   target ≥ 50 %`);
     console.log(`peak RSS of the largest authority node: ${rss.toFixed(1)} MB`);
     const per = (ms: number): string => (ms / measured.length).toFixed(3);
+    console.log(`PostgreSQL transactions over HTTP: ${xact1 - xact0} for ${measured.length} unbinds (${(measured.length / (xact1 - xact0)).toFixed(1)} unbinds per transaction, device reads and NOTIFYs included)`);
     console.log(`CPU per unbind over HTTP: nodes ${per(cpu1.nodes - cpu0.nodes)} ms, PostgreSQL ${per(cpu1.pg - cpu0.pg)} ms, bench client ${per(cpu1.self - cpu0.self)} ms`);
     if ((http.results.get('UNBOUND') ?? 0) !== measured.length || direct.unbound !== measured.length) {
       console.log('WARNING: not every request unbound; the figures above are not comparable');

@@ -32,6 +32,8 @@ export interface PgTokenFeedOptions {
   /** Off only in tests that show what the safety poll makes good. */
   notify?: boolean;
   listen?: boolean;
+  /** How long committed tokens are gathered into one NOTIFY (default 5 ms). */
+  notifyDelayMs?: number;
   onError?: (err: Error) => void;
 }
 
@@ -105,6 +107,8 @@ export function createPgTokenFeed(o: PgTokenFeedOptions): PgTokenFeed {
 
   // NOTIFY after commit, coalesced: one in flight, the tokens committed meanwhile go in the next one.
   const pending = new Set<string>();
+  const notifyDelayMs = o.notifyDelayMs ?? 5;
+  let flushTimer: NodeJS.Timeout | null = null;
   let notifying = false;
   async function flush(): Promise<void> {
     if (notifying || pending.size === 0 || closed) return;
@@ -180,13 +184,18 @@ export function createPgTokenFeed(o: PgTokenFeedOptions): PgTokenFeed {
       wake(tokenId);
       if (o.notify ?? true) {
         pending.add(tokenId);
-        void flush();
+        // Gathered for a few milliseconds: one NOTIFY for every group this node commits meanwhile, not one per group.
+        if (!flushTimer && !notifying) flushTimer = setTimeout(() => {
+          flushTimer = null;
+          void flush();
+        }, notifyDelayMs);
       }
     },
     ready: () => listening,
     async close() {
       closed = true;
       clearInterval(poll);
+      if (flushTimer) clearTimeout(flushTimer);
       if (retry) clearTimeout(retry);
       const l = listener;
       listener = null;

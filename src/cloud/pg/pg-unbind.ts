@@ -335,16 +335,29 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
     }
   }
 
+  // One device read in flight: the requests arriving meanwhile are checked together after it.
+  let checking = false;
+  let checkQueued = false;
+  function checkArrived(): void {
+    checkQueued = false;
+    if (checking || arrived.length === 0) return;
+    const group = arrived;
+    arrived = [];
+    checking = true;
+    void check(group).finally(() => {
+      checking = false;
+      checkArrived();
+    });
+  }
+
   return {
     unbind(req) {
       return new Promise<PgUnbindOutcome>((resolve, reject) => {
+        arrived.push({ req, resolve, reject });
         // Every request of this turn (a batch from the HTTP layer, a burst of callers) is checked together.
-        if (arrived.push({ req, resolve, reject }) === 1) {
-          queueMicrotask(() => {
-            const now = arrived;
-            arrived = [];
-            void check(now);
-          });
+        if (!checkQueued && !checking) {
+          checkQueued = true;
+          queueMicrotask(checkArrived);
         }
       });
     },
