@@ -252,7 +252,8 @@ async function pgWorld(dir: string, name: string, w: World): Promise<string> {
   const url = pgDevUrl(dir, name);
   const pool = createPgPool(url, { max: 2 });
   await migratePg(pool, PG_AUTHORITY_SCHEMA);
-  await inTransaction(pool, (c) => copyWorld(w.services.db, c, [...WORLD_TABLES, 'quota_tickets', 'tokens']));
+  const tables = [...WORLD_TABLES, 'quota_tickets', 'tokens'];
+  await inTransaction(pool, (c) => copyWorld(w.services.db, c, tables));
   await pool.query('ANALYZE');
   await pool.end();
   return url;

@@ -21,6 +21,7 @@ import type { PoolClient } from 'pg';
  * token's free places, a device still bound, the quota used, the places spent by earlier requests of the
  * call), and written back once per row at the end: a quota row is updated once per call, not once per unbind.
  * A quota row this call created only to lock it, and that is still 0 at the end, is removed again.
+ * The function runs with enable_seqscan off (see there): its plans never depend on how full a table looked.
  */
 export async function up(c: PoolClient): Promise<void> {
   await c.query(`
@@ -30,7 +31,12 @@ export async function up(c: PoolClient): Promise<void> {
       p_now bigint, p_day text, p_account_limit int, p_product_limit int)
     RETURNS TABLE (o_idx int, o_log_id bigint, o_result text, o_reason text, o_operator_id text, o_token_id text,
                    o_channel text, o_batch_ref text, o_exhausted boolean, o_at bigint, o_count int, o_last_at bigint, o_replayed boolean)
-    LANGUAGE plpgsql VOLATILE AS $fn$
+    LANGUAGE plpgsql VOLATILE
+    -- Every lookup here is by a key with an index. A connection keeps its plans (ours and those of the
+    -- foreign-key checks) for its lifetime; planned while the log, nonce or use tables were empty, they would
+    -- be table scans that grow with every unbind until the next autovacuum analyse replans them.
+    SET enable_seqscan = off
+    AS $fn$
     #variable_conflict use_column
     DECLARE
       n int := COALESCE(array_length(p_dev_ids, 1), 0);
