@@ -110,19 +110,28 @@ export function createPgTokenFeed(o: PgTokenFeedOptions): PgTokenFeed {
   const notifyDelayMs = o.notifyDelayMs ?? 5;
   let flushTimer: NodeJS.Timeout | null = null;
   let notifying = false;
+  // At most one NOTIFY in flight, and one start per notifyDelayMs: what commits meanwhile waits for the next.
+  function tick(): void {
+    flushTimer = null;
+    if (notifying) flushTimer = setTimeout(tick, notifyDelayMs);
+    else void flush();
+  }
   async function flush(): Promise<void> {
     if (notifying || pending.size === 0 || closed) return;
     notifying = true;
     try {
-      while (pending.size > 0 && !closed) {
+      // Every token pending now (in payloads of at most MAX_PAYLOAD); tokens committed during it go in the next tick.
+      const now = [...pending];
+      pending.clear();
+      while (now.length > 0 && !closed) {
         const batch: string[] = [];
         let size = 0;
-        for (const id of pending) {
-          if (size + id.length + 1 > MAX_PAYLOAD) break;
+        while (now.length > 0 && size + now[0]!.length + 1 <= MAX_PAYLOAD) {
+          const id = now.shift()!;
           batch.push(id);
           size += id.length + 1;
         }
-        for (const id of batch) pending.delete(id);
+        if (batch.length === 0) batch.push(now.shift()!); // (a token id is far shorter than a payload)
         await pool.query('SELECT pg_notify($1, $2)', [RESULTS_CHANNEL, batch.join(',')]);
       }
     } catch (err) {
@@ -185,10 +194,7 @@ export function createPgTokenFeed(o: PgTokenFeedOptions): PgTokenFeed {
       if (o.notify ?? true) {
         pending.add(tokenId);
         // Gathered for a few milliseconds: one NOTIFY for every group this node commits meanwhile, not one per group.
-        if (!flushTimer && !notifying) flushTimer = setTimeout(() => {
-          flushTimer = null;
-          void flush();
-        }, notifyDelayMs);
+        if (!flushTimer) flushTimer = setTimeout(tick, notifyDelayMs);
       }
     },
     ready: () => listening,
