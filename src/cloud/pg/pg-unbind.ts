@@ -20,8 +20,14 @@ import type { TokenRow } from '../tokens.js';
  * The device unbind (DESIGN §3, §4.3, §8) on PostgreSQL, shared by several authority nodes: the same checks
  * in the same order as src/cloud/unbind.ts, and the same writes, in one READ COMMITTED transaction. Here: the
  * device row, its signature (the key is sealed under the master key, which only the node holds) and the
- * clock; the rest is one call of `unbind_decide` (migrations/0002-unbind-decide.ts), so no lock is held
- * across a network round trip.
+ * clock; the rest is one server-side call, so no lock is held across a network round trip. Group commit:
+ * the requests a node has in flight are decided in one call of `unbind_decide_many`
+ * (migrations/0008-unbind-decide-many.ts) — one round trip, one transaction, one commit (one WAL flush
+ * when the server is durable) for many decisions, each request its own answer. Every answer is told only
+ * after its group's COMMIT returned: nothing here relies on synchronous_commit being off. A group whose
+ * call raised in PostgreSQL (so rolled back) is decided again one request at a time by `unbind_decide`
+ * (0002/0004/0007); after a lost connection its requests are refused (the device asks again and is told
+ * the decided answer, if there was one).
  *
  * Why READ COMMITTED is exact here: every row whose value decides the answer and that another node may
  * change meanwhile is either locked before it is read, by a statement that starts after the lock (the token:
@@ -30,8 +36,10 @@ import type { TokenRow } from '../tokens.js';
  * or guarded by a unique index (nonce, token use). Grants and product flags are read unlocked: a revoke
  * that commits meanwhile is ordered before or after this unbind, as on SQLite. SERIALIZABLE would give the
  * same answers but abort most of a burst (every unbind of one account writes the same quota row) and need
- * retries; READ COMMITTED waits instead, and the one lock order (token → binding → account quota →
- * product quota) leaves no cycle to deadlock on.
+ * retries; READ COMMITTED waits instead. One group locks many rows, always in one global order, each class
+ * sorted: nonces by (device, nonce), tokens by id, bindings by device, quota rows account before product
+ * and by key, folded failure rows by device; `unbind_decide` takes one row of each class in the same order.
+ * Two nodes therefore never wait for each other in a cycle (no deadlock), whatever their groups hold.
  *
  * The token lock also orders a token's events: a log row naming a token is inserted only while its token
  * row is locked, so its identity id is drawn after every earlier row of that token committed. Read by id,
@@ -73,7 +81,7 @@ export interface PgUnbindOptions {
   productLimit?: number;
   /** Device rows a node keeps (default 100,000). */
   maxCachedDevices?: number;
-  /** Calls of unbind_decide_many a node has in flight at once (default 1: one account's unbinds queue on its quota row anyway); the requests checked meanwhile wait for the next. */
+  /** Groups a node has in flight at once (default 1: one account's unbinds queue on its quota row anyway); the requests arriving meanwhile wait for the next. */
   maxInFlight?: number;
   /** Requests decided in one call at most (default 256). */
   maxGroup?: number;
@@ -254,10 +262,10 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
   }
 
   /**
-   * Two stages. The checks only the node can make (the device's key, the clock) as requests arrive: the
-   * devices a node does not know yet read in one round trip per arrival. Then the rest of every checked
-   * request in one call of unbind_decide_many, up to maxInFlight calls at once: what arrives while the calls
-   * run is decided in the next one, so under load a group holds about every request in flight on the node.
+   * Two steps per group. The checks only the node can make (the device's key, the clock): the devices the
+   * node does not know yet read in one round trip. Then the rest of every checked request in one call of
+   * unbind_decide_many. What arrives meanwhile waits for the next group, so under load a group holds about
+   * every request in flight on the node.
    */
   async function check(arrived: Pending[]): Promise<void> {
     const now = clock();
@@ -331,16 +339,18 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
         .finally(() => {
           inFlight--;
           decideReady();
+          checkArrived();
         });
     }
   }
 
-  // One device read in flight: the requests arriving meanwhile are checked together after it.
+  // One round trip at a time per node (default): a device read, then the call deciding what it checked; the
+  // requests arriving meanwhile are read and decided together after it (fewer, larger groups: less work per unbind).
   let checking = false;
   let checkQueued = false;
   function checkArrived(): void {
     checkQueued = false;
-    if (checking || arrived.length === 0) return;
+    if (checking || inFlight >= maxInFlight || arrived.length === 0) return;
     const group = arrived;
     arrived = [];
     checking = true;
