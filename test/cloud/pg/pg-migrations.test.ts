@@ -242,6 +242,51 @@ describe('PostgreSQL authority migrations', () => {
     ]);
   });
 
+  it('given the tables analysed while empty, when groups are decided, then every lookup of unbind_decide_many and of its foreign-key checks is an index probe, never a table scan', async () => {
+    const pool = await emptyDb();
+    await migratePg(pool, PG_AUTHORITY_SCHEMA);
+    await pool.query("INSERT INTO accounts VALUES ('a', 'A', 'EU', 'cid', 'v1.x.y.z', 0)");
+    await pool.query("INSERT INTO consumers VALUES ('c', 'C', 'EU')");
+    await pool.query("INSERT INTO products VALUES ('p', 'P', 'camera', 'a', true, NULL, NULL)");
+    await pool.query("INSERT INTO devices SELECT 'dev-' || i, 'SN-' || i, 'p', 'EU', '1.0', 'v1.x.y.z' FROM generate_series(1, 40) i");
+    await pool.query("INSERT INTO bindings SELECT 'dev-' || i, 'c', 0 FROM generate_series(1, 40) i");
+    await pool.query("INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, created_at, expires_at) VALUES ('tok1', 'h', 'a', 'EU', 30, 'qr', 0, 9e12), ('tok2', 'h', 'a', 'EU', 30, 'qr', 0, 9e12)");
+    // As a fresh database in use may be: statistics saying the log, nonce and use tables are empty.
+    await pool.query('ANALYZE');
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      // The counts this backend has not reported yet (of this transaction, and of earlier ones not flushed).
+      const scansNow = async (): Promise<Record<string, number>> =>
+        Object.fromEntries(
+          (
+            await c.query(
+              `SELECT relname, seq_scan FROM pg_stat_xact_user_tables
+                WHERE relname IN ('device_logs', 'device_nonces', 'token_uses', 'decided_answers', 'tokens', 'bindings', 'shares', 'quota_usage') ORDER BY relname`,
+            )
+          ).rows.map((r) => [r.relname, Number(r.seq_scan)]),
+        );
+      const before = await scansNow();
+      for (let g = 0; g < 4; g++) {
+        const devs = Array.from({ length: 10 }, (_, i) => `dev-${g * 10 + i + 1}`);
+        const n = devs.length;
+        const { rows } = await c.query(
+          `SELECT o_result FROM unbind_decide_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 2000, '2026-01-01', 100, 100)`,
+          [devs, devs.map((d) => `nonce-${d}-abcdef`), devs.map((d) => `SN-${d}`), Array(n).fill('p'), Array(n).fill('EU'), devs.map((_, i) => (i % 2 ? 'tok1' : 'tok2')), Array(n).fill('EU'), Array(n).fill('h'), Array(n).fill(null), Array(n).fill('token')],
+        );
+        expect(rows.map((r) => r.o_result)).toEqual(Array(n).fill('UNBOUND'));
+      }
+      // The tables that grow with every unbind were never scanned by the four groups.
+      const after = await scansNow();
+      expect(Object.keys(after)).toHaveLength(8);
+      expect(Object.entries(after).filter(([t, n]) => n !== (before[t] ?? 0))).toEqual([]);
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+    expect((await pool.query('SELECT count(*)::int AS n FROM decided_answers')).rows).toEqual([{ n: 40 }]);
+  });
+
   it('given three nodes starting at once on an empty database, then the schema is created once and every node starts', async () => {
     const pg = testPg();
     const url = await pg.freshDatabase(0);
