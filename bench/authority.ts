@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     store: { type: 'string', default: 'sqlite' },
     nodes: { type: 'string', default: '1' },
+    /** --store pg: the throwaway server with fsync and synchronous_commit on (default off, as the tests run it). */
+    durable: { type: 'boolean', default: false },
   },
 });
 const DEVICES = Number(args.devices);
@@ -121,6 +123,29 @@ async function startChild(dbPath: string, keyFile?: string): Promise<{ url: stri
         child.kill('SIGTERM');
       }),
   };
+}
+
+let pgPostmaster = 0;
+function cpuOf(pids: number[], postmaster = pgPostmaster): { nodes: number; pg: number; self: number } {
+  const ticks = (pid: number | string): number => {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10;
+    } catch {
+      return 0;
+    }
+  };
+  let pg = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (Number(d) === postmaster || ppid === postmaster) pg += ticks(d);
+    } catch {}
+  }
+  return { nodes: pids.reduce((a, p) => a + ticks(p), 0), pg, self: ticks(process.pid) };
 }
 
 function peakRssMb(pid: number): number {
@@ -230,7 +255,8 @@ async function pgWorld(dir: string, name: string, w: World): Promise<string> {
   const url = pgDevUrl(dir, name);
   const pool = createPgPool(url, { max: 2 });
   await migratePg(pool, PG_AUTHORITY_SCHEMA);
-  await inTransaction(pool, (c) => copyWorld(w.services.db, c, [...WORLD_TABLES, 'quota_tickets', 'tokens']));
+  const tables = [...WORLD_TABLES, 'quota_tickets', 'tokens'];
+  await inTransaction(pool, (c) => copyWorld(w.services.db, c, tables));
   await pool.query('ANALYZE');
   await pool.end();
   return url;
@@ -263,11 +289,14 @@ async function runPgDirect(url: string, w: World, nodes: number): Promise<{ seco
 }
 
 async function mainPg(nodes: number): Promise<void> {
+  buildNode();
   console.log(`bench:authority --store pg — ${DEVICES} bound devices, ${nodes} authority node(s) on one PostgreSQL, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up`);
   const pgDir = join(mkdtempSync(join(tmpdir(), 'bench-authority-pg-')), 'pg');
   chmodSync(join(pgDir, '..'), 0o755); // the server runs as the OS user postgres
-  // fsync and synchronous_commit off, as the tests run it: a crash of the server may lose answered commits.
-  await startPgDev({ dir: pgDir, unsafeFast: true });
+  // By default fsync and synchronous_commit off, as the tests run it (a crash of this throwaway server may lose
+  // answered commits); --durable runs it as a product would: every group's commit flushed before its answers go out.
+  pgPostmaster = (await startPgDev({ dir: pgDir, unsafeFast: !args.durable })).pid ?? 0;
+  console.log(`PostgreSQL: fsync and synchronous_commit ${args.durable ? 'on (--durable)' : 'off (throwaway bench cluster; --durable for on)'}`);
   try {
     const httpWorld = seedWorld('pg-http');
     const httpUrl = await pgWorld(pgDir, 'bench_http', httpWorld);
@@ -276,7 +305,18 @@ async function mainPg(nodes: number): Promise<void> {
     const urls = children.map((c) => c.url);
     await runHttp(urls, httpWorld.requests.slice(0, WARMUP));
     const measured = httpWorld.requests.slice(WARMUP);
+    const xacts = async (): Promise<number> => {
+      const admin = createPgPool(pgDevUrl(pgDir, 'postgres'), { max: 1 });
+      await new Promise((r) => setTimeout(r, 1100)); // backends report their counts at most once a second
+      const n = (await admin.query<{ n: string }>("SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = 'bench_http'")).rows[0]!.n;
+      await admin.end();
+      return Number(n);
+    };
+    const xact0 = await xacts();
+    const cpu0 = cpuOf(children.map((c) => c.pid));
     const http = await runHttp(urls, measured);
+    const cpu1 = cpuOf(children.map((c) => c.pid));
+    const xact1 = await xacts();
     const rss = Math.max(...children.map((c) => peakRssMb(c.pid)));
     await Promise.all(children.map((c) => c.stop()));
 
@@ -293,6 +333,9 @@ async function mainPg(nodes: number): Promise<void> {
     console.log(`direct:  ${directRate.toFixed(0)} unbinds/s (same unbind straight to PostgreSQL, no HTTP, ${nodes} pool(s), ${CONCURRENCY} at once)`);
     console.log(`ratio:   HTTP / direct = ${((httpRate / directRate) * 100).toFixed(1)} %   target ≥ 50 %`);
     console.log(`peak RSS of the largest authority node: ${rss.toFixed(1)} MB`);
+    const per = (ms: number): string => (ms / measured.length).toFixed(3);
+    console.log(`PostgreSQL transactions over HTTP: ${xact1 - xact0} for ${measured.length} unbinds (${(measured.length / (xact1 - xact0)).toFixed(1)} unbinds per transaction, device reads and NOTIFYs included)`);
+    console.log(`CPU per unbind over HTTP: nodes ${per(cpu1.nodes - cpu0.nodes)} ms, PostgreSQL ${per(cpu1.pg - cpu0.pg)} ms, bench client ${per(cpu1.self - cpu0.self)} ms`);
     if ((http.results.get('UNBOUND') ?? 0) !== measured.length || direct.unbound !== measured.length) {
       console.log('WARNING: not every request unbound; the figures above are not comparable');
       process.exitCode = 1;

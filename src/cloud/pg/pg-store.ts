@@ -210,7 +210,7 @@ export function createPgStore(o: PgStoreOptions): PgStore {
     throw new Error('could not find a free token id');
   };
 
-  // ---- unbind: each request alone (PostgreSQL has its own group commit; grouping tokens risks deadlock) ----
+  // ---- unbind: the requests in flight on this node are decided in one group (pg-unbind.ts) ----
   const unbindOne = async (req: Parameters<AuthorityStore['unbind']['unbind']>[0]): Promise<UnbindOutcome> => {
     const out = await decider.unbind(req);
     // A wake-up only: followers read the shared log by sequence, this node's own followers too.

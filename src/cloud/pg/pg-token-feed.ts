@@ -32,6 +32,8 @@ export interface PgTokenFeedOptions {
   /** Off only in tests that show what the safety poll makes good. */
   notify?: boolean;
   listen?: boolean;
+  /** How long committed tokens are gathered into one NOTIFY (default 5 ms). */
+  notifyDelayMs?: number;
   onError?: (err: Error) => void;
 }
 
@@ -105,20 +107,31 @@ export function createPgTokenFeed(o: PgTokenFeedOptions): PgTokenFeed {
 
   // NOTIFY after commit, coalesced: one in flight, the tokens committed meanwhile go in the next one.
   const pending = new Set<string>();
+  const notifyDelayMs = o.notifyDelayMs ?? 5;
+  let flushTimer: NodeJS.Timeout | null = null;
   let notifying = false;
+  // At most one NOTIFY in flight, and one start per notifyDelayMs: what commits meanwhile waits for the next.
+  function tick(): void {
+    flushTimer = null;
+    if (notifying) flushTimer = setTimeout(tick, notifyDelayMs);
+    else void flush();
+  }
   async function flush(): Promise<void> {
     if (notifying || pending.size === 0 || closed) return;
     notifying = true;
     try {
-      while (pending.size > 0 && !closed) {
+      // Every token pending now (in payloads of at most MAX_PAYLOAD); tokens committed during it go in the next tick.
+      const now = [...pending];
+      pending.clear();
+      while (now.length > 0 && !closed) {
         const batch: string[] = [];
         let size = 0;
-        for (const id of pending) {
-          if (size + id.length + 1 > MAX_PAYLOAD) break;
+        while (now.length > 0 && size + now[0]!.length + 1 <= MAX_PAYLOAD) {
+          const id = now.shift()!;
           batch.push(id);
           size += id.length + 1;
         }
-        for (const id of batch) pending.delete(id);
+        if (batch.length === 0) batch.push(now.shift()!); // (a token id is far shorter than a payload)
         await pool.query('SELECT pg_notify($1, $2)', [RESULTS_CHANNEL, batch.join(',')]);
       }
     } catch (err) {
@@ -180,13 +193,15 @@ export function createPgTokenFeed(o: PgTokenFeedOptions): PgTokenFeed {
       wake(tokenId);
       if (o.notify ?? true) {
         pending.add(tokenId);
-        void flush();
+        // Gathered for a few milliseconds: one NOTIFY for every group this node commits meanwhile, not one per group.
+        if (!flushTimer) flushTimer = setTimeout(tick, notifyDelayMs);
       }
     },
     ready: () => listening,
     async close() {
       closed = true;
       clearInterval(poll);
+      if (flushTimer) clearTimeout(flushTimer);
       if (retry) clearTimeout(retry);
       const l = listener;
       listener = null;

@@ -8,6 +8,7 @@ import { createPgPool } from '../../../src/cloud/pg/pg-pool.js';
 import { migratePg } from '../../../src/cloud/pg/pg-migrations.js';
 import { PG_AUTHORITY_SCHEMA } from '../../../src/cloud/pg/migrations/index.js';
 import { createPgUnbind } from '../../../src/cloud/pg/pg-unbind.js';
+import { createPgStore } from '../../../src/cloud/pg/pg-store.js';
 import { createSecretBox } from '../../../src/cloud/secret-box.js';
 import { generateToken, sha256Hex, signDeviceRequest, randomUrlSafe } from '../../../src/protocol/index.js';
 
@@ -36,13 +37,13 @@ try {
     await admin.query(`INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, created_at, expires_at) VALUES ($1,$2,$4,'EU',30,'qr',0,$3)`, [t.id, sha256Hex(t.secret), Date.now() + 3_600_000, `acc${i % K}`]);
     tokens.push(t.token);
   }
-  const nodes = Array.from({ length: NODES }, () => createPgUnbind({ pool: createPgPool(url, { max: Math.ceil(CONC / NODES) }), box, timeZone: 'UTC', accountLimit: 1e9, productLimit: 1e9 }));
+  const nodes = Array.from({ length: NODES }, () => process.env.STORE ? (() => { const st = createPgStore({ pool: createPgPool(url, { max: Math.ceil(CONC / NODES) }), url, box, timeZone: 'UTC', accountLimit: 1e9, productLimit: 1e9 }); return { unbind: st.unbind.unbind, stats: () => ({}) }; })() : createPgUnbind({ pool: createPgPool(url, { max: Math.ceil(CONC / NODES) }), box, timeZone: 'UTC', accountLimit: 1e9, productLimit: 1e9, ...(process.env.INFLIGHT ? { maxInFlight: Number(process.env.INFLIGHT) } : {}) }));
   const reqs = Array.from({ length: N }, (_, i) => {
     const devId = `d${i + 1}`, token = tokens[Math.floor(i / 30)]!, ts = Date.now(), nonce = randomUrlSafe(20);
     return { devId, token, ts, nonce, sig: signDeviceRequest(key, devId, token, ts, nonce) };
   });
   // tokens spread: request i uses token floor(i/30); interleave so concurrent requests hit different tokens
-  const order = reqs.map((_, i) => i).sort((a, b) => (a % 30) - (b % 30) || a - b);
+  const order = process.env.ORDER === "seq" ? reqs.map((_, i) => i) : reqs.map((_, i) => i).sort((a, b) => (a % 30) - (b % 30) || a - b);
   const lat: number[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -61,7 +62,7 @@ try {
   }));
   const secs = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
-  console.log(JSON.stringify({ K, N, NODES, CONC, durable: !!process.env.DURABLE, perSec: Math.round(N / secs), p50: lat[Math.floor(N * 0.5)]!.toFixed(2), p99: lat[Math.floor(N * 0.99)]!.toFixed(2), counts }));
+  console.log(JSON.stringify({ K, N, NODES, CONC, durable: !!process.env.DURABLE, perSec: Math.round(N / secs), p50: lat[Math.floor(N * 0.5)]!.toFixed(2), p99: lat[Math.floor(N * 0.99)]!.toFixed(2), counts, stats: nodes.map((n) => n.stats()) }));
 } finally {
   await stopPgDev({ dir });
   rmSync(join(dir, '..'), { recursive: true, force: true });

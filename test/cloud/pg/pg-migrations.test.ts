@@ -33,9 +33,9 @@ describe('PostgreSQL authority migrations', () => {
   it('given an empty database, when migrated, then it holds every table and column of the SQLite store, at the latest schema version', async () => {
     const pool = await emptyDb();
     await migratePg(pool, PG_AUTHORITY_SCHEMA);
-    expect(await currentPgVersion(pool)).toBe(7);
-    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(7);
-    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await currentPgVersion(pool)).toBe(8);
+    expect(latestPgVersion(PG_AUTHORITY_SCHEMA)).toBe(8);
+    expect(PG_MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
 
     // One schema, two stores: the same tables with the same columns (the twin of every SQLite migration).
     const dir = mkdtempSync(join(tmpdir(), 'pg-parity-'));
@@ -67,6 +67,7 @@ describe('PostgreSQL authority migrations', () => {
       { version: 5, name: 'cases' },
       { version: 6, name: 'ticket-decisions-serial-formats' },
       { version: 7, name: 'device-log-method' },
+      { version: 8, name: 'unbind-decide-many' },
     ]);
     expect((await pool.query("SELECT value FROM meta WHERE key = 'install'")).rows).toEqual([{ value: 'bench-7' }]);
   });
@@ -74,7 +75,7 @@ describe('PostgreSQL authority migrations', () => {
   it('given a database written by a newer program (version 99), when migrated, then it is refused with a clear error and left untouched', async () => {
     const pool = await emptyDb();
     await pool.query("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now()); INSERT INTO schema_version VALUES (99, 'future'); CREATE TABLE from_the_future (x int)");
-    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (7); upgrade the program');
+    await expect(migratePg(pool, PG_AUTHORITY_SCHEMA)).rejects.toThrow('database schema version 99 is newer than this program knows (8); upgrade the program');
     expect(await tablesOf(pool)).toEqual(['from_the_future', 'schema_version']);
   });
 
@@ -82,10 +83,10 @@ describe('PostgreSQL authority migrations', () => {
     const pool = await emptyDb();
     const broken: PgMigration[] = [
       ...PG_MIGRATIONS,
-      { version: 8, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 8 failed'); } },
+      { version: 9, name: 'broken', up: async (c) => { await c.query('CREATE TABLE half_done (x int)'); throw new Error('migration 9 failed'); } },
     ];
-    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 8 failed');
-    expect(await currentPgVersion(pool)).toBe(7);
+    await expect(migratePg(pool, { ...PG_AUTHORITY_SCHEMA, migrations: broken })).rejects.toThrow('migration 9 failed');
+    expect(await currentPgVersion(pool)).toBe(8);
     expect(await tablesOf(pool)).not.toContain('half_done');
   });
 
@@ -172,12 +173,126 @@ describe('PostgreSQL authority migrations', () => {
     expect((await decide('dev-1', 'nonce-0005-abcdef', 5000)).rows[0]).toMatchObject({ o_result: 'FAILED', o_reason: 'TOKEN_REUSED', o_replayed: false });
   });
 
+  it('given version 7 with a spent place and a bound device, when migrated to 8, then one call decides a group: each request its own answer, quota and places exact, written once', async () => {
+    const pool = await emptyDb();
+    await migratePg(pool, PG_AUTHORITY_SCHEMA, 7);
+    await pool.query("INSERT INTO accounts VALUES ('a', 'A', 'EU', 'cid', 'v1.x.y.z', 0)");
+    await pool.query("INSERT INTO consumers VALUES ('c', 'C', 'EU')");
+    await pool.query("INSERT INTO products VALUES ('p', 'P', 'camera', 'a', true, NULL, NULL)");
+    for (const d of ['dev-1', 'dev-2', 'dev-3', 'dev-4']) {
+      await pool.query("INSERT INTO devices VALUES ($1, $2, 'p', 'EU', '1.0', 'v1.x.y.z')", [d, `SN-${d}`]);
+      await pool.query("INSERT INTO bindings VALUES ($1, 'c', 0)", [d]);
+    }
+    await pool.query("INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, created_at, expires_at) VALUES ('tok1', 'h', 'a', 'EU', 5, 'qr', 0, 9e12)");
+    const one = (dev: string, nonce: string) =>
+      pool.query(`SELECT * FROM unbind_decide($1, $2, 1000, 'SN', 'p', 'EU', 'tok1', 'EU', 'h', NULL, '2026-01-01', 3, 100)`, [dev, nonce]);
+    const before = (await one('dev-1', 'nonce-0001-abcdef')).rows[0];
+    expect(before).toMatchObject({ o_result: 'UNBOUND' });
+    await migratePg(pool, PG_AUTHORITY_SCHEMA, 8);
+    expect(await currentPgVersion(pool)).toBe(8);
+    // One call: dev-1 again (decided before the migration: told again), dev-2 twice (the second is told the
+    // first's answer), dev-3 with a nonce it used (REPLAY) and with dev-2's (its own: fresh), dev-4 (the
+    // account limit of 3 stops it), an unknown token (no token named).
+    const reqs = [
+      ['dev-1', 'nonce-0002-abcdef', 'tok1', 'h'],
+      ['dev-2', 'nonce-0003-abcdef', 'tok1', 'h'],
+      ['dev-2', 'nonce-0004-abcdef', 'tok1', 'h'],
+      ['dev-3', 'nonce-0001-abcdef', 'tok1', 'h'],
+      ['dev-3', 'nonce-0003-abcdef', 'tok1', 'h'],
+      ['dev-4', 'nonce-0005-abcdef', 'tok1', 'h'],
+      ['dev-4', 'nonce-0006-abcdef', 'nope', 'h'],
+    ];
+    await pool.query("INSERT INTO device_nonces VALUES ('dev-3', 'nonce-0001-abcdef', 0)");
+    const col = (i: number) => reqs.map((r) => r[i]);
+    const n = reqs.length;
+    const { rows } = await pool.query(
+      `SELECT o_idx, o_result, o_reason, o_log_id, o_replayed, o_exhausted, o_token_id FROM unbind_decide_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 2000, '2026-01-01', 3, 100) ORDER BY o_idx`,
+      [col(0), col(1), col(0).map((d) => `SN-${d}`), Array(n).fill('p'), Array(n).fill('EU'), col(2), Array(n).fill('EU'), col(3), Array(n).fill(null), Array(n).fill('token')],
+    );
+    expect(rows.map((r) => [r.o_idx, r.o_result, r.o_reason, r.o_replayed])).toEqual([
+      [1, 'UNBOUND', null, true],
+      [2, 'UNBOUND', null, false],
+      [3, 'UNBOUND', null, true],
+      [4, 'FAILED', 'REPLAY', false],
+      [5, 'UNBOUND', null, false],
+      [6, 'FAILED', 'QUOTA_ACCOUNT', false],
+      [7, 'FAILED', 'TOKEN_INVALID', false],
+    ]);
+    expect(rows[0].o_log_id).toBe(before.o_log_id);
+    expect(rows[2].o_log_id).toBe(rows[1].o_log_id);
+    expect((await pool.query('SELECT scope, used FROM quota_usage ORDER BY scope')).rows).toEqual([
+      { scope: 'account', used: 3 },
+      { scope: 'product', used: 3 },
+    ]);
+    expect((await pool.query('SELECT used FROM tokens')).rows).toEqual([{ used: 3 }]);
+    expect((await pool.query('SELECT token_id, dev_id, result FROM decided_answers ORDER BY dev_id')).rows).toEqual([
+      { token_id: 'tok1', dev_id: 'dev-1', result: 'UNBOUND' },
+      { token_id: 'tok1', dev_id: 'dev-2', result: 'UNBOUND' },
+      { token_id: 'tok1', dev_id: 'dev-3', result: 'UNBOUND' },
+    ]);
+    expect((await pool.query('SELECT count(*)::int AS n FROM token_uses')).rows).toEqual([{ n: 3 }]);
+    expect((await pool.query('SELECT dev_id FROM bindings ORDER BY dev_id')).rows).toEqual([{ dev_id: 'dev-4' }]);
+    // Each decision one log row; the unknown token's failure names no token.
+    expect((await pool.query('SELECT dev_id, result, reason, token_id FROM device_logs WHERE id > $1 ORDER BY id', [before.o_log_id])).rows).toEqual([
+      { dev_id: 'dev-2', result: 'UNBOUND', reason: null, token_id: 'tok1' },
+      { dev_id: 'dev-3', result: 'UNBOUND', reason: null, token_id: 'tok1' },
+      { dev_id: 'dev-4', result: 'FAILED', reason: 'QUOTA_ACCOUNT', token_id: 'tok1' },
+      { dev_id: 'dev-3', result: 'FAILED', reason: 'REPLAY', token_id: null },
+      { dev_id: 'dev-4', result: 'FAILED', reason: 'TOKEN_INVALID', token_id: null },
+    ]);
+  });
+
+  it('given the tables analysed while empty, when groups are decided, then every lookup of unbind_decide_many and of its foreign-key checks is an index probe, never a table scan', async () => {
+    const pool = await emptyDb();
+    await migratePg(pool, PG_AUTHORITY_SCHEMA);
+    await pool.query("INSERT INTO accounts VALUES ('a', 'A', 'EU', 'cid', 'v1.x.y.z', 0)");
+    await pool.query("INSERT INTO consumers VALUES ('c', 'C', 'EU')");
+    await pool.query("INSERT INTO products VALUES ('p', 'P', 'camera', 'a', true, NULL, NULL)");
+    await pool.query("INSERT INTO devices SELECT 'dev-' || i, 'SN-' || i, 'p', 'EU', '1.0', 'v1.x.y.z' FROM generate_series(1, 40) i");
+    await pool.query("INSERT INTO bindings SELECT 'dev-' || i, 'c', 0 FROM generate_series(1, 40) i");
+    await pool.query("INSERT INTO tokens (id, secret_hash, account_id, region, capacity, channel, created_at, expires_at) VALUES ('tok1', 'h', 'a', 'EU', 30, 'qr', 0, 9e12), ('tok2', 'h', 'a', 'EU', 30, 'qr', 0, 9e12)");
+    // As a fresh database in use may be: statistics saying the log, nonce and use tables are empty.
+    await pool.query('ANALYZE');
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      // The counts this backend has not reported yet (of this transaction, and of earlier ones not flushed).
+      const scansNow = async (): Promise<Record<string, number>> =>
+        Object.fromEntries(
+          (
+            await c.query(
+              `SELECT relname, seq_scan FROM pg_stat_xact_user_tables
+                WHERE relname IN ('device_logs', 'device_nonces', 'token_uses', 'decided_answers', 'tokens', 'bindings', 'shares', 'quota_usage') ORDER BY relname`,
+            )
+          ).rows.map((r) => [r.relname, Number(r.seq_scan)]),
+        );
+      const before = await scansNow();
+      for (let g = 0; g < 4; g++) {
+        const devs = Array.from({ length: 10 }, (_, i) => `dev-${g * 10 + i + 1}`);
+        const n = devs.length;
+        const { rows } = await c.query(
+          `SELECT o_result FROM unbind_decide_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 2000, '2026-01-01', 100, 100)`,
+          [devs, devs.map((d) => `nonce-${d}-abcdef`), devs.map((d) => `SN-${d}`), Array(n).fill('p'), Array(n).fill('EU'), devs.map((_, i) => (i % 2 ? 'tok1' : 'tok2')), Array(n).fill('EU'), Array(n).fill('h'), Array(n).fill(null), Array(n).fill('token')],
+        );
+        expect(rows.map((r) => r.o_result)).toEqual(Array(n).fill('UNBOUND'));
+      }
+      // The tables that grow with every unbind were never scanned by the four groups.
+      const after = await scansNow();
+      expect(Object.keys(after)).toHaveLength(8);
+      expect(Object.entries(after).filter(([t, n]) => n !== (before[t] ?? 0))).toEqual([]);
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+    expect((await pool.query('SELECT count(*)::int AS n FROM decided_answers')).rows).toEqual([{ n: 40 }]);
+  });
+
   it('given three nodes starting at once on an empty database, then the schema is created once and every node starts', async () => {
     const pg = testPg();
     const url = await pg.freshDatabase(0);
     const pools = [pg.pool(url, 2), pg.pool(url, 2), pg.pool(url, 2)];
     await Promise.all(pools.map((p) => migratePg(p, PG_AUTHORITY_SCHEMA)));
-    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }, { version: 6 }, { version: 7 }]);
+    expect((await pools[0]!.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }, { version: 6 }, { version: 7 }, { version: 8 }]);
   });
 
   it('given the PostgreSQL checks, then a token is never over capacity and a device log row has a known result', async () => {

@@ -137,6 +137,9 @@ describe('device unbind on PostgreSQL', () => {
     ]);
     expect(await count(pool, "SELECT count(*) AS n FROM device_logs WHERE result = 'UNBOUND'")).toBe(100);
     expect(await count(pool, 'SELECT count(*) AS n FROM bindings')).toBe(60 + 1);
+    // Decided in groups, none rolled back and decided again alone.
+    expect(nodes.map((n) => n.stats().alone)).toEqual([0, 0, 0, 0]);
+    expect(nodes.reduce((sum, n) => sum + n.stats().grouped, 0)).toBe(160);
   });
 
   it('given 40 devices racing one token of 30 places on 4 nodes, then exactly 30 get a place and 10 are told TOKEN_EXHAUSTED', async () => {
@@ -161,6 +164,48 @@ describe('device unbind on PostgreSQL', () => {
     const replayed = await Promise.all([nodes[0]!.unbind(same), nodes[1]!.unbind(same)]);
     expect(replayed.map(answer).sort()).toEqual(['FAILED:REPLAY', 'UNBOUND']);
     expect(await count(pool, "SELECT sum(used) AS n FROM quota_usage WHERE scope = 'product'")).toBe(2);
+  });
+
+  it('given two nodes deciding groups that name the same tokens, devices and quota rows in opposite orders, at once, then neither deadlocks and each request gets its own answer', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 60, nodes: 2 });
+    const devs = world.devices('cam1');
+    // Two accounts (two quota rows of scope account, one of the product), four tokens, every device asked twice.
+    const owner = await Promise.all([world.issue('acc-owner', 30), world.issue('acc-owner', 30)]);
+    const partner = await Promise.all([world.issue('acc-partner', 30), world.issue('acc-partner', 30)]);
+    const ahead = devs.map((d, i) => world.request(d, owner[i % 2]!.token));
+    const behind = devs.map((d, i) => world.request(d, partner[i % 2]!.token)).reverse();
+    const [a, b] = await Promise.all([Promise.all(ahead.map((r) => nodes[0]!.unbind(r))), Promise.all(behind.map((r) => nodes[1]!.unbind(r)))]);
+    expect(nodes.map((n) => n.stats().alone)).toEqual([0, 0]);
+    // One group per node: every request of a node was in flight at once.
+    expect(nodes.map((n) => n.stats().groups)).toEqual([1, 1]);
+    const byDev = new Map<string, string[]>();
+    [...a, ...b].forEach((o) => byDev.set(o.log.dev_id, [...(byDev.get(o.log.dev_id) ?? []), answer(o)]));
+    for (const d of devs) expect(byDev.get(d.devId)!.sort()).toEqual(['NOT_BOUND', 'UNBOUND']);
+    expect(await count(pool, "SELECT sum(used) AS n FROM quota_usage WHERE scope = 'product'")).toBe(60);
+    expect(await count(pool, "SELECT sum(used) AS n FROM quota_usage WHERE scope = 'account'")).toBe(60);
+    expect(await count(pool, 'SELECT sum(used) AS n FROM tokens')).toBe(120);
+    expect(await count(pool, "SELECT count(*) AS n FROM device_logs WHERE result = 'UNBOUND'")).toBe(60);
+    expect(await count(pool, 'SELECT count(*) AS n FROM decided_answers')).toBe(120);
+  });
+
+  it('given one group holding the same request twice, a retry and a second token for one device, then each is told its own answer and pays once', async () => {
+    const { pool, world, nodes } = await setUp({ bound: 2 });
+    const [a, b] = world.devices('cam1');
+    const [t1, t2] = await Promise.all([world.issue('acc-owner', 5), world.issue('acc-partner', 5)]);
+    const same = world.request(a!, t1.token);
+    const outs = await Promise.all([
+      nodes[0]!.unbind(same),
+      nodes[0]!.unbind(same), // the same nonce: a replay
+      nodes[0]!.unbind(world.request(a!, t1.token)), // a retry with a new nonce: told the first's answer
+      nodes[0]!.unbind(world.request(a!, t2.token)), // another token: the device is no longer bound
+      nodes[0]!.unbind(world.request(b!, `${t1.token.slice(0, 10)}zzzzzz`)),
+    ]);
+    expect(nodes[0]!.stats()).toMatchObject({ groups: 1, grouped: 5, alone: 0 });
+    expect(outs.map(answer)).toEqual(['UNBOUND', 'FAILED:REPLAY', 'UNBOUND', 'NOT_BOUND', 'FAILED:TOKEN_INVALID']);
+    expect(outs[2]).toMatchObject({ replayed: true, log: { id: outs[0]!.log.id } });
+    expect(outs[1]!.log.token_id).toBeNull();
+    expect(await count(pool, "SELECT sum(used) AS n FROM quota_usage WHERE scope = 'product'")).toBe(1);
+    expect((await pool.query('SELECT id, used FROM tokens ORDER BY used')).rows.map((r) => r.used)).toEqual([1, 1]);
   });
 
   it('given another node half-way through unbinding a device, when this node is asked for it, then it waits, finds it unbound, and charges nothing', async () => {

@@ -6,6 +6,7 @@ import * as m0004 from './0004-decided-answers.js';
 import * as m0005 from './0005-cases.js';
 import * as m0006 from './0006-ticket-decisions-serial-formats.js';
 import * as m0007 from './0007-device-log-method.js';
+import * as m0008 from './0008-unbind-decide-many.js';
 
 /** Numbered, append-only, the twin of ../../migrations: never edit one that has shipped, add the next. */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
@@ -16,6 +17,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 5, name: 'cases', up: m0005.up },
   { version: 6, name: 'ticket-decisions-serial-formats', up: m0006.up },
   { version: 7, name: 'device-log-method', up: m0007.up },
+  { version: 8, name: 'unbind-decide-many', up: m0008.up },
 ];
 
 export const PG_AUTHORITY_SCHEMA: PgSchema = { label: 'database schema', migrations: PG_MIGRATIONS };
