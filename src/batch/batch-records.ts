@@ -54,6 +54,8 @@ export interface BatchStore {
   setStop(id: string, stop: BatchStop): void;
   addLabel(batchId: string, label: string, at: number): void;
   labels(batchId: string): string[];
+  /** Counts one more opening of the store and answers it (1 for the first): the stamps' high part. */
+  nextBoot(): number;
   close(): void;
 }
 
@@ -180,6 +182,8 @@ export function openBatchStore(path: string, opts: OpenBatchStoreOptions = {}): 
     setStop: (id, stop) => void q.setStop.run(JSON.stringify(stop), id),
     addLabel: (batchId, label, at) => void q.addLabel.run(batchId, batchId, label, at),
     labels: (batchId) => q.labels.all(batchId).map((l) => l.label),
+    nextBoot: () =>
+      db.prepare<[], { boots: number }>('INSERT INTO station_boots (id, boots) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET boots = boots + 1 RETURNING boots').get()!.boots,
     close: () => db.close(),
   };
 }

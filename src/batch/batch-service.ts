@@ -20,7 +20,7 @@ import {
 import { AuthorityRequestError, type AuthorityClient, type TokenWatch } from './station-authority-client.js';
 import { BatchIndex } from './batch-index.js';
 import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-records.js';
-import { batchView, nextStamp, statusOf, summaryOf, toResultView } from './batch-views.js';
+import { batchView, nextStamp, stampsFromBoot, statusOf, summaryOf, toResultView } from './batch-views.js';
 import { planBatch, planDevices } from './planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';
 import { wifiPasswordMatches, wifiVerifier } from './wifi-verifier.js';
@@ -197,6 +197,7 @@ export function createBatchService(deps: {
   setTimer?: SetTimer;
 }): BatchService {
   const { store, history, stationId, emit } = deps;
+  stampsFromBoot(store.nextBoot());
   const clock = deps.clock ?? Date.now;
   const log = deps.log ?? (() => undefined);
   const live = new Map<string, LiveBatch>();

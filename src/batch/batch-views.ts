@@ -11,16 +11,21 @@ export function statusOf(b: Pick<BatchRecord, 'status' | 'stop'>): BatchStatus {
   return b.status === 'running' && b.stop && b.stop.resumedAt === null ? 'paused' : b.status;
 }
 
+/** Stamps within one opening of the batch store: 2^32 of them (about 4 billion) before the next opening's. */
+const STAMPS_PER_BOOT = 2 ** 32;
 let lastStamp = 0;
 /**
  * The moment the station reads a batch's state, as a number that only grows: every view, summary and
  * result event carries one, so the UI keeps the latest of what reaches it by two roads (an HTTP answer
- * and the event stream) in whatever order they arrive. Microseconds of the wall clock, or one more than
- * the last when the clock has not moved: a station started later stamps higher than any it stamped before.
+ * and the event stream) in whatever order they arrive. The high part is the batch store's boot count
+ * (stampsFromBoot), so a station started again stamps above anything it stamped before, with no clock.
  */
 export function nextStamp(): number {
-  lastStamp = Math.max(lastStamp + 1, Date.now() * 1000);
-  return lastStamp;
+  return ++lastStamp;
+}
+/** The batch store was opened for the `boot`th time: stamps from here on are above every earlier boot's. */
+export function stampsFromBoot(boot: number): void {
+  lastStamp = Math.max(lastStamp, boot * STAMPS_PER_BOOT);
 }
 
 export function summaryOf(b: BatchRecord, tally: BatchTally, notice: BatchNotice | null = null): BatchSummary {

@@ -64,7 +64,7 @@ export function createCaseDesk(deps: {
   /** Decided unbind cases whose history row is not written yet: retried each tick until it is. */
   const unrecorded = new Map<string, { c: CaseView; operator: string; accountId: string }>();
   /** Where the sweep over the case list stands, and the cases it has met since it started from the newest. */
-  let sweep: { cursor: string | null; seen: Set<string> } = { cursor: null, seen: new Set() };
+  let sweep: { cursor: string | null; seen: Set<string>; targets: Set<string> } = { cursor: null, seen: new Set(), targets: new Set() };
 
   /** The signed-in session, with what the desk knows forgotten when the account changed. */
   function session() {
@@ -72,7 +72,7 @@ export function createCaseDesk(deps: {
     if (s.account.accountId !== account) {
       account = s.account.accountId;
       known.clear();
-      sweep = { cursor: null, seen: new Set() };
+      sweep = { cursor: null, seen: new Set(), targets: new Set() };
     }
     return s;
   }
@@ -118,6 +118,8 @@ export function createCaseDesk(deps: {
   function observe(items: readonly CaseView[], s: ReturnType<typeof session>): void {
     for (const c of items) {
       const was = known.get(c.id);
+      // An answer read before a decision the desk already saw (a list slower than a poll): states only move on.
+      if (was !== undefined && was !== 'submitted' && c.state === 'submitted') continue;
       known.set(c.id, c.state);
       if (was !== undefined && was !== c.state) hub.emit({ type: 'case', case: c });
       record(c, s);
@@ -125,8 +127,11 @@ export function createCaseDesk(deps: {
     flushOutcomes();
   }
 
-  /** The followed cases still open that this sweep has not met yet. */
-  const unmet = (): string[] => [...known].filter(([id, state]) => state === 'submitted' && !sweep.seen.has(id)).map(([id]) => id);
+  /**
+   * The cases this sweep looks for (open when it started from the newest) that it has not met yet. A
+   * case filed during a sweep may be newer than the pages it reads: the next sweep looks for it.
+   */
+  const unmet = (): string[] => [...sweep.targets].filter((id) => known.get(id) === 'submitted' && !sweep.seen.has(id));
 
   let polling = false;
   async function poll(): Promise<void> {
@@ -136,6 +141,7 @@ export function createCaseDesk(deps: {
       flushOutcomes();
       if (![...known.values()].includes('submitted')) return;
       const s = session();
+      if (sweep.cursor === null) sweep.targets = new Set([...known].filter(([, state]) => state === 'submitted').map(([id]) => id));
       for (let pages = 0; pages < CASE_POLL_MAX_PAGES && unmet().length > 0; pages++) {
         const page = await s.client.cases({ limit: CASE_POLL_PAGE, ...(sweep.cursor ? { cursor: sweep.cursor } : {}) });
         if (session() !== s) return; // signed in anew meanwhile: this answer is of another account
@@ -145,7 +151,7 @@ export function createCaseDesk(deps: {
           // The list's end: a followed case not met is one this account no longer sees.
           for (const id of unmet()) known.delete(id);
         }
-        sweep = page.nextCursor === null || unmet().length === 0 ? { cursor: null, seen: new Set() } : { cursor: page.nextCursor, seen: sweep.seen };
+        sweep = page.nextCursor === null || unmet().length === 0 ? { cursor: null, seen: new Set(), targets: new Set() } : { cursor: page.nextCursor, seen: sweep.seen, targets: sweep.targets };
         if (sweep.cursor === null) break;
       }
     } catch (err) {

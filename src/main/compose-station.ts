@@ -139,9 +139,10 @@ async function compose(config: StationConfig, stack: ReturnType<typeof createSer
     (s) => s.close(),
   );
 
-  const cases = await stack.start('cases desk', () => createCaseDesk({ sessions, history, hub, stationId }), (d) => d.close());
-  const tickets = await stack.start('tickets desk', () => createTicketDesk({ sessions, hub }), (d) => d.close());
-  core = createStationCore({ sessions, batches, history, hub, lan, serial, cases: cases.handlers, tickets: tickets.handlers, timeZone: config.timeZone, log: (msg, f) => process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`) });
+  const log = (msg: string, f?: Record<string, unknown>): void => void process.stderr.write(`${msg} ${JSON.stringify(f ?? {})}\n`);
+  const cases = await stack.start('cases desk', () => createCaseDesk({ sessions, history, hub, stationId, log }), (d) => d.close());
+  const tickets = await stack.start('tickets desk', () => createTicketDesk({ sessions, hub, log }), (d) => d.close());
+  core = createStationCore({ sessions, batches, history, hub, lan, serial, cases: cases.handlers, tickets: tickets.handlers, timeZone: config.timeZone, log });
   if (lan) {
     await stack.start(
       'LAN events',

@@ -34,6 +34,8 @@ export const DEFAULT_TICKET_POLL_MS = 3000;
 
 export interface TicketDesk {
   handlers: TicketHandlers;
+  /** One tick of the poll (what its timer runs). */
+  pollNow(): Promise<void>;
   close(): void;
 }
 
@@ -41,24 +43,30 @@ export function createTicketDesk(deps: { sessions: SessionManager; hub: EventHub
   const { sessions, hub } = deps;
   const handlers = createTicketHandlers(sessions);
   let account: string | null = null;
-  /** The state of each ticket the station has shown the signed-in account. */
-  const known = new Map<string, QuotaTicketView['status']>();
+  /** Each ticket the station has shown the signed-in account, as last seen. */
+  const known = new Map<string, TicketView>();
+  /**
+   * What the authority answered about some tickets: a decision not seen before is pushed. A ticket only
+   * moves on (pending, then decided): an answer read before a decision the station already saw (a list
+   * slower than a poll) is answered with that decision, never as pending again.
+   */
   function observe(tickets: readonly TicketView[]): TicketView[] {
     const s = sessions.current();
     if (s.account.accountId !== account) {
       account = s.account.accountId;
       known.clear();
     }
-    for (const t of tickets) {
+    return tickets.map((t) => {
       const was = known.get(t.id);
-      known.set(t.id, t.status);
-      if (was !== undefined && was !== t.status) hub.emit({ type: 'ticket', ticket: t });
-    }
-    return [...tickets];
+      if (was && was.status !== 'pending' && t.status === 'pending') return was;
+      known.set(t.id, t);
+      if (was && was.status !== t.status) hub.emit({ type: 'ticket', ticket: t });
+      return t;
+    });
   }
   let polling = false;
   async function poll(): Promise<void> {
-    if (polling || ![...known.values()].includes('pending')) return;
+    if (polling || ![...known.values()].some((t) => t.status === 'pending')) return;
     polling = true;
     try {
       observe((await handlers.listTickets()).tickets);
@@ -84,6 +92,7 @@ export function createTicketDesk(deps: { sessions: SessionManager; hub: EventHub
         return observe([await handlers.decideTicket(id, d)])[0]!;
       },
     },
+    pollNow: poll,
     close: () => clearInterval(timer),
   };
 }

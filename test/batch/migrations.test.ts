@@ -95,7 +95,7 @@ function writeBatchesDbOfBefore(path: string): void {
 describe('batch store migrations', () => {
   it('lists migrations numbered 1..N without gaps, the latest being what the store opens to', () => {
     expect(BATCH_MIGRATIONS.map((m) => m.version)).toEqual(BATCH_MIGRATIONS.map((_, i) => i + 1));
-    expect(latestVersion(BATCH_SCHEMA)).toBe(3);
+    expect(latestVersion(BATCH_SCHEMA)).toBe(4);
   });
 
   describe('0001 batches: empty file → 1', () => {
@@ -238,7 +238,7 @@ describe('batch store migrations', () => {
       }
       const check = new BetterSqlite3(path, { readonly: true });
       try {
-        expect(check.pragma('user_version', { simple: true })).toBe(3);
+        expect(check.pragma('user_version', { simple: true })).toBe(4);
       } finally {
         check.close();
       }
@@ -249,7 +249,7 @@ describe('batch store migrations', () => {
       const future = new BetterSqlite3(path);
       future.pragma('user_version = 5');
       future.close();
-      expect(() => openBatchStore(path)).toThrow('batch store version 5 is newer than this program knows (3); upgrade the program');
+      expect(() => openBatchStore(path)).toThrow('batch store version 5 is newer than this program knows (4); upgrade the program');
       const check = new BetterSqlite3(path, { readonly: true });
       try {
         expect(check.pragma('user_version', { simple: true })).toBe(5);

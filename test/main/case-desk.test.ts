@@ -1,7 +1,5 @@
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +9,7 @@ import { createEventHub } from '../../src/main/event-hub.js';
 import { createSessionManager, type SessionManager } from '../../src/main/station-session.js';
 import type { CaseView, StationEvent } from '../../src/protocol/index.js';
 import { startHarness, type Harness } from '../support/authority-harness.js';
+import { startForwardingProxy, type ForwardingProxy } from '../support/forwarding-proxy.js';
 
 /**
  * The station's case desk (DESIGN §4.10) on real parts: the real authority over HTTP on 127.0.0.1 with the
@@ -29,34 +28,17 @@ describe('station case desk: following open cases, and their outcome in the hist
   let desk: CaseDesk;
   const events: StationEvent[] = [];
   const logged: string[] = [];
-  let proxy: Server;
+  let proxy: ForwardingProxy;
   let proxyUrl = '';
   let listRequestCount = 0;
 
   beforeAll(async () => {
     h = await startHarness();
-    proxy = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        if (req.method === 'GET' && /^\/api\/v1\/cases(\?|$)/.test(req.url ?? '')) listRequestCount++;
-        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'connection' && k !== 'content-length')) as Record<string, string>;
-        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
-        fetch(h.url + req.url, { method: req.method, headers, ...(body ? { body } : {}) })
-          .then(async (r) => {
-            res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/octet-stream' });
-            res.end(Buffer.from(await r.arrayBuffer()));
-          })
-          .catch((err: Error) => {
-            res.writeHead(502).end(err.message);
-          });
-      });
-    });
-    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    proxy = await startForwardingProxy(h.url, { seen: (req) => void (req.method === 'GET' && /^\/api\/v1\/cases(\?|$)/.test(req.url ?? '') && listRequestCount++) });
+    proxyUrl = proxy.url;
   });
   afterAll(async () => {
-    await new Promise((done) => proxy.close(done));
+    await proxy.close();
     await h.close();
   });
   beforeEach(async () => {
@@ -107,6 +89,21 @@ describe('station case desk: following open cases, and their outcome in the hist
     expect(listRequests() - before).toBe(1);
     expect(caseEvents(old.id)).toMatchObject([{ case: { id: old.id, state: 'approved', reviewer: 'acc-owner' } }]);
     expect(caseRows(old.id)).toMatchObject([{ method: 'case', result: 'UNBOUND', code: null, operator: 'Pia', devId: old.devId }]);
+  }, 60_000);
+
+  it('given a case filed while a sweep is half-way down the list, then the sweep\'s end does not drop it: its decision still reaches the filer', async () => {
+    const old = await desk.handlers.fileCase({ kind: 'unbind', devId: partnerDevices()[0]!.devId, labelPhoto: PNG });
+    const devs = partnerDevices();
+    for (let i = 0; i < CASE_POLL_PAGE * CASE_POLL_MAX_PAGES + 1; i++) h.authority.services.cases!.file('acc-partner', { kind: 'unbind', devId: devs[1 + (i % (devs.length - 1))]!.devId, labelPhoto: PNG }, h.now());
+    await desk.pollNow(); // the sweep stops a page short of the old case
+    // Filed now, newer than every page the sweep has read: the sweep will not meet it before the list's end.
+    const filed = await desk.handlers.fileCase({ kind: 'unbind', devId: devs[1]!.devId, labelPhoto: PNG });
+    expect((await asOwner().call('POST', `/api/v1/cases/${filed.id}/approve`, {})).status).toBe(200);
+    const visible = h.authority.services.db.prepare("SELECT COUNT(*) FROM cases WHERE filer_id = 'acc-partner'").pluck().get() as number;
+    const ticksForTwoSweeps = 2 * Math.ceil(Math.ceil(visible / CASE_POLL_PAGE) / CASE_POLL_MAX_PAGES) + 1;
+    for (let i = 0; i < ticksForTwoSweeps && caseEvents(filed.id).length === 0; i++) await desk.pollNow();
+    expect(caseEvents(filed.id)).toMatchObject([{ case: { id: filed.id, state: 'approved' } }]);
+    expect(old.state).toBe('submitted');
   }, 60_000);
 
   it('given a followed case the account no longer sees, then the sweep that reaches the list end stops following it', async () => {

@@ -175,4 +175,15 @@ describe('many batches in the page', () => {
       [QR, 'completed'],
     ]);
   });
+  it('given a label by event after a snapshot was read, when that (newer) snapshot arrives, then the label stays', async () => {
+    const batch = useCurrentBatchStore();
+    await batch.open(QR);
+    let answer!: (v: BatchView) => void;
+    api.answers.getBatch = () => new Promise<BatchView>((resolve) => (answer = resolve));
+    const fetching = batch.resync(QR);
+    batch.applyLabel(QR, 'QC1-2611-000009');
+    answer({ ...views.get(QR)!, scanned: [] });
+    await fetching;
+    expect(batch.current?.scanned).toEqual(['QC1-2611-000009']);
+  });
 });

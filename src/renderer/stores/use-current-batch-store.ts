@@ -101,7 +101,9 @@ export const useCurrentBatchStore = defineStore('current-batch', () => {
       const scanned = [...held.scanned, ...view.scanned.filter((l) => !held.scanned.includes(l))];
       put(view.id, { view: { ...held, manifest: view.manifest, scanned }, results: upsert(heldF.results, sent.filter((r) => !known.has(r.devId))) });
     } else {
-      put(view.id, { view, results: sent });
+      // Labels only grow, and a label event (unstamped) may have come after this snapshot was read.
+      const scanned = held ? [...view.scanned, ...held.scanned.filter((l) => !view.scanned.includes(l))] : view.scanned;
+      put(view.id, { view: { ...view, scanned }, results: sent });
     }
     if (opts.select !== false) {
       if (currentId.value !== view.id) error.value = null;
