@@ -7,7 +7,7 @@ import { sendSignedRequest } from '../../src/batch/station-authority-client.js';
 import { DEMO_ADMIN_PASSWORD } from '../../src/cloud/demo.js';
 import type { CaseView, StationEvent } from '../../src/protocol/index.js';
 import { runUnbind, type RunningProcess } from '../support/processes.js';
-import { stationClient, until } from './station-client.js';
+import { nextEvent, stationClient, until } from './station-client.js';
 
 /**
  * Issue 12's chain, end to end on real parts: `unbind start` at trace level (the station, its embedded
@@ -24,34 +24,6 @@ const DEV = 'pnvr8ch-0007'; // the demo NVRs ending in 7 are on an admin passwor
 interface Demo {
   accounts: Array<{ accountId: string; clientId: string; secret: string }>;
   devices: Array<{ devId: string; serial: string; adminPassword?: string }>;
-}
-
-/** The station's event stream, opened before `during` runs, read until an event matches. */
-async function nextEvent(base: string, key: string, match: (e: StationEvent) => boolean, during: () => Promise<void>): Promise<StationEvent> {
-  const ac = new AbortController();
-  const res = await fetch(`${base}/api/events`, { headers: { 'x-station-key': key }, signal: ac.signal });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
-  while (!buf.includes('\n\n')) buf += (await reader.read()).value ?? '';
-  buf = buf.slice(buf.indexOf('\n\n') + 2);
-  await during();
-  try {
-    for (;;) {
-      let sep: number;
-      while ((sep = buf.indexOf('\n\n')) >= 0) {
-        const data = buf.slice(0, sep).split('\n').find((l) => l.startsWith('data: '))?.slice(6);
-        buf = buf.slice(sep + 2);
-        if (!data) continue;
-        const e = JSON.parse(data) as StationEvent;
-        if (match(e)) return e;
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error('the event stream ended');
-      buf += value;
-    }
-  } finally {
-    ac.abort();
-  }
 }
 
 describe('station: a reset request exported, a reset case approved, the code applied, the new password unbinding locally', () => {
