@@ -42,7 +42,8 @@ export async function startWiredBatch(
     const byId = new Map(devices.map((d) => [d.devId, d]));
     const targetOf = new Map(targets.map((t) => [t.devId, t]));
     let stillOut = false;
-    const tokenNow = (t: LanUnbindTarget): string => tokenOf.get(t.devId)!.token;
+    // A token goes out only while the batch runs: one cancelled (or paused) meanwhile holds the device back.
+    const tokenNow = (t: LanUnbindTarget): string | null => (batches.get(batchId).status === 'running' ? tokenOf.get(t.devId)!.token : null);
     // A device held back did nothing: it shows no end.
     const show = (p: LanUnbindProgress): void => void (p.outcome?.withheld || emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } }));
     /**
@@ -77,7 +78,11 @@ export async function startWiredBatch(
       return outcomes.filter((o) => o.withheld).map((o) => targetOf.get(o.devId)!);
     };
     const window = batches.stopWindow;
-    if (window <= 0 || targets.length <= window) await runWave(targets);
+    if (window <= 0 || targets.length <= window) {
+      // No later wave: a device held back here was still being checked when the batch was cancelled or paused.
+      const again = await runWave(targets);
+      if (again.length > 0 && (await batches.whenUnpaused(batchId))) await runWave(again);
+    }
     else {
       // The stop rule judges the first devices' results before the others get a token (a fleet job's first
       // wave): a batch that paused hands out nothing more until it is resumed, and nothing once cancelled.
@@ -85,7 +90,11 @@ export async function startWiredBatch(
       // out once the rule has judged (it fired, or the first results can no longer make it fire), not after
       // the last device of the first wave ended: the first wave's round trip no longer delays the rest.
       const first = runWave(targets.slice(0, window));
-      const judged = Promise.race([batches.stopRuleSettled(batchId), first.then(() => undefined)]).then(() => batches.get(batchId).status === 'running');
+      // A first wave that failed (its rejection is logged below) lets no later device go on.
+      const judged = Promise.race([batches.stopRuleSettled(batchId), first.then(() => undefined)]).then(
+        () => batches.get(batchId).status === 'running',
+        () => false,
+      );
       // What the later devices did before the judgment is shown once it lets them go on, never if it holds them.
       let go: boolean | null = null;
       const shown = new Map<string, LanUnbindProgress>();
@@ -107,7 +116,8 @@ export async function startWiredBatch(
         (p) => (go === true ? show(p) : go === null ? void shown.set(p.devId, p) : undefined),
         async () => !(await judged),
       );
-      const [, again] = await Promise.all([first, later]);
+      // Held back: the later devices while the rule held them, and any first-wave device still being checked when the batch paused.
+      const again = (await Promise.all([first, later])).flat();
       if (again.length > 0 && (await batches.whenUnpaused(batchId))) await runWave(again);
     }
     await batches.closeCodes(batchId, { devicesMayStillReport: stillOut });

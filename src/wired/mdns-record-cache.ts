@@ -161,14 +161,22 @@ export class MdnsRecordCache {
   }
 
   /**
-   * The service's PTR records to name as Known Answers in a query (RFC 6762 §7.1): those with more than
-   * half their TTL left, each with the TTL it has left (s), so a responder answers only the others.
+   * The service's PTR records to name as Known Answers in a query (RFC 6762 §7.1), each with the TTL it
+   * has left (s), so a responder answers only the others: those of instances the cache can list (PTR,
+   * SRV, TXT and an address all held), every one of those records with more than half its TTL left. A
+   * device whose SRV, TXT or address was lost is not named, so its answer, with them, comes again.
    */
   knownAnswers(now: number): Array<{ name: string; type: 'PTR'; ttl: number; data: string }> {
     const out: Array<{ name: string; type: 'PTR'; ttl: number; data: string }> = [];
+    const fresh = (c: Cached): boolean => (c.expiresAt - now) * 2 > c.expiresAt - c.receivedAt;
     for (const c of this.#groups.get(`${this.serviceName}|PTR`)?.values() ?? []) {
-      const left = c.expiresAt - now;
-      if (left * 2 > c.expiresAt - c.receivedAt) out.push({ name: this.serviceName, type: 'PTR', ttl: Math.floor(left / 1000), data: c.data as string });
+      const name = lower(c.data as string);
+      const srv = this.#newest(name, 'SRV');
+      const txt = this.#newest(name, 'TXT');
+      if (!srv || !txt) continue;
+      const a = this.#find(lower((srv.data as { target: string }).target), 'A');
+      if (a.length === 0 || ![c, srv, txt, ...a].every(fresh)) continue;
+      out.push({ name: this.serviceName, type: 'PTR', ttl: Math.floor((c.expiresAt - now) / 1000), data: c.data as string });
     }
     return out;
   }

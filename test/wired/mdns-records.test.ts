@@ -54,6 +54,18 @@ describe('the mDNS record cache', () => {
     expect(unchanged).toBe(second);
   });
 
+  it('given a device whose SRV, TXT or address has not come (lost, or sent apart), then it is not named as a Known Answer until the cache can list it, and no longer past half its TTL', () => {
+    const c = new MdnsRecordCache(SERVICE);
+    const [ptr, srv, txtRecord, a] = answers('127.77.0.1');
+    c.ingest([ptr], '127.0.0.1', 1000);
+    expect(c.knownAnswers(1000)).toEqual([]);
+    c.ingest([srv, txtRecord], '127.0.0.1', 1000);
+    expect(c.knownAnswers(1000)).toEqual([]);
+    c.ingest([a], '127.0.0.1', 1000);
+    expect(c.knownAnswers(2000)).toEqual([{ name: SERVICE, type: 'PTR', ttl: 119, data: fqdn }]);
+    expect(c.knownAnswers(61_001)).toEqual([]);
+  });
+
   it('given an announcement, then the instance has its host, port, TXT and address', () => {
     const c = new MdnsRecordCache(SERVICE);
     expect(c.ingest(answers('127.77.0.1'), '127.0.0.1', 1000)).toBe(true);
