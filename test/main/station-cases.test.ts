@@ -1,11 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sendSignedRequest } from '../../src/batch/station-authority-client.js';
 import type { CaseView } from '../../src/protocol/index.js';
-import { runUnbind, type RunningProcess } from '../support/processes.js';
-import { nextEvent, stationClient } from './station-client.js';
+import { useAuthorityAndStation } from './authority-and-station.js';
+import { nextEvent } from './station-client.js';
 
 /**
  * Cases through the station (DESIGN §4.10, §4.11), real processes over real HTTP: an authority with the
@@ -21,86 +18,66 @@ interface Demo {
 }
 
 describe('station: cases (real authority and station processes)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'station-cases-'));
-  const procs: RunningProcess[] = [];
-  let s: ReturnType<typeof stationClient>;
-  let demo: Demo;
-  let authorityUrl = '';
-  const owner = () => demo.accounts.find((a) => a.role === 'owner' && a.accountId === 'acc-owner')!;
+  const env = useAuthorityAndStation<Demo>('station-cases-', 'info');
+  const owner = () => env.demo().accounts.find((a) => a.role === 'owner' && a.accountId === 'acc-owner')!;
   const asOwner = async (method: string, path: string, body?: unknown) => {
-    const res = await sendSignedRequest({ url: authorityUrl, clientId: owner().clientId, secret: owner().secret }, method, path, body === undefined ? {} : { body: JSON.stringify(body) });
+    const res = await sendSignedRequest({ url: env.authorityUrl(), clientId: owner().clientId, secret: owner().secret }, method, path, body === undefined ? {} : { body: JSON.stringify(body) });
     return { status: res.status, body: await res.json() };
   };
 
-  beforeAll(async () => {
-    const demoFile = join(dir, 'demo.json');
-    const authority = runUnbind(['authority', '--port', '0', '--db', join(dir, 'authority.db'), '--demo', '--export-demo', demoFile, '--log-level', 'info']);
-    procs.push(authority);
-    authorityUrl = (await authority.waitFor(/listening on (http:\S+)/))[1]!;
-    await authority.waitFor(/demo accounts, products and devices written/);
-    demo = JSON.parse(readFileSync(demoFile, 'utf8')) as Demo;
-    const station = runUnbind(['start', '--port', '0', '--authority', authorityUrl, '--demo-export', demoFile, '--no-bench', '--no-lan', '--data', join(dir, 'station')]);
-    procs.push(station);
-    s = stationClient((await station.waitFor(/Unbind Station: (http:\S+)/))[1]!);
-  }, 90_000);
-  afterAll(async () => {
-    await Promise.all(procs.map((p) => p.kill()));
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('given a partner filing a case with a label photo, when the owner approves it, then the partner sees it approved live and in its history', async () => {
-    const signedIn = await s.call('POST', '/api/session', { demoAccountId: 'acc-partner', operator: 'Pia' });
+    const signedIn = await env.station().call('POST', '/api/session', { demoAccountId: 'acc-partner', operator: 'Pia' });
     expect(signedIn.body.account).toMatchObject({ accountId: 'acc-partner', verifiedInstaller: true });
-    const dev = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[5]!;
-    const filed = await s.call<CaseView>('POST', '/api/cases', { kind: 'unbind', serial: dev.serial, labelPhoto: PNG.toString('base64'), note: 'customer return' });
+    const dev = env.demo().devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[5]!;
+    const filed = await env.station().call<CaseView>('POST', '/api/cases', { kind: 'unbind', serial: dev.serial, labelPhoto: PNG.toString('base64'), note: 'customer return' });
     expect(filed.status, JSON.stringify(filed.body)).toBe(201);
     expect(filed.body).toMatchObject({ state: 'submitted', devId: dev.devId, labelSerial: dev.serial, filer: 'acc-partner' });
-    const listed = await s.call('GET', '/api/cases?state=submitted');
+    const listed = await env.station().call('GET', '/api/cases?state=submitted');
     expect(listed.body.items.map((c: CaseView) => c.id)).toEqual([filed.body.id]);
-    const photo = await s.call('GET', `/api/cases/${filed.body.id}/photo`);
+    const photo = await env.station().call('GET', `/api/cases/${filed.body.id}/photo`);
     expect(photo.body).toEqual({ type: 'image/png', base64: PNG.toString('base64') });
 
-    const event = await nextEvent(s.base, s.key, (e) => e.type === 'case' && e.case.id === filed.body.id, async () => {
+    const event = await nextEvent(env.station().base, env.station().key, (e) => e.type === 'case' && e.case.id === filed.body.id, async () => {
       expect((await asOwner('POST', `/api/v1/cases/${filed.body.id}/approve`)).status).toBe(200);
     });
     expect(event).toMatchObject({ type: 'case', case: { id: filed.body.id, state: 'approved', reviewer: 'acc-owner' } });
-    const history = await s.call('GET', `/api/history?method=case&batchId=${filed.body.id}`);
+    const history = await env.station().call('GET', `/api/history?method=case&batchId=${filed.body.id}`);
     expect(history.body.items).toEqual([expect.objectContaining({ method: 'case', batchId: filed.body.id, devId: dev.devId, serial: dev.serial, result: 'UNBOUND', code: null, operator: 'Pia', accountId: 'acc-partner' })]);
     // Seen again, it is not written twice.
-    await s.call('GET', '/api/cases');
-    expect((await s.call('GET', `/api/history?batchId=${filed.body.id}`)).body.items).toHaveLength(1);
+    await env.station().call('GET', '/api/cases');
+    expect((await env.station().call('GET', `/api/history?batchId=${filed.body.id}`)).body.items).toHaveLength(1);
   });
 
   it('given a photo that is not an image, then the station refuses it with its code and hint before the authority sees it', async () => {
-    const dev = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[6]!;
+    const dev = env.demo().devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[6]!;
     const before = (await asOwner('GET', '/api/v1/cases')).body.items.length;
-    const r = await s.call('POST', '/api/cases', { kind: 'unbind', devId: dev.devId, labelPhoto: Buffer.from('%PDF-1.4 label').toString('base64') });
+    const r = await env.station().call('POST', '/api/cases', { kind: 'unbind', devId: dev.devId, labelPhoto: Buffer.from('%PDF-1.4 label').toString('base64') });
     expect(r).toMatchObject({ status: 400, body: { code: 'PHOTO_NOT_IMAGE', message: expect.stringMatching(/not a JPEG or PNG/) } });
-    const notB64 = await s.call('POST', '/api/cases', { kind: 'unbind', devId: dev.devId, labelPhoto: 'data:image/png;base64,AAAA' });
+    const notB64 = await env.station().call('POST', '/api/cases', { kind: 'unbind', devId: dev.devId, labelPhoto: 'data:image/png;base64,AAAA' });
     expect(notB64).toMatchObject({ status: 400, body: { code: 'PHOTO_NOT_BASE64' } });
     expect((await asOwner('GET', '/api/v1/cases')).body.items.length).toBe(before);
   });
 
   it('given the owner at the station, then it lists cases with their due time, opens the photo, and rejects with a code and a note; the partner sees it in history', async () => {
-    const dev = demo.devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[7]!;
-    const filed = await s.call<CaseView>('POST', '/api/cases', { kind: 'unbind', devId: dev.devId, labelPhoto: PNG.toString('base64') });
+    const dev = env.demo().devices.filter((d) => d.pid === 'pqr1cam' && d.bound)[7]!;
+    const filed = await env.station().call<CaseView>('POST', '/api/cases', { kind: 'unbind', devId: dev.devId, labelPhoto: PNG.toString('base64') });
     expect(filed.status).toBe(201);
-    const owner = await s.call('POST', '/api/session', { demoAccountId: 'acc-owner', operator: 'Olga' });
+    const owner = await env.station().call('POST', '/api/session', { demoAccountId: 'acc-owner', operator: 'Olga' });
     expect(owner.body.account).toMatchObject({ accountId: 'acc-owner', verifiedInstaller: false });
-    const pending = await s.call('GET', '/api/cases?state=submitted');
+    const pending = await env.station().call('GET', '/api/cases?state=submitted');
     const mine = pending.body.items.find((c: CaseView) => c.id === filed.body.id);
     expect(mine).toMatchObject({ state: 'submitted', dueAt: expect.any(String) });
-    expect((await s.call('GET', `/api/cases/${filed.body.id}/photo`)).body.type).toBe('image/png');
-    const rejected = await s.call('POST', `/api/cases/${filed.body.id}/reject`, { reason: 'SERIAL_MISMATCH', note: 'label shows another serial' });
+    expect((await env.station().call('GET', `/api/cases/${filed.body.id}/photo`)).body.type).toBe('image/png');
+    const rejected = await env.station().call('POST', `/api/cases/${filed.body.id}/reject`, { reason: 'SERIAL_MISMATCH', note: 'label shows another serial' });
     expect(rejected.body).toMatchObject({ state: 'rejected', rejectCode: 'SERIAL_MISMATCH', reviewNote: 'label shows another serial' });
-    const bad = await s.call('POST', `/api/cases/${filed.body.id}/reject`, { reason: 'BECAUSE' });
+    const bad = await env.station().call('POST', `/api/cases/${filed.body.id}/reject`, { reason: 'BECAUSE' });
     expect(bad).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST' } });
     // The authority's refusal is passed on with its code.
-    expect((await s.call('POST', `/api/cases/${filed.body.id}/approve`, {})).body.code).toBe('CASE_DECIDED');
+    expect((await env.station().call('POST', `/api/cases/${filed.body.id}/approve`, {})).body.code).toBe('CASE_DECIDED');
 
-    expect((await s.call('POST', '/api/session', { demoAccountId: 'acc-partner', operator: 'Pia' })).status).toBe(200);
-    await s.call('GET', '/api/cases');
-    const history = await s.call('GET', `/api/history?batchId=${filed.body.id}`);
+    expect((await env.station().call('POST', '/api/session', { demoAccountId: 'acc-partner', operator: 'Pia' })).status).toBe(200);
+    await env.station().call('GET', '/api/cases');
+    const history = await env.station().call('GET', `/api/history?batchId=${filed.body.id}`);
     expect(history.body.items).toEqual([expect.objectContaining({ method: 'case', result: 'FAILED', code: 'SERIAL_MISMATCH' })]);
   });
 });
