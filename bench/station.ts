@@ -15,6 +15,8 @@
  *     diagnostics_channel hook in the batch service and the hub, not from guesses. Target < 2 ms per device;
  *   - peak RSS of the station process.
  *   npm run bench:station
+ * BENCH_PHASE_HRTIME=1 prints the batch's process.hrtime window in µs, the clock of `node --cpu-prof`
+ * profiles, to read only the batch's samples.
  * Exits 1 if a target is missed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -218,6 +220,7 @@ console.log(`cameras: ${N} in a child process (unbind fleet), screen polled ever
 
 // 6. The batch, from the operator's start to all 300 results on the page.
 const cpu0 = process.cpuUsage();
+const hr0 = process.hrtime.bigint();
 const t0 = performance.now();
 const wall0 = Date.now();
 const started = await call<{ id: string; codes: Array<{ index: number }> }>('POST', '/api/batches', { method: 'qr', pid: 'pqr1cam', wifi: { ssid: DEFAULT_BENCH_SSID, password: DEFAULT_BENCH_PASSWORD }, deviceCount: N });
@@ -238,6 +241,7 @@ await onPage;
 clearTimeout(timeout);
 const batchMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
+const hr1 = process.hrtime.bigint();
 const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
 const rssNow = process.memoryUsage().rss / 1024 / 1024;
 
@@ -327,6 +331,7 @@ console.log(`  event received → history row stored        p50 ${toRow.length ?
 console.log(`  event received → event to the page (hub)   p50 ${toHub.length ? pct(toHub, 50).toFixed(2) : '-'} ms   p99 ${toHub.length ? pct(toHub, 99).toFixed(2) : '-'} ms`);
 console.log(`  event received → page has it + tally (SSE) p50 ${toPage.length ? pct(toPage, 50).toFixed(2) : '-'} ms   p99 ${toPage.length ? pct(toPage, 99).toFixed(2) : '-'} ms`);
 console.log(`  station busy recording results: ${busyMs.toFixed(1)} ms for ${N} = ${busyPerResult.toFixed(3)} ms per result`);
+if (process.env.BENCH_PHASE_HRTIME) console.log(`  phase hrtime µs ${hr0 / 1000n} ${hr1 / 1000n}`);
 console.log(`peak RSS of the station process: ${peakRss.toFixed(1)} MB (now ${rssNow.toFixed(1)} MB)`);
 
 const perMet = busyPerResult < TARGET_PER_RESULT_MS && perDevice.length === N;
