@@ -44,8 +44,10 @@ export interface BatchStore {
   create(b: Omit<BatchRecord, 'status' | 'endedAt' | 'stop'> & { wifiVerifier?: string | null }, codes: Omit<BatchCodeRecord, 'batchId' | 'ended'>[]): void;
   /** The batch's Wi-Fi password verifier (src/batch/wifi-verifier.ts); null for a batch without Wi-Fi or from before verifiers. */
   wifiVerifier(id: string): string | null;
+  /** Frozen (kept in memory while unchanged): a change goes through the methods below. */
   get(id: string): BatchRecord | undefined;
-  codes(batchId: string): BatchCodeRecord[];
+  /** Frozen, as get's records: the same list while nothing changed. */
+  codes(batchId: string): readonly BatchCodeRecord[];
   list(limit?: number): BatchRecord[];
   /** Batches of the account whose tokens may still bring results: running, or cancelled with open codes. */
   running(accountId: string): BatchRecord[];
@@ -53,7 +55,7 @@ export interface BatchStore {
   finish(id: string, status: Exclude<StoredBatchStatus, 'running'>, at: number): void;
   setStop(id: string, stop: BatchStop): void;
   addLabel(batchId: string, label: string, at: number): void;
-  labels(batchId: string): string[];
+  labels(batchId: string): readonly string[];
   /** Counts one more opening of the store and answers it (1 for the first): the stamps' high part. */
   nextBoot(): number;
   close(): void;
@@ -96,6 +98,8 @@ export interface OpenBatchStoreOptions {
 
 /** Sealed tokens kept opened: far more than the codes of the batches a station follows at once. */
 const MAX_OPENED = 1024;
+/** Batches whose record, codes and labels are kept read: far more than a station follows at once. */
+const MAX_CACHED = 256;
 
 export function openBatchStore(path: string, opts: OpenBatchStoreOptions = {}): BatchStore {
   const keyFile = opts.keyFile ?? join(dirname(path), 'station.key');
@@ -160,8 +164,31 @@ export function openBatchStore(path: string, opts: OpenBatchStoreOptions = {}): 
     }
     return token;
   };
+  // Read again and again while a batch runs (the batch service reads its record and codes for every
+  // result, the wired runner its status for every device): kept in memory once read. This process is the
+  // only writer of the file (the lock), and every write below drops what it changes, so a read after a
+  // write reads the file again. Frozen: what one caller gets, no caller can change under another.
+  const records = new Map<string, BatchRecord>();
+  const codeLists = new Map<string, readonly BatchCodeRecord[]>();
+  const labelLists = new Map<string, readonly string[]>();
+  const remember = <V>(m: Map<string, V>, id: string, v: V): V => {
+    if (m.size >= MAX_CACHED) m.clear();
+    m.set(id, v);
+    return v;
+  };
+  const frozenRecord = (r: BatchRecord): BatchRecord => {
+    if (r.manifest) Object.freeze(r.manifest);
+    if (r.stop) Object.freeze(r.stop);
+    return Object.freeze(r);
+  };
+  const forget = (id: string): void => {
+    records.delete(id);
+    codeLists.delete(id);
+    labelLists.delete(id);
+  };
   return {
     create(b, codes) {
+      forget(b.id);
       db.transaction(() => {
         const { wifiVerifier = null, ...batch } = b;
         q.insert.run({ ...batch, manifest: b.manifest ? JSON.stringify(b.manifest) : null, wifiVerifier });
@@ -170,18 +197,41 @@ export function openBatchStore(path: string, opts: OpenBatchStoreOptions = {}): 
     },
     wifiVerifier: (id) => q.verifier.get(id)?.wifi_verifier ?? null,
     get: (id) => {
+      const known = records.get(id);
+      if (known) return known;
       const r = q.get.get(id);
-      return r && toRecord(r);
+      return r && remember(records, id, frozenRecord(toRecord(r)));
     },
     codes: (batchId) =>
-      q.codes.all(batchId).map((c) => ({ batchId: c.batch_id, index: c.idx, tokenId: c.token_id, token: open(c.token), capacity: c.capacity, expiresAt: c.expires_at, ended: c.ended })),
+      (codeLists.get(batchId) ??
+        remember(
+          codeLists,
+          batchId,
+          Object.freeze(
+            q.codes
+              .all(batchId)
+              .map((c) => Object.freeze({ batchId: c.batch_id, index: c.idx, tokenId: c.token_id, token: open(c.token), capacity: c.capacity, expiresAt: c.expires_at, ended: c.ended })),
+          ),
+        )),
     list: (limit = 200) => q.list.all(limit).map(toRecord),
     running: (accountId) => q.running.all(accountId).map(toRecord),
-    endCode: (batchId, index, ended) => void q.endCode.run(ended, batchId, index),
-    finish: (id, status, at) => void q.finish.run(status, at, id),
-    setStop: (id, stop) => void q.setStop.run(JSON.stringify(stop), id),
-    addLabel: (batchId, label, at) => void q.addLabel.run(batchId, batchId, label, at),
-    labels: (batchId) => q.labels.all(batchId).map((l) => l.label),
+    endCode: (batchId, index, ended) => {
+      codeLists.delete(batchId);
+      q.endCode.run(ended, batchId, index);
+    },
+    finish: (id, status, at) => {
+      records.delete(id);
+      q.finish.run(status, at, id);
+    },
+    setStop: (id, stop) => {
+      records.delete(id);
+      q.setStop.run(JSON.stringify(stop), id);
+    },
+    addLabel: (batchId, label, at) => {
+      labelLists.delete(batchId);
+      q.addLabel.run(batchId, batchId, label, at);
+    },
+    labels: (batchId) => (labelLists.get(batchId) ?? remember(labelLists, batchId, Object.freeze(q.labels.all(batchId).map((l) => l.label)))),
     nextBoot: () =>
       db.prepare<[], { boots: number }>('INSERT INTO station_boots (id, boots) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET boots = boots + 1 RETURNING boots').get()!.boots,
     close: () => db.close(),

@@ -350,7 +350,7 @@ export function createBatchService(deps: {
     const index = indexOf(b.id);
     const full = attempts.map((a) => ({ ...a, stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: b.id }));
     const rows = full.length > 1 && history.recordEach ? history.recordEach(full) : full.map((a) => history.record(a));
-    let codes: BatchCodeRecord[] | undefined;
+    let codes: readonly BatchCodeRecord[] | undefined;
     for (const row of rows) {
       if (!row) continue;
       index.add(row);

@@ -46,11 +46,11 @@ export function summaryOf(b: BatchRecord, tally: BatchTally, notice: BatchNotice
   };
 }
 
-export function batchView(b: BatchRecord, tally: BatchTally, codes: BatchCodeView[], rows: readonly HistoryRow[], labels: string[], notice: BatchNotice | null = null): BatchView {
+export function batchView(b: BatchRecord, tally: BatchTally, codes: BatchCodeView[], rows: readonly HistoryRow[], labels: readonly string[], notice: BatchNotice | null = null): BatchView {
   return {
     ...summaryOf(b, tally, notice),
     manifest: b.manifest,
-    scanned: labels,
+    scanned: [...labels],
     codes,
     results: [...rows].sort((x, y) => y.id - x.id).map(toResultView),
   };

@@ -31,6 +31,33 @@ describe('batch store', () => {
     expect(store.running('someone-else')).toEqual([]);
   });
 
+  it('given a batch read once (kept in memory), when its status, stop, codes or labels change, then the next read has the change, as the file has it after a reopen; what a read gives cannot be changed by its caller', () => {
+    const path = join(dir, 'batches.db');
+    store = openBatchStore(path);
+    store.create({ id: 'b-1', createdAt: 1, method: 'qr', pid: 'pqr1cam', accountId: 'acc', operator: 'Ana', ssid: 'lab', expected: 2, manifest: ['QC1-1', 'QC1-2'] }, [
+      { index: 0, tokenId: 'tok00001', token: 'EUtok00001secret', capacity: 2, expiresAt: Date.now() + 60_000 },
+    ]);
+    const before = { batch: store.get('b-1')!, codes: store.codes('b-1'), labels: store.labels('b-1') };
+    expect(store.get('b-1')).toBe(before.batch);
+    expect(() => (before.batch as { status: string }).status = 'completed').toThrow(TypeError);
+    expect(() => (before.batch.manifest as string[]).push('QC1-3')).toThrow(TypeError);
+    expect(() => (before.codes[0] as { ended: string | null }).ended = 'closed').toThrow(TypeError);
+    const stop = { code: 'TIMEOUT' as const, count: 5, threshold: 5, window: 10, at: '2026-11-22T10:00:00.000Z', resumedAt: null };
+    store.setStop('b-1', stop);
+    expect(store.get('b-1')!.stop).toEqual(stop);
+    store.endCode('b-1', 0, 'exhausted');
+    expect(store.codes('b-1').map((c) => c.ended)).toEqual(['exhausted']);
+    store.addLabel('b-1', 'QC1-1', 2);
+    expect(store.labels('b-1')).toEqual(['QC1-1']);
+    store.finish('b-1', 'completed', 3);
+    const after = { batch: store.get('b-1'), codes: store.codes('b-1'), labels: store.labels('b-1') };
+    expect(after.batch).toMatchObject({ status: 'completed', endedAt: 3, stop });
+    expect(before.batch.status).toBe('running');
+    store.close();
+    store = openBatchStore(path);
+    expect({ batch: store.get('b-1'), codes: store.codes('b-1'), labels: store.labels('b-1') }).toEqual(after);
+  });
+
   it('given batches.db whose station.key is gone (a backup restored without it), then it refuses to open, says what to do, and makes no new key', () => {
     const path = join(dir, 'batches.db');
     store = openBatchStore(path);
