@@ -1,5 +1,6 @@
-import type { BatchCodeView, BatchTally, HistoryRow } from '../protocol/index.js';
+import type { BatchCodeView, BatchTally, DeviceResultView, HistoryRow } from '../protocol/index.js';
 import type { BatchCodeRecord, BatchRecord } from './batch-records.js';
+import { toResultView } from './batch-views.js';
 
 /**
  * One batch's results in memory, kept in step with the history writes by the batch service: every
@@ -18,6 +19,11 @@ export class BatchIndex {
   readonly #placesByToken = new Map<string, Set<string>>();
   readonly #counts = { unbound: 0, notBound: 0, failed: 0 };
   readonly #waiters = new Map<string, Set<Waiter>>();
+  /** Each device's rows, oldest first: what `rowsOf` answers without a scan of the batch. */
+  readonly #byDevice = new Map<string, HistoryRow[]>();
+  /** The rows as a view shows them (newest first), made again only after a change; each row's view made once. */
+  #views: DeviceResultView[] | null = null;
+  readonly #viewOf = new WeakMap<HistoryRow, DeviceResultView>();
   /** What the last `batch` event said (batch and code statuses), so that only a change is sent. */
   announced: string | null = null;
 
@@ -33,6 +39,10 @@ export class BatchIndex {
    */
   add(row: HistoryRow): void {
     this.#rows.push(row);
+    this.#views = null;
+    const own = this.#byDevice.get(row.devId);
+    if (own) own.push(row);
+    else this.#byDevice.set(row.devId, [row]);
     this.#rank(row);
     this.#took(row);
   }
@@ -44,7 +54,17 @@ export class BatchIndex {
   replace(id: number, row: HistoryRow): void {
     const at = this.#rows.findIndex((r) => r.id === id);
     if (at < 0) return this.add(row);
+    const was = this.#rows[at]!;
     this.#rows[at] = row;
+    this.#views = null;
+    const own = this.#byDevice.get(was.devId)!;
+    own.splice(own.indexOf(was), 1);
+    if (own.length === 0) this.#byDevice.delete(was.devId);
+    const now = this.#byDevice.get(row.devId);
+    if (now) {
+      now.push(row);
+      now.sort((x, y) => x.id - y.id);
+    } else this.#byDevice.set(row.devId, [row]);
     const prev = this.#best.get(row.devId);
     if (prev) this.#counts[countOf(prev)]--;
     this.#best.delete(row.devId);
@@ -76,6 +96,27 @@ export class BatchIndex {
 
   rows(): readonly HistoryRow[] {
     return this.#rows;
+  }
+
+  /** One device's rows, oldest first. */
+  rowsOf(devId: string): readonly HistoryRow[] {
+    return this.#byDevice.get(devId) ?? [];
+  }
+
+  /** The row as the station shows it: made once per row, frozen (events and views share it). */
+  viewOf(row: HistoryRow): DeviceResultView {
+    let v = this.#viewOf.get(row);
+    if (!v) {
+      v = Object.freeze(toResultView(row));
+      this.#viewOf.set(row, v);
+    }
+    return v;
+  }
+
+  /** Every row as a view shows it, newest first (a fresh array; its items are shared and frozen). */
+  resultViews(): DeviceResultView[] {
+    this.#views ??= [...this.#rows].sort((x, y) => y.id - x.id).map((r) => this.viewOf(r));
+    return this.#views.slice();
   }
 
   /** The device's best result so far. */

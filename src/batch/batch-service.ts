@@ -20,7 +20,7 @@ import {
 import { AuthorityRequestError, type AuthorityClient, type TokenWatch } from './station-authority-client.js';
 import { BatchIndex } from './batch-index.js';
 import type { BatchCodeRecord, BatchRecord, BatchStore } from './batch-records.js';
-import { batchView, nextStamp, stampsFromBoot, statusOf, summaryOf, toResultView } from './batch-views.js';
+import { batchView, nextStamp, stampsFromBoot, statusOf, summaryOf } from './batch-views.js';
 import { planBatch, planDevices } from './planner.js';
 import { StationError } from '../protocol/station-api/refusals.js';
 import { wifiPasswordMatches, wifiVerifier } from './wifi-verifier.js';
@@ -327,7 +327,7 @@ export function createBatchService(deps: {
   };
   const view = (b: BatchRecord): BatchView => {
     const index = indexOf(b.id);
-    return batchView(b, index.tally(b), codesOf(b.id, index), index.rows(), store.labels(b.id), live.get(b.id)?.notice ?? null);
+    return batchView(b, index.tally(b), codesOf(b.id, index), index.resultViews(), store.labels(b.id), live.get(b.id)?.notice ?? null);
   };
   /** A `batch` event when the batch starts (`force`), or when its status or one of its codes' changed. */
   const announce = (id: string, force = false, read?: { batch: BatchRecord; codes: readonly BatchCodeRecord[] }): void => {
@@ -356,7 +356,7 @@ export function createBatchService(deps: {
       index.add(row);
       codes ??= store.codes(b.id);
       const code = row.tokenId ? codes.find((c) => c.tokenId === row.tokenId) : undefined;
-      emit({ type: 'result', batchId: b.id, stamp: nextStamp(), result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
+      emit({ type: 'result', batchId: b.id, stamp: nextStamp(), result: index.viewOf(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
     }
     if (codes) announce(b.id, false, { batch: b, codes }); // as just read: storing results changes neither
     afterRows(b.id, rows);
@@ -371,14 +371,13 @@ export function createBatchService(deps: {
    */
   function adoptLocal(b: BatchRecord, attempt: Omit<NewAttempt, 'stationId' | 'operator' | 'accountId' | 'method' | 'batchId'>): boolean {
     const index = indexOf(b.id);
-    const earlier = index.rows().filter((r) => r.devId === attempt.devId && r.tokenId === attempt.tokenId);
-    if (earlier.length === 0) return false;
+    if (!index.rowsOf(attempt.devId).some((r) => r.tokenId === attempt.tokenId)) return false;
     // NO_REPORT too: a device that said nothing in time was closed by the station, and its result came later.
     const row = history.adoptLocal({ ...attempt, stationId, operator: b.operator, accountId: b.accountId, method: b.method, batchId: b.id }, [...ANSWER_LOST_CODES, 'NO_REPORT']);
     if (!row) return false;
     index.replace(row.id, row);
     const code = store.codes(b.id).find((c) => c.tokenId === row.tokenId);
-    emit({ type: 'result', batchId: b.id, stamp: nextStamp(), result: toResultView(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
+    emit({ type: 'result', batchId: b.id, stamp: nextStamp(), result: index.viewOf(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
     announce(b.id);
     afterRows(b.id, [row]);
     return true;
@@ -672,8 +671,9 @@ export function createBatchService(deps: {
 
     async waitForResult(batchId, devId, signal) {
       requireBatch(batchId);
-      const row = await indexOf(batchId).waitFor(devId, signal);
-      return row && toResultView(row);
+      const index = indexOf(batchId);
+      const row = await index.waitFor(devId, signal);
+      return row && index.viewOf(row);
     },
 
     whenFinished(batchId) {

@@ -46,12 +46,13 @@ export function summaryOf(b: BatchRecord, tally: BatchTally, notice: BatchNotice
   };
 }
 
-export function batchView(b: BatchRecord, tally: BatchTally, codes: BatchCodeView[], rows: readonly HistoryRow[], labels: readonly string[], notice: BatchNotice | null = null): BatchView {
+/** `results` newest first (BatchIndex.resultViews). */
+export function batchView(b: BatchRecord, tally: BatchTally, codes: BatchCodeView[], results: DeviceResultView[], labels: readonly string[], notice: BatchNotice | null = null): BatchView {
   return {
     ...summaryOf(b, tally, notice),
     manifest: b.manifest,
     scanned: [...labels],
     codes,
-    results: [...rows].sort((x, y) => y.id - x.id).map(toResultView),
+    results,
   };
 }

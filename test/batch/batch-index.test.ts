@@ -83,4 +83,24 @@ describe('a station row replaced by the authority’s result', () => {
     const code: BatchCodeRecord = { batchId: 'b', index: 0, tokenId: 'tok00001', token: 'EUtok00001secret', capacity: 2, expiresAt: Date.now() + 60_000, ended: null };
     expect(index.codeView(code, Date.now())).toMatchObject({ used: 2, status: 'exhausted' });
   });
+
+  it('given views read before and after a row is added or replaced, then each read shows the rows as they are then (newest first), and a device’s rows follow the replacement', () => {
+    const index = new BatchIndex([row(1, 'dev-a', 'FAILED', 'CLOUD_UNREACHABLE'), row(2, 'dev-b', 'UNBOUND', null)]);
+    const before = index.resultViews();
+    expect(before.map((v) => [v.devId, v.result])).toEqual([
+      ['dev-b', 'UNBOUND'],
+      ['dev-a', 'FAILED'],
+    ]);
+    index.add(row(3, 'dev-c', 'NOT_BOUND', null));
+    index.replace(1, row(1, 'dev-a', 'UNBOUND', null));
+    expect(index.resultViews().map((v) => [v.devId, v.result, v.code])).toEqual([
+      ['dev-c', 'NOT_BOUND', null],
+      ['dev-b', 'UNBOUND', null],
+      ['dev-a', 'UNBOUND', null],
+    ]);
+    expect(before.map((v) => v.devId)).toEqual(['dev-b', 'dev-a']); // an earlier answer is not changed under its reader
+    expect(index.rowsOf('dev-a').map((r) => [r.id, r.result])).toEqual([[1, 'UNBOUND']]);
+    expect(index.rowsOf('nobody')).toEqual([]);
+    expect(Object.isFrozen(index.resultViews()[0])).toBe(true);
+  });
 });
