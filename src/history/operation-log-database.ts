@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { latestVersion, openSqliteReader, openSqliteWriter } from '../sqlite/index.js';
 import { HISTORY_SCHEMA } from './migrations/index.js';
+import { WAL_BACKSTOP_PAGES } from './idle-checkpoint.js';
 
 /** Opens the station's history store (WAL) and brings its schema to `target` (default: latest). */
 export function openHistoryDb(path: string, target: number = latestHistoryVersion()): Database {
@@ -14,6 +15,8 @@ export function openHistoryDb(path: string, target: number = latestHistoryVersio
       'busy_timeout = 5000',
       // 16 MB of page cache (default 2 MB): the hot index pages of a million-row log stay resident.
       'cache_size = -16384',
+      // The store checkpoints when its writes pause (idle-checkpoint.ts); SQLite's own rule only past this.
+      `wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`,
     ],
     // Refresh planner statistics where they are stale; cheap (analysis_limit) and needed because the
     // choice between a filter index and the time index depends on how many rows each filter keeps.

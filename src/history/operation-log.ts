@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { HistoryQuery, HistoryRow, HistoryStats, Page } from '../protocol/station-api.js';
 import { createAttemptWriter } from './attempt-writer.js';
 import { createDaySummary } from './day-summary.js';
+import { createIdleCheckpoint } from './idle-checkpoint.js';
 import { exportHistoryCsv, type CsvHintColumn } from './csv-export.js';
 import { openHistoryDb, openHistoryReader } from './operation-log-database.js';
 import { createHistoryReader } from './history-reader.js';
@@ -54,6 +55,7 @@ export function openHistoryStore(path: string, opts: HistoryStoreOptions = {}): 
   assertTimeZone(timeZone);
   const db = openHistoryDb(path);
   const writer = createAttemptWriter(db, createDaySummary(db, timeZone));
+  const checkpoint = createIdleCheckpoint(db);
   const reader = createHistoryReader(db);
   const statsReader = createHistoryStats(db, timeZone);
   const planText = createTextPlanner(db);
@@ -66,19 +68,27 @@ export function openHistoryStore(path: string, opts: HistoryStoreOptions = {}): 
   return {
     record(attempt) {
       assertOpen();
-      return writer.record(attempt);
+      const out = writer.record(attempt);
+      checkpoint.wrote();
+      return out;
     },
     adoptLocal(attempt, transportCodes) {
       assertOpen();
-      return writer.adoptLocal(attempt, transportCodes);
+      const out = writer.adoptLocal(attempt, transportCodes);
+      checkpoint.wrote();
+      return out;
     },
     recordMany(attempts) {
       assertOpen();
-      return writer.recordMany(attempts);
+      const out = writer.recordMany(attempts);
+      checkpoint.wrote();
+      return out;
     },
     recordEach(attempts) {
       assertOpen();
-      return writer.recordEach(attempts);
+      const out = writer.recordEach(attempts);
+      checkpoint.wrote();
+      return out;
     },
     query(scope, q) {
       assertOpen();
@@ -103,6 +113,7 @@ export function openHistoryStore(path: string, opts: HistoryStoreOptions = {}): 
     close() {
       if (closed) return;
       closed = true;
+      checkpoint.close();
       for (const s of exports) s.destroy();
       // SQLite's advice for long-lived connections: refresh planner statistics on the way out.
       db.pragma('optimize');
