@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { openSseStream, STATION_CALL_NAMES, STATION_CALLS, STATION_EVENTS_PATH, StationError, type CallSpec, type SseStream } from '../protocol/index.js';
+import { openSseStream, STATION_CALL_NAMES, STATION_CALLS, STATION_EVENTS_PATH, StationError, type CallSpec, type SseStream, type StationEvent } from '../protocol/index.js';
 import type { EventHub } from './event-hub.js';
 import { invokeCall, toRefusal, type StationHandlers } from './station-calls.js';
 
@@ -74,6 +74,16 @@ export function buildStationServer(o: StationServerOptions): FastifyInstance {
     forceCloseConnections: true,
   });
   const streams = new Set<SseStream>();
+  // The hub hands every page's stream the same event object: it is serialised once, not once per page.
+  const serialised = new WeakMap<StationEvent, string>();
+  const jsonOf = (e: StationEvent): string => {
+    let json = serialised.get(e);
+    if (json === undefined) {
+      json = JSON.stringify(e);
+      serialised.set(e, json);
+    }
+    return json;
+  };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const refusal = toRefusal(err);
@@ -159,7 +169,7 @@ export function buildStationServer(o: StationServerOptions): FastifyInstance {
     handler: async (_req, reply) => {
       reply.hijack();
       const stream = openSseStream(reply.raw, { greeting: 'connected', onClose: () => unsubscribe() });
-      const unsubscribe = o.hub.subscribe((e) => stream.send({ data: JSON.stringify(e) }));
+      const unsubscribe = o.hub.subscribe((e) => stream.send({ data: jsonOf(e) }));
       streams.add(stream);
       reply.raw.once('close', () => streams.delete(stream));
     },
