@@ -1,17 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAttempt, parseAttempts } from '../../src/history/new-attempt.js';
+import { describeIssues } from '../../src/history/errors.js';
+import { newAttemptSchema, parseAttempt, parseAttempts } from '../../src/history/new-attempt.js';
 
 /**
- * parseAttempts checks the fields a batch's rows share once per list: it must answer exactly what
- * checking every row whole answers, for lists that share them and lists that do not, good rows and bad.
+ * parseAttempt checks a row field by field and remembers the values that repeat (new-attempt.ts): it
+ * must answer exactly what the whole schema answers, row after row (what it remembered from earlier
+ * runs included), good rows and bad, the error's words too.
  */
 const whole = (list: unknown[]): { ok: unknown } | { error: string } => {
-  try {
-    return { ok: list.map((a, i) => parseAttempt(a, `attempts[${i}]`)) };
-  } catch (err) {
-    return { error: (err as Error).message };
+  const ok: unknown[] = [];
+  for (const [i, a] of list.entries()) {
+    const r = newAttemptSchema.safeParse(a);
+    if (!r.success) return { error: `attempts[${i}] rejected: ${describeIssues(r.error.issues)}` };
+    ok.push(r.data);
   }
+  return { ok };
 };
 const once = (list: unknown[]): { ok: unknown } | { error: string } => {
   try {
@@ -43,13 +47,22 @@ const own = fc.record(
   { requiredKeys: ['devId', 'result'] },
 );
 const extra = fc.option(fc.constantFrom({ wifiPassword: 'x' }, { token: 'EUTOKENX00secret' }), { freq: 8, nil: {} });
+const inherited = (o: object): object => Object.assign(Object.create({ token: 'EUTOKENX00secret' }), o);
 
 describe('parseAttempts', () => {
-  it('given any list of rows (sharing their batch fields or not, good or bad), then it answers what checking each row whole answers', () => {
+  it('given any list of rows (sharing their batch fields or not, good or bad, with keys of their own or inherited), then parseAttempts and parseAttempt answer what the whole schema answers', () => {
     fc.assert(
       fc.property(fc.array(common, { minLength: 1, maxLength: 3 }), fc.array(fc.tuple(fc.nat(2), own, extra), { minLength: 0, maxLength: 6 }), (commons, rows) => {
-        const list = rows.map(([c, o, x]) => ({ ...commons[c % commons.length], ...o, ...x }));
+        const list = rows.map(([c, o, x], i) => {
+          const row = { ...commons[c % commons.length], ...o, ...x };
+          return i === 5 ? inherited(row) : row;
+        });
         expect(once(list)).toEqual(whole(list));
+        for (const a of list) {
+          const r = newAttemptSchema.safeParse(a);
+          if (r.success) expect(parseAttempt(a)).toEqual(r.data);
+          else expect(() => parseAttempt(a)).toThrow(`attempt rejected: ${describeIssues(r.error.issues)}`);
+        }
       }),
       { numRuns: 2000 },
     );
