@@ -147,7 +147,8 @@ const fleetFile = join(dir, 'bench-fleet.json');
 writeFileSync(fleetFile, JSON.stringify({ ...demo, devices }), { mode: 0o600 });
 const fleet: ChildProcess = spawn(
   process.execPath,
-  ['bin/unbind.js', 'fleet', '--devices', fleetFile, '--wired', String(DEVICES), '--authority', authority.url, '--mdns-port', String(PORTS.mdns), '--sadp-port', String(PORTS.sadp)],
+  // A bench run under `node --cpu-prof` profiles the devices' process too (same clock: the phase's window applies to both).
+  [...process.execArgv.filter((a) => a.startsWith('--cpu-prof')), 'bin/unbind.js', 'fleet', '--devices', fleetFile, '--wired', String(DEVICES), '--authority', authority.url, '--mdns-port', String(PORTS.mdns), '--sadp-port', String(PORTS.sadp)],
   { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
 );
 let fleetErr = '';
