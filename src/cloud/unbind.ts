@@ -31,6 +31,16 @@ interface DeviceRow {
   key_enc: string;
   unbind_supported: number;
   min_firmware: string | null;
+  /** The product's owner: a token of the owner's needs no grant query (grants.ts: the owner is checked first). */
+  owner_id: string;
+}
+
+/** What decides a checked request's answer about its token and binding, read in one statement. */
+interface PlaceRow {
+  /** The log row of the answer already decided for this devId and token, if one was. */
+  decided_log: number | null;
+  used: number;
+  bound: number;
 }
 
 export interface UnbindOutcome extends DeviceUnbindResponse {
@@ -84,6 +94,14 @@ export function createKeyCache(capacity: number): KeyCache {
   };
 }
 
+/** The decision, and whether the token was used up by it: judged per request, not after the group. */
+interface Decided {
+  /** The row of the decision: a new one, or for a replayed answer the one that decided it. */
+  log: LogRow;
+  replayed?: true;
+  exhausted: boolean;
+}
+
 export function createUnbindService(deps: {
   db: Database;
   box: SecretBox;
@@ -98,20 +116,21 @@ export function createUnbindService(deps: {
   const { db, box, quota, grants, logs, events, clock } = deps;
   const q = {
     device: db.prepare<[string], DeviceRow>(
-      `SELECT d.dev_id, d.serial, d.pid, d.region, d.firmware, d.key_enc, p.unbind_supported, p.min_firmware
+      `SELECT d.dev_id, d.serial, d.pid, d.region, d.firmware, d.key_enc, p.unbind_supported, p.min_firmware, p.owner_id
          FROM devices d JOIN products p ON p.pid = d.pid WHERE d.dev_id = ?`,
     ),
     nonce: db.prepare('INSERT OR IGNORE INTO device_nonces (dev_id, nonce, seen_at) VALUES (?, ?, ?)'),
     token: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?'),
-    used: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM token_uses WHERE token_id = ? AND dev_id = ?'),
+    // The decided answer, the token use and the binding: three primary-key lookups, one statement.
+    place: db.prepare<[string, string, string, string, string], PlaceRow>(
+      `SELECT (SELECT log_id FROM decided_answers WHERE token_id = ? AND dev_id = ?) AS decided_log,
+              EXISTS (SELECT 1 FROM token_uses WHERE token_id = ? AND dev_id = ?) AS used,
+              EXISTS (SELECT 1 FROM bindings WHERE dev_id = ?) AS bound`,
+    ),
     useToken: db.prepare('INSERT INTO token_uses (token_id, dev_id) VALUES (?, ?)'),
     bumpToken: db.prepare('UPDATE tokens SET used = used + 1 WHERE id = ?'),
-    binding: db.prepare<[string], { consumer_id: string }>('SELECT consumer_id FROM bindings WHERE dev_id = ?'),
     dropShares: db.prepare('DELETE FROM shares WHERE dev_id = ?'),
     dropBinding: db.prepare('DELETE FROM bindings WHERE dev_id = ?'),
-    decided: db.prepare<[string, string], { result: 'UNBOUND' | 'NOT_BOUND'; log_id: number }>(
-      'SELECT result, log_id FROM decided_answers WHERE token_id = ? AND dev_id = ?',
-    ),
     keepDecision: db.prepare('INSERT INTO decided_answers (token_id, dev_id, result, log_id, decided_at) VALUES (?, ?, ?, ?, ?)'),
     logRow: db.prepare<[number], LogRow>('SELECT * FROM device_logs WHERE id = ?'),
   };
@@ -125,7 +144,7 @@ export function createUnbindService(deps: {
    * Runs inside the caller's write transaction (one request alone, or a group): the new decision's log
    * row, or `{replayed}` with the row of the decision already made for this devId and token.
    */
-  const judge = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): LogRow | { replayed: LogRow } => {
+  const judge = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): Decided => {
     const base: NewLog = {
       at: now,
       dev_id: req.devId,
@@ -140,16 +159,19 @@ export function createUnbindService(deps: {
       reason: null,
       method: req.method ?? 'token',
     };
-    const done = (result: UnbindResult, reason: FailureCode | null, token?: TokenRow): LogRow =>
-      logs.append({
-        ...base,
-        result,
-        reason,
-        ...(token ? { operator_id: token.account_id, token_id: token.id, channel: token.channel, batch_ref: token.batch_ref } : {}),
-      });
+    // `exhausted`: the token row as read in this transaction, so as it stands after this decision (a refusal
+    // leaves it as it was; spend below adds the one place it takes).
+    const done = (result: UnbindResult, reason: FailureCode | null, token?: TokenRow): Decided => ({
+      log: logs.append(
+        token
+          ? { ...base, result, reason, operator_id: token.account_id, token_id: token.id, channel: token.channel, batch_ref: token.batch_ref }
+          : { ...base, result, reason },
+      ),
+      exhausted: !!token && token.used >= token.capacity,
+    });
 
     // Nobody may read a row about a device no product owns, and anyone can send these: answer, keep nothing.
-    if (!dev) return { id: 0, ...base, result: 'FAILED', reason: 'DEVICE_UNKNOWN', count: 1, last_at: now };
+    if (!dev) return { log: { id: 0, ...base, result: 'FAILED', reason: 'DEVICE_UNKNOWN', count: 1, last_at: now }, exhausted: false };
     if (!signaturesEqual(signDeviceRequest(keyOf(dev), req.devId, req.token, req.ts, req.nonce, req.method), req.sig)) return done('FAILED', 'DEVICE_AUTH');
     // Only a correctly signed request burns its nonce: a forger cannot block a device's future nonces.
     if (Math.abs(now - req.ts) > CLOCK_SKEW_MS) return done('FAILED', 'REPLAY');
@@ -161,49 +183,36 @@ export function createUnbindService(deps: {
     if (token.region !== dev.region || parsed.value.region !== token.region) return done('FAILED', 'REGION_MISMATCH', token);
     // Only a request that is the device's own (signature, fresh ts, new nonce) and holds the genuine token gets
     // this far: a forger never learns a decided answer, and a replay changes nothing but the nonce it burns.
-    const decided = q.decided.get(token.id, dev.dev_id);
+    // Nothing below writes a binding before `place.bound` is read again for the answer.
+    const place = q.place.get(token.id, dev.dev_id, token.id, dev.dev_id, dev.dev_id)!;
     // A retry that lost its answer, even past expiry or once the token is used up, is told what was decided;
     // a device bound again since then is making a different use of its spent place.
-    if (decided && !q.binding.get(dev.dev_id)) return { replayed: q.logRow.get(decided.log_id)! };
-    if (decided || q.used.get(token.id, dev.dev_id)) return done('FAILED', 'TOKEN_REUSED', token);
+    if (place.decided_log !== null && !place.bound) return { log: q.logRow.get(place.decided_log)!, replayed: true, exhausted: token.used >= token.capacity };
+    if (place.decided_log !== null || place.used) return done('FAILED', 'TOKEN_REUSED', token);
     if (now >= token.expires_at) return done('FAILED', 'TOKEN_EXPIRED', token);
     if (token.used >= token.capacity) return done('FAILED', 'TOKEN_EXHAUSTED', token);
     if (!dev.unbind_supported) return done('FAILED', 'UNSUPPORTED_PRODUCT', token);
     if (dev.min_firmware && compareFirmware(dev.firmware, dev.min_firmware) < 0) return done('FAILED', 'FIRMWARE_UNSUPPORTED', token);
     // Evaluated now, not at issue time: a revoked grant stops tokens already issued.
-    if (!grants.grantFor(token.account_id, dev.pid)) return done('FAILED', 'UNAUTHORIZED', token);
+    // The owner's own token needs no query: grantOf answers `owner` first, whatever else the account holds.
+    if (token.account_id !== dev.owner_id && !grants.grantFor(token.account_id, dev.pid)) return done('FAILED', 'UNAUTHORIZED', token);
 
     // The place is spent and the decision kept in the same transaction: no commit has one without the other.
-    const spend = (result: 'UNBOUND' | 'NOT_BOUND'): LogRow => {
+    const spend = (result: 'UNBOUND' | 'NOT_BOUND'): Decided => {
       q.useToken.run(token.id, dev.dev_id);
       q.bumpToken.run(token.id);
-      const log = done(result, null, token);
+      const { log } = done(result, null, token);
       q.keepDecision.run(token.id, dev.dev_id, result, log.id, now);
-      return log;
+      return { log, exhausted: token.used + 1 >= token.capacity };
     };
-    if (!q.binding.get(dev.dev_id)) return spend('NOT_BOUND');
+    if (!place.bound) return spend('NOT_BOUND');
     const paid = quota.tryConsume(token.account_id, dev.pid, now);
     if (!paid.ok) return done('FAILED', paid.reason, token);
     q.dropShares.run(dev.dev_id);
     q.dropBinding.run(dev.dev_id);
     return spend('UNBOUND');
   };
-  const decide = (req: DeviceUnbindRequest, dev: DeviceRow | undefined, now: number): { log: LogRow; replayed?: true } => {
-    const log = judge(req, dev, now);
-    return 'replayed' in log ? { log: log.replayed, replayed: true } : { log };
-  };
-
-  /** The decision, and whether the token was used up by it: judged per request, not after the group. */
-  interface Decided {
-    log: LogRow;
-    replayed?: true;
-    exhausted: boolean;
-  }
-  const decideOne = (req: DeviceUnbindRequest, now: number): Decided => {
-    const d = decide(req, q.device.get(req.devId), now);
-    const t = d.log.token_id ? q.token.get(d.log.token_id) : undefined;
-    return { ...d, exhausted: !!t && t.used >= t.capacity };
-  };
+  const decideOne = (req: DeviceUnbindRequest, now: number): Decided => judge(req, q.device.get(req.devId), now);
   const decideAlone = db.transaction((req: DeviceUnbindRequest): Decided => decideOne(req, clock()));
   const decideMany = db.transaction((reqs: readonly DeviceUnbindRequest[]): Decided[] => reqs.map((req) => decideOne(req, clock())));
 
