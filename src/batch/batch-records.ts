@@ -234,6 +234,13 @@ export function openBatchStore(path: string, opts: OpenBatchStoreOptions = {}): 
     labels: (batchId) => (labelLists.get(batchId) ?? remember(labelLists, batchId, Object.freeze(q.labels.all(batchId).map((l) => l.label)))),
     nextBoot: () =>
       db.prepare<[], { boots: number }>('INSERT INTO station_boots (id, boots) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET boots = boots + 1 RETURNING boots').get()!.boots,
-    close: () => db.close(),
+    close: () => {
+      // Closed means closed: no read answers from memory afterwards, and the clear tokens leave memory.
+      records.clear();
+      codeLists.clear();
+      labelLists.clear();
+      opened.clear();
+      db.close();
+    },
   };
 }

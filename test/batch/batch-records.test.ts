@@ -58,6 +58,21 @@ describe('batch store', () => {
     expect({ batch: store.get('b-1'), codes: store.codes('b-1'), labels: store.labels('b-1') }).toEqual(after);
   });
 
+  it('given a batch read once (kept in memory), when the store is closed, then no read answers from memory any more: each throws as the closed file does', () => {
+    store = openBatchStore(join(dir, 'batches.db'));
+    store.create({ id: 'b-1', createdAt: 1, method: 'qr', pid: 'pqr1cam', accountId: 'acc', operator: 'Ana', ssid: 'lab', expected: 1, manifest: null }, [
+      { index: 0, tokenId: 'tok00001', token: 'EUtok00001secret', capacity: 1, expiresAt: Date.now() + 60_000 },
+    ]);
+    store.addLabel('b-1', 'QC1-1', 2);
+    expect(store.get('b-1')).toMatchObject({ id: 'b-1' });
+    expect(store.codes('b-1')[0]).toMatchObject({ token: 'EUtok00001secret' });
+    expect(store.labels('b-1')).toEqual(['QC1-1']);
+    store.close();
+    expect(() => store!.get('b-1')).toThrow(/not open/);
+    expect(() => store!.codes('b-1')).toThrow(/not open/);
+    expect(() => store!.labels('b-1')).toThrow(/not open/);
+  });
+
   it('given batches.db whose station.key is gone (a backup restored without it), then it refuses to open, says what to do, and makes no new key', () => {
     const path = join(dir, 'batches.db');
     store = openBatchStore(path);
