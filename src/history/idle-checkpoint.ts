@@ -8,9 +8,12 @@ import type { Database } from 'better-sqlite3';
  * for a pause in the writes (`idleMs` without one), and SQLite's rule stays behind it as a backstop
  * at a larger size (WAL_BACKSTOP_PAGES, set by openHistoryDb) for writes that never pause.
  *
- * What a crash may lose does not grow: a process crash loses nothing committed (the WAL is on disk
- * either way); an OS crash may lose what was committed since the last checkpoint, which is now at most
- * the current burst of writes (synced once it pauses), where it was up to 1000 pages, however old.
+ * What a crash may lose: a process crash loses nothing committed (the WAL is on disk either way). An OS
+ * crash may lose what was committed since the last completed checkpoint: usually the current burst of
+ * writes, synced once it pauses; during a burst that never pauses, up to WAL_BACKSTOP_PAGES (4× SQLite's
+ * default of 1000); and a PASSIVE checkpoint that a reader's snapshot keeps from copying any page syncs
+ * nothing (SQLite syncs the WAL only when it copies), so those writes wait for the next pause. The decisions themselves are the
+ * authority's, kept in its own log: what an OS crash can take here is the station's copy of them.
  */
 export const WAL_BACKSTOP_PAGES = 4000;
 export const DEFAULT_IDLE_MS = 250;
