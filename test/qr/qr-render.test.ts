@@ -1,3 +1,4 @@
+import QRCode from 'qrcode';
 import { describe, expect, it } from 'vitest';
 import { decodeCameraImage } from '../../src/device/index.js';
 import { encodeQrPayload, generateToken } from '../../src/protocol/index.js';
@@ -38,6 +39,27 @@ describe('pairing code rendering', () => {
         for (let x = 0; x < img.width; x++) expect(img.data[(y * img.width + x) * 4]).toBe(255);
       }
     }
+  });
+
+  it("draws the pixels qrcode's own PNG renderer draws, as an 8-bit greyscale PNG of under a kilobyte", async () => {
+    // ASCII payloads: one byte segment, no ECI (the non-ASCII symbol is checked against the SVG below).
+    for (const p of [typical(), { s: 'S'.repeat(32), p: 'P'.repeat(63), t: generateToken('EU').token }]) {
+      for (const scale of [1, 2, 4, 8]) {
+        const r = await renderQrPng(p, { scale });
+        // IHDR: bit depth 8, colour type 0 (greyscale), no interlace.
+        expect([...r.png.subarray(24, 29)]).toEqual([8, 0, 0, 0, 0]);
+        const theirs = await QRCode.toBuffer([{ data: new TextEncoder().encode(encodeQrPayload(p)), mode: 'byte' }], {
+          errorCorrectionLevel: 'M',
+          margin: QR_QUIET_ZONE_MODULES,
+          scale,
+          type: 'png',
+        });
+        const [a, b] = [pngToRgba(r.png), pngToRgba(theirs)];
+        expect([a.width, a.height]).toEqual([b.width, b.height]);
+        expect(Buffer.compare(Buffer.from(a.data), Buffer.from(b.data))).toBe(0);
+      }
+    }
+    expect((await renderQrPng(typical(), { scale: 4 })).png.length).toBeLessThan(1024);
   });
 
   it('draws an SVG of the same symbol, sized by the scale', async () => {
