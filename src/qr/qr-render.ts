@@ -1,4 +1,4 @@
-import { deflateSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import QRCode, { type BitMatrix, type QRCodeSegment } from 'qrcode';
 import { encodeQrPayload, type QrPayload } from '../protocol/index.js';
 
@@ -118,17 +118,19 @@ export async function renderQrPng(data: QrData, opts?: QrRenderOptions): Promise
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-/** CRC-32 of ISO 3309 (reflected, polynomial 0xEDB88320), as every PNG chunk carries it. */
+/** CRC-32 of ISO 3309 (reflected, polynomial 0xEDB88320), as every PNG chunk carries it: zlib's own (Node 20.15, 22.2 on), else this. */
 const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
   return c;
 });
-function crc32(bytes: Uint8Array): number {
+/** Exported for its test only. */
+export function crc32Js(bytes: Uint8Array): number {
   let c = -1;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
+const crc32: (bytes: Uint8Array) => number = (zlib as { crc32?: (bytes: Uint8Array) => number }).crc32 ?? crc32Js;
 function pngChunk(type: string, data: Uint8Array): Buffer {
   const out = Buffer.alloc(12 + data.length);
   out.writeUInt32BE(data.length, 0);
@@ -163,7 +165,7 @@ function modulesPng(modules: BitMatrix, margin: number, scale: number): Buffer {
   header.writeUInt32BE(side, 0);
   header.writeUInt32BE(side, 4);
   header.set([8, 0, 0, 0, 0], 8); // bit depth 8, greyscale, deflate, adaptive filtering (per row), no interlace
-  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', header), pngChunk('IDAT', zlib.deflateSync(raw)), pngChunk('IEND', new Uint8Array(0))]);
 }
 
 export async function renderQrSvg(data: QrData, opts?: QrRenderOptions): Promise<QrSymbol & { svg: string }> {
