@@ -1,4 +1,4 @@
-import * as zlib from 'node:zlib';
+import { PNG } from 'pngjs';
 import QRCode, { type BitMatrix, type QRCodeSegment } from 'qrcode';
 import { encodeQrPayload, type QrPayload } from '../protocol/index.js';
 
@@ -117,55 +117,35 @@ export async function renderQrPng(data: QrData, opts?: QrRenderOptions): Promise
   return { ...symbol, png: modulesPng(modules, QR_QUIET_ZONE_MODULES, scale) };
 }
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-/** CRC-32 of ISO 3309 (reflected, polynomial 0xEDB88320), as every PNG chunk carries it: zlib's own (Node 20.15, 22.2 on), else this. */
-const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c;
-});
-/** Exported for its test only. */
-export function crc32Js(bytes: Uint8Array): number {
-  let c = -1;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
-}
-const crc32: (bytes: Uint8Array) => number = (zlib as { crc32?: (bytes: Uint8Array) => number }).crc32 ?? crc32Js;
-function pngChunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
 /**
  * The symbol as an 8-bit greyscale PNG: black modules on white, `margin` modules of quiet zone, `scale`
- * pixels a module: the pixels qrcode's own PNG renderer draws, which writes them as RGBA, tries five
- * filters on every row and deflates at level 9 (ten codes took the station tens of milliseconds on a
- * code screen's first look). One byte a pixel, rows unfiltered (each module row is `scale` equal pixel
- * rows, which deflate finds): well under a millisecond and under a kilobyte a code, and a camera reads
- * it back faster too. Not 1 bit a pixel: pngjs (the virtual cameras' reader) unpacks those slowly.
+ * pixels a module: the pixels qrcode's own PNG renderer draws. That renderer writes them as RGBA, has
+ * pngjs try five filters on every row and deflates at level 9 (ten codes took the station tens of
+ * milliseconds on a code screen's first look). Here the pixels go to pngjs (which writes the PNG) as one
+ * grey byte each, rows unfiltered (each module row is `scale` equal pixel rows, which deflate finds),
+ * at zlib's default level: well under a millisecond and under a kilobyte a code, and a camera reads it
+ * back faster too. Not 1 bit a pixel: pngjs (the virtual cameras' reader) unpacks those slowly.
  */
 function modulesPng(modules: BitMatrix, margin: number, scale: number): Buffer {
   const size = modules.size;
   const side = (size + 2 * margin) * scale;
-  const stride = 1 + side; // the filter type byte (0, None), then one grey byte a pixel
-  const raw = new Uint8Array(stride * side).fill(0xff);
-  for (let y = 0; y < side; y++) raw[y * stride] = 0;
+  const data = Buffer.alloc(side * side, 0xff);
   for (let my = 0; my < size; my++) {
-    const first = (my + margin) * scale * stride;
+    const first = (my + margin) * scale * side;
     for (let mx = 0; mx < size; mx++) {
-      if (modules.data[my * size + mx]) raw.fill(0, first + 1 + (mx + margin) * scale, first + 1 + (mx + margin + 1) * scale);
+      if (modules.data[my * size + mx]) data.fill(0, first + (mx + margin) * scale, first + (mx + margin + 1) * scale);
     }
-    for (let k = 1; k < scale; k++) raw.copyWithin(first + k * stride, first, first + stride);
+    for (let k = 1; k < scale; k++) data.copyWithin(first + k * side, first, first + side);
   }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(side, 0);
-  header.writeUInt32BE(side, 4);
-  header.set([8, 0, 0, 0, 0], 8); // bit depth 8, greyscale, deflate, adaptive filtering (per row), no interlace
-  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', header), pngChunk('IDAT', zlib.deflateSync(raw)), pngChunk('IEND', new Uint8Array(0))]);
+  return PNG.sync.write(Object.assign(new PNG({ width: side, height: side }), { data }), {
+    colorType: 0,
+    inputColorType: 0,
+    inputHasAlpha: false,
+    bitDepth: 8,
+    filterType: 0,
+    deflateLevel: 6,
+    deflateStrategy: 0, // zlib's default (pngjs's own, 3, is run-length only: three times the bytes here)
+  });
 }
 
 export async function renderQrSvg(data: QrData, opts?: QrRenderOptions): Promise<QrSymbol & { svg: string }> {
