@@ -92,6 +92,8 @@ function pct(sorted: number[], p: number): number {
 }
 
 const TARGETS = { rate: 3000, ratioPct: 60, p99Ms: 10, rssMb: 120 };
+/** --store pg: the targets of the header (rate with 2 nodes). */
+const PG_TARGETS = { rate: 2000, ratioPct: 50, p99Ms: 30 };
 
 /** The authority as `npm start` runs it: the bundle of src/main/cli.ts, built now so it is this commit's code. */
 function buildNode(): void {
@@ -327,11 +329,18 @@ async function mainPg(nodes: number): Promise<void> {
 
     const httpRate = measured.length / http.seconds;
     const directRate = measured.length / direct.seconds;
+    const p99 = pct(http.latencies, 99);
+    const ratio = (httpRate / directRate) * 100;
+    // The rate target is stated for 2 nodes; with another count the rate is printed without a verdict.
+    const rateJudged = nodes === 2;
+    const checks = { rate: !rateJudged || httpRate >= PG_TARGETS.rate, ratio: ratio >= PG_TARGETS.ratioPct, p99: p99 < PG_TARGETS.p99Ms };
+    const mark = (ok: boolean): string => (ok ? 'met' : 'MISSED');
     console.log(`results over HTTP: ${JSON.stringify(Object.fromEntries(http.results))}`);
-    console.log(`HTTP:    ${httpRate.toFixed(0)} unbinds/s (${measured.length} in ${http.seconds.toFixed(2)} s, ${nodes} node(s))   target ≥ 2000 with 2 nodes`);
-    console.log(`latency: p50 ${pct(http.latencies, 50).toFixed(2)} ms, p99 ${pct(http.latencies, 99).toFixed(2)} ms, max ${http.latencies.at(-1)!.toFixed(2)} ms   target p99 < 30 ms`);
+    console.log(`HTTP:    ${httpRate.toFixed(0)} unbinds/s (${measured.length} in ${http.seconds.toFixed(2)} s, ${nodes} node(s))   target ≥ ${PG_TARGETS.rate} with 2 nodes: ${rateJudged ? mark(checks.rate) : `not judged with ${nodes} node(s)`}`);
+    console.log(`latency: p50 ${pct(http.latencies, 50).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${http.latencies.at(-1)!.toFixed(2)} ms   target p99 < ${PG_TARGETS.p99Ms} ms: ${mark(checks.p99)}`);
     console.log(`direct:  ${directRate.toFixed(0)} unbinds/s (same unbind straight to PostgreSQL, no HTTP, ${nodes} pool(s), ${CONCURRENCY} at once)`);
-    console.log(`ratio:   HTTP / direct = ${((httpRate / directRate) * 100).toFixed(1)} %   target ≥ 50 %`);
+    console.log(`ratio:   HTTP / direct = ${ratio.toFixed(1)} %   target ≥ ${PG_TARGETS.ratioPct} %: ${mark(checks.ratio)}`);
+    if (!Object.values(checks).every(Boolean)) process.exitCode = 1;
     console.log(`peak RSS of the largest authority node: ${rss.toFixed(1)} MB`);
     const per = (ms: number): string => (ms / measured.length).toFixed(3);
     console.log(`PostgreSQL transactions over HTTP: ${xact1 - xact0} for ${measured.length} unbinds (${(measured.length / (xact1 - xact0)).toFixed(1)} unbinds per transaction, device reads and NOTIFYs included)`);
