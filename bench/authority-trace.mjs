@@ -1,7 +1,8 @@
 // bench:authority --trace: loaded by the authority child (`node --import`), plain JavaScript since the child
 // runs the built bundle without a TypeScript loader. Records, with wall-clock times (ms since the epoch), every
 // GC pause, every event-loop turn longer than 4 ms, the memory use at the highest RSS seen, and every SQLite transaction (its length, its group size,
-// whether a WAL checkpoint ran inside it: the -shm's nBackfill moved), and writes them to AUTH_TRACE on exit.
+// whether a WAL checkpoint ran inside it: the -shm's nBackfill moved), and writes them to AUTH_TRACE-<pid>.json
+// on exit.
 // Diagnostic only: the product never loads it.
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
@@ -31,7 +32,7 @@ if (out && isMainThread && process.argv.includes('authority')) {
   }, 1).unref();
   // The WAL index (-shm): WalCkptInfo.nBackfill, the frames a checkpoint has copied, at byte 96 (after the two
   // 48-byte header copies); a checkpoint that copies frames moves it, a WAL restarted after one resets it to 0.
-  const dbArg = process.argv[process.argv.indexOf('--db') + 1];
+  const dbArg = process.argv[process.argv.indexOf('--db') + 1] ?? '';
   let shm = -1;
   const buf = Buffer.alloc(4);
   const backfill = () => {
@@ -65,6 +66,6 @@ if (out && isMainThread && process.argv.includes('authority')) {
   };
   process.on('exit', () => {
     if (shm >= 0) closeSync(shm);
-    writeFileSync(out, JSON.stringify({ gc, loop, tx, mem }));
+    writeFileSync(`${out}-${process.pid}.json`, JSON.stringify({ gc, loop, tx, mem }));
   });
 }

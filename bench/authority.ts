@@ -47,6 +47,7 @@ const DEVICES = Number(args.devices);
 const CONCURRENCY = Number(args.concurrency);
 const NODE_FLAGS = args['node-flags'].split(' ').filter(Boolean);
 const WARMUP = Math.min(2000, Math.floor(DEVICES / 10));
+/** --trace: where the authority children write what they recorded (`<this>-<pid>.json`); empty: not traced. */
 let TRACE_FILE = '';
 
 interface World {
@@ -229,7 +230,7 @@ async function main(): Promise<void> {
   console.log(`bench:authority — built JavaScript (dist/node, bin/unbind-built.js${LAUNCHER_FLAGS.length ? ` with its launcher's ${LAUNCHER_FLAGS.join(' ')}` : ''}${NODE_FLAGS.length ? ` and ${NODE_FLAGS.join(' ')}` : ''}) — ${DEVICES} bound devices, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up requests`);
   const httpWorld = seedWorld('http');
   httpWorld.services.db.close();
-  if (args.trace) TRACE_FILE = join(httpWorld.dir, 'trace.json');
+  if (args.trace) TRACE_FILE = join(httpWorld.dir, 'trace');
   const child = await startChild(httpWorld.dbPath);
   await runHttp(child.url, httpWorld.requests.slice(0, WARMUP));
   const measured = httpWorld.requests.slice(WARMUP);
@@ -259,7 +260,7 @@ async function main(): Promise<void> {
   console.log(`         ${singleRate.toFixed(0)} unbinds/s (same unbind, no HTTP, one transaction each)`);
   console.log(`ratio:   HTTP / direct grouped = ${ratio.toFixed(1)} %   target ≥ ${TARGETS.ratioPct} %: ${mark(checks.ratio)}   (HTTP / direct one each = ${((httpRate / singleRate) * 100).toFixed(1)} %)`);
   console.log(`peak RSS of the authority process: ${rss.toFixed(1)} MB   target < ${TARGETS.rssMb} MB: ${mark(checks.rss)}`);
-  if (TRACE_FILE) printTrace(http.spans, p99);
+  if (TRACE_FILE) printTrace(TRACE_FILE, http.spans, p99, [child.pid]);
   if (!Object.values(checks).every(Boolean)) process.exitCode = 1;
   if (unboundHttp !== measured.length || direct.unbound !== measured.length || single.unbound !== measured.length) {
     console.log('WARNING: not every request unbound; the figures above are not comparable');
@@ -277,9 +278,10 @@ interface Trace {
   mem: NodeJS.MemoryUsage | null;
 }
 
-/** --trace: what the requests at or above the p99 overlapped in the authority (the child wrote TRACE_FILE on exit). */
-function printTrace(spans: Span[], p99: number): void {
-  const tr = JSON.parse(readFileSync(TRACE_FILE, 'utf8')) as Trace;
+/** --trace: what the requests at or above the p99 overlapped in the authority nodes (each wrote TRACE_FILE-<pid>.json on exit). */
+function printTrace(prefix: string, spans: Span[], p99: number, pids: number[]): void {
+  const trs = pids.map((pid) => JSON.parse(readFileSync(`${prefix}-${pid}.json`, 'utf8')) as Trace);
+  const tr: Trace = { gc: trs.flatMap((t) => t.gc), loop: trs.flatMap((t) => t.loop), tx: trs.flatMap((t) => t.tx), mem: trs.reduce<Trace['mem']>((a, t) => (!a || (t.mem && t.mem.rss > a.rss) ? t.mem : a), null) };
   const first = spans.reduce((a, s) => Math.min(a, s.t), Infinity);
   const last = spans.reduce((a, s) => Math.max(a, s.t + s.ms), 0);
   const during = <T extends { t: number; ms: number }>(xs: T[]): T[] => xs.filter((x) => x.t + x.ms >= first && x.t <= last);
@@ -292,7 +294,7 @@ function printTrace(spans: Span[], p99: number): void {
     return s.length ? `n ${s.length}, p50 ${pct(s, 50).toFixed(2)}, p99 ${pct(s, 99).toFixed(2)}, max ${s.at(-1)!.toFixed(2)} ms, sum ${s.reduce((a, b) => a + b, 0).toFixed(0)} ms` : 'none';
   };
   const KINDS: Record<number, string> = { 1: 'scavenge', 2: 'mark-sweep-compact', 4: 'incremental', 8: 'weak callbacks', 16: 'minor mark-sweep' };
-  console.log(`trace (authority process, measured run):`);
+  console.log(`trace (${pids.length} authority process(es), measured run; a request and a pause in another node overlap too):`);
   const mb = (n: number): string => (n / 1048576).toFixed(1);
   if (tr.mem) console.log(`  at the highest RSS sampled (${mb(tr.mem.rss)} MB): V8 heap ${mb(tr.mem.heapUsed)} used of ${mb(tr.mem.heapTotal)} MB, external ${mb(tr.mem.external)} MB, array buffers ${mb(tr.mem.arrayBuffers)} MB`);
   for (const k of [...new Set(gc.map((g) => g.kind))].sort()) console.log(`  GC ${KINDS[k] ?? k}: ${stats(gc.filter((g) => g.kind === k).map((g) => g.ms))}`);
@@ -379,6 +381,7 @@ async function mainPg(nodes: number): Promise<void> {
     const httpWorld = seedWorld('pg-http');
     const httpUrl = await pgWorld(pgDir, 'bench_http', httpWorld);
     httpWorld.services.db.close();
+    if (args.trace) TRACE_FILE = join(httpWorld.dir, 'trace');
     const children = await Promise.all(Array.from({ length: nodes }, () => startChild(httpUrl, `${httpWorld.dbPath}.key`)));
     const urls = children.map((c) => c.url);
     await runHttp(urls, httpWorld.requests.slice(0, WARMUP));
@@ -397,6 +400,8 @@ async function mainPg(nodes: number): Promise<void> {
     const xact1 = await xacts();
     const rss = Math.max(...children.map((c) => peakRssMb(c.pid)));
     await Promise.all(children.map((c) => c.stop()));
+    const traced = TRACE_FILE;
+    TRACE_FILE = ''; // the direct run starts no child
 
     const directWorld = seedWorld('pg-direct');
     const directUrl = await pgWorld(pgDir, 'bench_direct', directWorld);
@@ -416,6 +421,7 @@ async function mainPg(nodes: number): Promise<void> {
     console.log(`latency: p50 ${pct(http.latencies, 50).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${http.latencies.at(-1)!.toFixed(2)} ms   target p99 < ${PG_TARGETS.p99Ms} ms: ${mark(checks.p99)}`);
     console.log(`direct:  ${directRate.toFixed(0)} unbinds/s (same unbind straight to PostgreSQL, no HTTP, ${nodes} pool(s), ${CONCURRENCY} at once)`);
     console.log(`ratio:   HTTP / direct = ${ratio.toFixed(1)} %   target ≥ ${PG_TARGETS.ratioPct} %: ${mark(checks.ratio)}`);
+    if (traced) printTrace(traced, http.spans, p99, children.map((c) => c.pid));
     if (!Object.values(checks).every(Boolean)) process.exitCode = 1;
     console.log(`peak RSS of the largest authority node: ${rss.toFixed(1)} MB`);
     const per = (ms: number): string => (ms / measured.length).toFixed(3);
