@@ -76,6 +76,8 @@ parentPort.on('message', (m) => {
 `;
 
 export function startCheckpointer(db: Database, opts: CheckpointerOptions = {}): Checkpointer {
+  // An in-memory store has no WAL, and another connection could not see it: no worker.
+  if (db.memory) return startIdleCheckpointer(db, opts);
   const intervalMs = opts.intervalMs ?? WORKER_CHECKPOINT_INTERVAL_MS;
   let fallback: Checkpointer | null = null;
   let stopping = false;
