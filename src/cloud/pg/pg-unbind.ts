@@ -264,8 +264,8 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
   /**
    * Two steps per group. The checks only the node can make (the device's key, the clock): the devices the
    * node does not know yet read in one round trip. Then the rest of every checked request in one call of
-   * unbind_decide_many, as soon as no other group of the node is being decided. What is checked meanwhile
-   * waits for the next group, so under load a group holds about every request in flight on the node.
+   * unbind_decide_many. What arrives meanwhile waits for the next group, so under load a group holds about
+   * every request in flight on the node.
    */
   async function check(arrived: Pending[]): Promise<void> {
     const now = clock();
@@ -344,15 +344,13 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
     }
   }
 
-  // Two stages, each one round trip at a time per node: the device read of what arrived, and the call deciding
-  // what was checked. They overlap: while a group is being decided, what arrived meanwhile is read and checked,
-  // so it is ready the moment that group commits (the device read locks nothing and waits for no lock). What
-  // arrives during a read waits for the next read; what is checked during a decision joins the next group.
+  // One round trip at a time per node (default): a device read, then the call deciding what it checked; the
+  // requests arriving meanwhile are read and decided together after it (fewer, larger groups: less work per unbind).
   let checking = false;
   let checkQueued = false;
   function checkArrived(): void {
     checkQueued = false;
-    if (checking || arrived.length === 0) return;
+    if (checking || inFlight >= maxInFlight || arrived.length === 0) return;
     const group = arrived;
     arrived = [];
     checking = true;

@@ -228,42 +228,4 @@ describe('device unbind on PostgreSQL', () => {
       x.release();
     }
   });
-
-  it('given a group waiting in PostgreSQL for a lock, when another request arrives on the node, then its device is read meanwhile, and it is decided once that group commits', async () => {
-    const pg = testPg();
-    const url = await pg.freshDatabase();
-    const pool = pg.pool(url, 4);
-    const world = await seedWorld(pool, { boundDevices: 2, unboundDevices: 0 });
-    const nodePool = pg.pool(url, 8, 'node-0');
-    const queries: string[] = [];
-    const query = nodePool.query.bind(nodePool) as (...a: unknown[]) => unknown;
-    nodePool.query = ((...a: unknown[]) => {
-      queries.push((a[0] as { name?: string }).name ?? String(a[0]));
-      return query(...a);
-    }) as typeof nodePool.query;
-    const node = createPgUnbind({ pool: nodePool, box: world.box, timeZone: 'UTC' });
-    const [d1, d2] = world.devices('cam1');
-    const t = await world.issue('acc-owner', 5);
-    const x = await pool.connect();
-    try {
-      await x.query('BEGIN');
-      await x.query('SELECT 1 FROM tokens WHERE id = $1 FOR UPDATE', [t.id]); // the group's token lock waits for this
-      const first = node.unbind(world.request(d1!, t.token));
-      for (;;) {
-        const r = await pool.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'node-0' AND wait_event_type = 'Lock'");
-        if (r.rowCount) break;
-      }
-      const second = node.unbind(world.request(d2!, t.token));
-      const readsOf = (): number => queries.filter((q) => q === 'unbind-devices').length;
-      for (const until = Date.now() + 3000; readsOf() < 2 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
-      expect(readsOf()).toBe(2); // the second device read while the first group still waits
-      expect(queries.filter((q) => q === 'unbind-decide-many')).toHaveLength(1);
-      await x.query('COMMIT');
-      expect([answer(await first), answer(await second)]).toEqual(['UNBOUND', 'UNBOUND']);
-      expect(node.stats()).toMatchObject({ groups: 2, grouped: 2, alone: 0 });
-    } finally {
-      await x.query('ROLLBACK').catch(() => {});
-      x.release();
-    }
-  });
 });
