@@ -13,6 +13,7 @@ import { Agent, request } from 'node:http';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomUrlSafe, signDeviceRequest, type DeviceUnbindRequest } from '../src/protocol/index.js';
 import { openAuthorityDb } from '../src/cloud/authority-database.js';
@@ -35,12 +36,19 @@ const { values: args } = parseArgs({
     nodes: { type: 'string', default: '1' },
     /** --store pg: the throwaway server with fsync and synchronous_commit on (default off, as the tests run it). */
     durable: { type: 'boolean', default: false },
+    /**
+     * Diagnostic: the authority child records its GC pauses, long event-loop turns and SQLite transactions
+     * (bench/authority-trace.mjs), and the requests at or above the p99 are matched against them.
+     */
+    trace: { type: 'boolean', default: false },
   },
 });
 const DEVICES = Number(args.devices);
 const CONCURRENCY = Number(args.concurrency);
 const NODE_FLAGS = args['node-flags'].split(' ').filter(Boolean);
 const WARMUP = Math.min(2000, Math.floor(DEVICES / 10));
+/** --trace: where the authority children write what they recorded (`<this>-<pid>.json`); empty: not traced. */
+let TRACE_FILE = '';
 
 interface World {
   dir: string;
@@ -92,6 +100,8 @@ function pct(sorted: number[], p: number): number {
 }
 
 const TARGETS = { rate: 3000, ratioPct: 60, p99Ms: 10, rssMb: 120 };
+/** --store pg: the targets of the header (rate with 2 nodes). */
+const PG_TARGETS = { rate: 2000, ratioPct: 50, p99Ms: 30 };
 
 /** The authority as `npm start` runs it: the bundle of src/main/cli.ts, built now so it is this commit's code. */
 function buildNode(): void {
@@ -102,8 +112,10 @@ function buildNode(): void {
 const LAUNCHER_FLAGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync('bin/unbind-built.js', 'utf8').split('\n')[0]!)?.[1] ?? '').split(' ').filter(Boolean);
 
 async function startChild(dbPath: string, keyFile?: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [...LAUNCHER_FLAGS, ...NODE_FLAGS, 'bin/unbind-built.js', 'authority', '--db', dbPath, ...(keyFile ? ['--key-file', keyFile] : []), '--port', '0', '--log-level', 'warn'], {
+  const traceFlags = TRACE_FILE ? ['--import', pathToFileURL(join(process.cwd(), 'bench/authority-trace.mjs')).href] : [];
+  const child = spawn(process.execPath, [...LAUNCHER_FLAGS, ...NODE_FLAGS, ...traceFlags, 'bin/unbind-built.js', 'authority', '--db', dbPath, ...(keyFile ? ['--key-file', keyFile] : []), '--port', '0', '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: TRACE_FILE ? { ...process.env, AUTH_TRACE: TRACE_FILE } : process.env,
   });
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
@@ -153,10 +165,17 @@ function peakRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function runHttp(urls: string | string[], reqs: DeviceUnbindRequest[]): Promise<{ seconds: number; latencies: number[]; results: Map<string, number> }> {
+/** One request as the client saw it: sent at `t` (ms since the epoch), answered `ms` later. */
+interface Span {
+  t: number;
+  ms: number;
+}
+
+async function runHttp(urls: string | string[], reqs: DeviceUnbindRequest[]): Promise<{ seconds: number; latencies: number[]; spans: Span[]; results: Map<string, number> }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const targets = (Array.isArray(urls) ? urls : [urls]).map((u) => new URL('/device/v1/unbind', u));
   const latencies: number[] = [];
+  const spans: Span[] = [];
   const results = new Map<string, number>();
   const post = (body: string, target: URL): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -179,8 +198,11 @@ async function runHttp(urls: string | string[], reqs: DeviceUnbindRequest[]): Pr
       while (next < bodies.length) {
         const body = bodies[next++]!;
         const t0 = process.hrtime.bigint();
+        const sent = performance.timeOrigin + performance.now();
         const answer = JSON.parse(await post(body, target)) as { result: string; reason?: string };
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        latencies.push(ms);
+        spans.push({ t: sent, ms });
         const key = answer.reason ?? answer.result;
         results.set(key, (results.get(key) ?? 0) + 1);
       }
@@ -188,7 +210,7 @@ async function runHttp(urls: string | string[], reqs: DeviceUnbindRequest[]): Pr
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   agent.destroy();
-  return { seconds, latencies: latencies.sort((a, b) => a - b), results };
+  return { seconds, latencies: latencies.sort((a, b) => a - b), spans, results };
 }
 
 /** The unbind called in-process: one transaction per request, or grouped as the server groups them. */
@@ -208,6 +230,7 @@ async function main(): Promise<void> {
   console.log(`bench:authority — built JavaScript (dist/node, bin/unbind-built.js${LAUNCHER_FLAGS.length ? ` with its launcher's ${LAUNCHER_FLAGS.join(' ')}` : ''}${NODE_FLAGS.length ? ` and ${NODE_FLAGS.join(' ')}` : ''}) — ${DEVICES} bound devices, ${CONCURRENCY} concurrent HTTP device clients, ${WARMUP} warm-up requests`);
   const httpWorld = seedWorld('http');
   httpWorld.services.db.close();
+  if (args.trace) TRACE_FILE = join(httpWorld.dir, 'trace');
   const child = await startChild(httpWorld.dbPath);
   await runHttp(child.url, httpWorld.requests.slice(0, WARMUP));
   const measured = httpWorld.requests.slice(WARMUP);
@@ -237,6 +260,7 @@ async function main(): Promise<void> {
   console.log(`         ${singleRate.toFixed(0)} unbinds/s (same unbind, no HTTP, one transaction each)`);
   console.log(`ratio:   HTTP / direct grouped = ${ratio.toFixed(1)} %   target ≥ ${TARGETS.ratioPct} %: ${mark(checks.ratio)}   (HTTP / direct one each = ${((httpRate / singleRate) * 100).toFixed(1)} %)`);
   console.log(`peak RSS of the authority process: ${rss.toFixed(1)} MB   target < ${TARGETS.rssMb} MB: ${mark(checks.rss)}`);
+  if (TRACE_FILE) printTrace(TRACE_FILE, http.spans, p99, [child.pid]);
   if (!Object.values(checks).every(Boolean)) process.exitCode = 1;
   if (unboundHttp !== measured.length || direct.unbound !== measured.length || single.unbound !== measured.length) {
     console.log('WARNING: not every request unbound; the figures above are not comparable');
@@ -245,6 +269,62 @@ async function main(): Promise<void> {
   rmSync(httpWorld.dir, { recursive: true, force: true });
   rmSync(directWorld.dir, { recursive: true, force: true });
   rmSync(singleWorld.dir, { recursive: true, force: true });
+}
+
+interface Trace {
+  gc: Array<{ t: number; ms: number; kind: number }>;
+  loop: Array<{ t: number; ms: number }>;
+  tx: Array<{ t: number; ms: number; n: number; checkpoint: boolean }>;
+  mem: NodeJS.MemoryUsage | null;
+}
+
+/** --trace: what the requests at or above the p99 overlapped in the authority nodes (each wrote TRACE_FILE-<pid>.json on exit). */
+function printTrace(prefix: string, spans: Span[], p99: number, pids: number[]): void {
+  const trs = pids.map((pid) => JSON.parse(readFileSync(`${prefix}-${pid}.json`, 'utf8')) as Trace);
+  const tr: Trace = { gc: trs.flatMap((t) => t.gc), loop: trs.flatMap((t) => t.loop), tx: trs.flatMap((t) => t.tx), mem: trs.reduce<Trace['mem']>((a, t) => (!a || (t.mem && t.mem.rss > a.rss) ? t.mem : a), null) };
+  const first = spans.reduce((a, s) => Math.min(a, s.t), Infinity);
+  const last = spans.reduce((a, s) => Math.max(a, s.t + s.ms), 0);
+  const during = <T extends { t: number; ms: number }>(xs: T[]): T[] => xs.filter((x) => x.t + x.ms >= first && x.t <= last);
+  const gc = during(tr.gc);
+  const loop = during(tr.loop);
+  const tx = during(tr.tx);
+  const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
+  const stats = (xs: number[]): string => {
+    const s = sorted(xs);
+    return s.length ? `n ${s.length}, p50 ${pct(s, 50).toFixed(2)}, p99 ${pct(s, 99).toFixed(2)}, max ${s.at(-1)!.toFixed(2)} ms, sum ${s.reduce((a, b) => a + b, 0).toFixed(0)} ms` : 'none';
+  };
+  const KINDS: Record<number, string> = { 1: 'scavenge', 2: 'mark-sweep-compact', 4: 'incremental', 8: 'weak callbacks', 16: 'minor mark-sweep' };
+  console.log(`trace (${pids.length} authority process(es), measured run; a request and a pause in another node overlap too):`);
+  const mb = (n: number): string => (n / 1048576).toFixed(1);
+  if (tr.mem) console.log(`  at the highest RSS sampled (${mb(tr.mem.rss)} MB): V8 heap ${mb(tr.mem.heapUsed)} used of ${mb(tr.mem.heapTotal)} MB, external ${mb(tr.mem.external)} MB, array buffers ${mb(tr.mem.arrayBuffers)} MB`);
+  for (const k of [...new Set(gc.map((g) => g.kind))].sort()) console.log(`  GC ${KINDS[k] ?? k}: ${stats(gc.filter((g) => g.kind === k).map((g) => g.ms))}`);
+  console.log(`  event-loop turns > 4 ms: ${stats(loop.map((l) => l.ms))}`);
+  console.log(`  transactions: ${stats(tx.map((x) => x.ms))}; group size p50 ${pct(sorted(tx.map((x) => x.n)), 50)}, max ${Math.max(0, ...tx.map((x) => x.n))}`);
+  const cps = tx.filter((x) => x.checkpoint);
+  console.log(`  transactions during which a WAL checkpoint copied frames (theirs or a worker's): ${stats(cps.map((x) => x.ms))}`);
+  const slow = spans.filter((s) => s.ms >= p99);
+  const overlaps = <T extends { t: number; ms: number }>(s: Span, xs: T[]): T[] => xs.filter((x) => x.t < s.t + s.ms && x.t + x.ms > s.t);
+  let withCp = 0;
+  let withGcMajor = 0;
+  let withLoop = 0;
+  let withSlowTx = 0;
+  let none = 0;
+  const gcIn: number[] = [];
+  for (const s of slow) {
+    const g = overlaps(s, gc);
+    gcIn.push(g.reduce((a, x) => a + x.ms, 0));
+    const c = overlaps(s, cps).length > 0;
+    const m = g.some((x) => x.kind !== 1 && x.ms > 2);
+    const l = overlaps(s, loop).length > 0;
+    const t = overlaps(s, tx).some((x) => x.ms > 4 && !x.checkpoint);
+    if (c) withCp++;
+    if (m) withGcMajor++;
+    if (l) withLoop++;
+    if (t) withSlowTx++;
+    if (!c && !m && !l && !t) none++;
+  }
+  const share = (n: number): string => `${n} (${((n / Math.max(1, slow.length)) * 100).toFixed(0)} %)`;
+  console.log(`  ${slow.length} requests ≥ p99 (${p99.toFixed(2)} ms) overlapped: a checkpointing transaction ${share(withCp)}, another transaction > 4 ms ${share(withSlowTx)}, a non-scavenge GC > 2 ms ${share(withGcMajor)}, an event-loop turn > 4 ms ${share(withLoop)}, none of these ${share(none)}; GC time inside each: ${stats(gcIn)}`);
 }
 
 /** The SQLite world copied into a fresh PostgreSQL database (one per run: HTTP, direct). */
@@ -301,6 +381,7 @@ async function mainPg(nodes: number): Promise<void> {
     const httpWorld = seedWorld('pg-http');
     const httpUrl = await pgWorld(pgDir, 'bench_http', httpWorld);
     httpWorld.services.db.close();
+    if (args.trace) TRACE_FILE = join(httpWorld.dir, 'trace');
     const children = await Promise.all(Array.from({ length: nodes }, () => startChild(httpUrl, `${httpWorld.dbPath}.key`)));
     const urls = children.map((c) => c.url);
     await runHttp(urls, httpWorld.requests.slice(0, WARMUP));
@@ -319,6 +400,8 @@ async function mainPg(nodes: number): Promise<void> {
     const xact1 = await xacts();
     const rss = Math.max(...children.map((c) => peakRssMb(c.pid)));
     await Promise.all(children.map((c) => c.stop()));
+    const traced = TRACE_FILE;
+    TRACE_FILE = ''; // the direct run starts no child
 
     const directWorld = seedWorld('pg-direct');
     const directUrl = await pgWorld(pgDir, 'bench_direct', directWorld);
@@ -327,11 +410,19 @@ async function mainPg(nodes: number): Promise<void> {
 
     const httpRate = measured.length / http.seconds;
     const directRate = measured.length / direct.seconds;
+    const p99 = pct(http.latencies, 99);
+    const ratio = (httpRate / directRate) * 100;
+    // The rate target is stated for 2 nodes; with another count the rate is printed without a verdict.
+    const rateJudged = nodes === 2;
+    const checks = { rate: !rateJudged || httpRate >= PG_TARGETS.rate, ratio: ratio >= PG_TARGETS.ratioPct, p99: p99 < PG_TARGETS.p99Ms };
+    const mark = (ok: boolean): string => (ok ? 'met' : 'MISSED');
     console.log(`results over HTTP: ${JSON.stringify(Object.fromEntries(http.results))}`);
-    console.log(`HTTP:    ${httpRate.toFixed(0)} unbinds/s (${measured.length} in ${http.seconds.toFixed(2)} s, ${nodes} node(s))   target ≥ 2000 with 2 nodes`);
-    console.log(`latency: p50 ${pct(http.latencies, 50).toFixed(2)} ms, p99 ${pct(http.latencies, 99).toFixed(2)} ms, max ${http.latencies.at(-1)!.toFixed(2)} ms   target p99 < 30 ms`);
+    console.log(`HTTP:    ${httpRate.toFixed(0)} unbinds/s (${measured.length} in ${http.seconds.toFixed(2)} s, ${nodes} node(s))   target ≥ ${PG_TARGETS.rate} with 2 nodes: ${rateJudged ? mark(checks.rate) : `not judged with ${nodes} node(s)`}`);
+    console.log(`latency: p50 ${pct(http.latencies, 50).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${http.latencies.at(-1)!.toFixed(2)} ms   target p99 < ${PG_TARGETS.p99Ms} ms: ${mark(checks.p99)}`);
     console.log(`direct:  ${directRate.toFixed(0)} unbinds/s (same unbind straight to PostgreSQL, no HTTP, ${nodes} pool(s), ${CONCURRENCY} at once)`);
-    console.log(`ratio:   HTTP / direct = ${((httpRate / directRate) * 100).toFixed(1)} %   target ≥ 50 %`);
+    console.log(`ratio:   HTTP / direct = ${ratio.toFixed(1)} %   target ≥ ${PG_TARGETS.ratioPct} %: ${mark(checks.ratio)}`);
+    if (traced) printTrace(traced, http.spans, p99, children.map((c) => c.pid));
+    if (!Object.values(checks).every(Boolean)) process.exitCode = 1;
     console.log(`peak RSS of the largest authority node: ${rss.toFixed(1)} MB`);
     const per = (ms: number): string => (ms / measured.length).toFixed(3);
     console.log(`PostgreSQL transactions over HTTP: ${xact1 - xact0} for ${measured.length} unbinds (${(measured.length / (xact1 - xact0)).toFixed(1)} unbinds per transaction, device reads and NOTIFYs included)`);

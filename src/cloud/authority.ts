@@ -72,8 +72,18 @@ export async function startAuthority(o: AuthorityOptions): Promise<RunningAuthor
     ...(o.logLevel ? { logLevel: o.logLevel } : {}),
     ...(o.logStream ? { logStream: o.logStream } : {}),
   });
-  const checkpointer = startCheckpointer(db, { onError: (message) => app.log.warn({ evt: 'checkpoint', message }, 'WAL checkpoint failed') });
-  const { url, port } = await listen(app, o);
+  // A failed checkpoint is logged as an error: the WAL then grows to the writer's own backstop between checkpoints.
+  const checkpointer = startCheckpointer(db, { onError: (message) => app.log.error({ evt: 'checkpoint', message }, 'WAL checkpoint failed') });
+  let listening: { url: string; port: number };
+  try {
+    listening = await listen(app, o);
+  } catch (err) {
+    await app.close().catch(() => {});
+    await checkpointer.stop();
+    db.close();
+    throw err;
+  }
+  const { url, port } = listening;
   return {
     url,
     port,
