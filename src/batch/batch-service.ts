@@ -4,6 +4,7 @@ import {
   randomUrlSafe,
   type BatchCodeView,
   type BatchNotice,
+  type BatchStatus,
   type BatchStop,
   type BatchSummary,
   type BatchView,
@@ -89,6 +90,11 @@ export interface BatchService {
   /** Picks up the running batches of a signed-in account: reconciles with the authority, then follows them. */
   resume(session: OperatorSession): Promise<void>;
   get(batchId: string): BatchView;
+  /**
+   * The batch's status alone (what `get(id).status` says), without building its view: what a runner
+   * asks before each token it hands out.
+   */
+  status(batchId: string): BatchStatus;
   list(): BatchSummary[];
   cancel(batchId: string): BatchView;
   /** A batch the stop rule paused goes on; the rule does not fire again for it. */
@@ -580,6 +586,7 @@ export function createBatchService(deps: {
     },
 
     get: (id) => view(requireBatch(id)),
+    status: (id) => statusOf(requireBatch(id)),
     list: () => store.list().map((b) => summaryOf(b, indexOf(b.id).tally(b))),
 
     cancel(id) {
