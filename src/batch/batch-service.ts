@@ -364,7 +364,10 @@ export function createBatchService(deps: {
       const code = row.tokenId ? codes.find((c) => c.tokenId === row.tokenId) : undefined;
       emit({ type: 'result', batchId: b.id, stamp: nextStamp(), result: index.viewOf(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
     }
-    if (codes) announce(b.id, false, { batch: b, codes }); // as just read: storing results changes neither
+    // The codes as just read (storing results does not change them); the record read again, since `b` may
+    // be from before a row stored earlier in the same read of the stream fired the stop rule: a `batch`
+    // event from it would say `running` after the `paused` one (store.get answers from memory).
+    if (codes) announce(b.id, false, { batch: store.get(b.id) ?? b, codes });
     afterRows(b.id, rows);
     return rows;
   }
