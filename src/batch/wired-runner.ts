@@ -136,17 +136,11 @@ export async function startWiredBatch(
         t.unref?.();
         void judged.then(() => clearTimeout(t));
       });
-      // Only the first wave is checked during the plan: the plan's round trips to the authority are the
-      // devices' wait, and the later devices' checks, all at once beside them, made them several times slower.
-      const later = started.then((s) =>
-        s
-          ? runWave(
-              targets.slice(window),
-              async (t) => ((await Promise.race([judged, patience])) ? tokenNow(t) : null),
-              (p) => (go === true ? show(p) : go === null ? void shown.set(p.devId, p) : undefined),
-              async () => !(await judged),
-            )
-          : [],
+      const later = runWave(
+        targets.slice(window),
+        async (t) => ((await Promise.race([judged, patience])) ? tokenNow(t) : null),
+        (p) => (go === true ? show(p) : go === null ? void shown.set(p.devId, p) : undefined),
+        async () => !(await judged),
       );
       waves.push(first, later);
     }
