@@ -1,6 +1,6 @@
 import type { BatchView, StartWiredBatchRequest, StationEvent } from '../protocol/index.js';
 import { unbindOverLan, type LanSweep, type LanUnbindProgress, type LanUnbindTarget, type MdnsLanDevice, type TokenFor } from '../wired/index.js';
-import type { BatchService, IssuedCode, OperatorSession } from './batch-service.js';
+import type { BatchService, OperatorSession } from './batch-service.js';
 import { mayStillReport, settleDevice } from './device-outcomes.js';
 import { codeIndexForDevice } from '../qr/index.js';
 import { StationError } from '../protocol/station-api/refusals.js';
@@ -29,32 +29,14 @@ export async function startWiredBatch(
     devices.push(d);
   }
   const manifest = req.manifest ?? null;
-  // A device whose advertised serial is not on the manifest is refused before it gets a token.
-  const outside = manifest ? devices.filter((d) => !manifest.includes(d.sn)) : [];
-  const targets: LanUnbindTarget[] = devices.filter((d) => !outside.includes(d)).map((d) => ({ devId: d.devId, address: d.address, port: d.port, expectedSerial: d.sn }));
-  // The devices are checked while the batch is planned and its tokens issued (GET /info changes nothing
-  // on a device): a device gets its token once the batch has one, not the plan's round trips after that.
-  const starting = batches.startDeviceBatch(session, { method: 'wired', pids: devices.map((d) => d.pid), manifest });
-  let batchId = '';
-  let tokenOf = new Map<string, IssuedCode>();
-  // Progress before the batch exists waits for its id.
-  const early: LanUnbindProgress[] = [];
-  const progress = (p: LanUnbindProgress): void => {
-    if (batchId) emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } });
-    else early.push(p);
-  };
-  /** The batch once it exists (its id and tokens known before anyone else hears of it); null when the plan was refused. */
-  const started = starting.then(
-    (s) => {
-      batchId = s.batchId;
-      tokenOf = new Map(devices.map((d, i) => [d.devId, s.tokens[codeIndexForDevice(i)]!]));
-      for (const p of early.splice(0)) progress(p);
-      return s;
-    },
-    () => null,
-  );
+  const { batchId, tokens } = await batches.startDeviceBatch(session, { method: 'wired', pids: devices.map((d) => d.pid), manifest });
+  const tokenOf = new Map(devices.map((d, i) => [d.devId, tokens[codeIndexForDevice(i)]!]));
 
   void (async () => {
+    // A device whose advertised serial is not on the manifest is refused before it gets a token.
+    const outside = manifest ? devices.filter((d) => !manifest.includes(d.sn)) : [];
+    for (const d of outside) batches.recordLocal(batchId, { devId: d.devId, serial: d.sn, pid: d.pid, result: 'FAILED', code: 'SERIAL_MISMATCH', tokenId: null });
+    const targets: LanUnbindTarget[] = devices.filter((d) => !outside.includes(d)).map((d) => ({ devId: d.devId, address: d.address, port: d.port, expectedSerial: d.sn }));
     const accepted = new Set<string>(); // devices that took their token (reached `unbinding`)
     let lastReportAt: number | undefined; // when the authority's stream last ended one of them
     const byId = new Map(devices.map((d) => [d.devId, d]));
@@ -62,10 +44,8 @@ export async function startWiredBatch(
     let stillOut = false;
     // A token goes out only while the batch runs: one cancelled (or paused) meanwhile holds the device back.
     const tokenNow = (t: LanUnbindTarget): string | null => (batches.status(batchId) === 'running' ? tokenOf.get(t.devId)!.token : null);
-    /** The first wave's token source: once the batch is started (none when it was refused). */
-    const tokenOnStart = async (t: LanUnbindTarget): Promise<string | null> => ((await started) ? tokenNow(t) : null);
     // A device held back did nothing: it shows no end.
-    const show = (p: LanUnbindProgress): void => void (p.outcome?.withheld || progress(p));
+    const show = (p: LanUnbindProgress): void => void (p.outcome?.withheld || emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } }));
     /**
      * One wave: each device checked, handed its token (or held back: `tokenFor` answers null), its end
      * recorded; answers the devices to run again after a resume (all of it when `held()` says so at the end).
@@ -75,7 +55,6 @@ export async function startWiredBatch(
         sweep,
         // A device ends on the result the station receives from the authority's stream; its /status is the fallback.
         reported: async (t, signal) => {
-          if (!(await started)) return null;
           const r = await batches.waitForResult(batchId, t.devId, signal);
           if (r) lastReportAt = Date.now();
           return r && { result: r.result, ...(r.code ? { code: r.code } : {}), detail: 'reported by the authority' };
@@ -86,8 +65,6 @@ export async function startWiredBatch(
           onStage(p);
         },
       });
-      // No batch (the plan was refused): nothing to record, its devices were only checked.
-      if (!(await started)) return [];
       // Held back: no token went out to any of them (the batch paused before), they are checked again after a resume.
       if (await held()) return wave;
       await Promise.all(
@@ -100,26 +77,23 @@ export async function startWiredBatch(
       stillOut ||= outcomes.some((o) => mayStillReport(o.code, accepted.has(o.devId)));
       return outcomes.filter((o) => o.withheld).map((o) => targetOf.get(o.devId)!);
     };
-    const waves: Array<Promise<LanUnbindTarget[]>> = [];
     const window = batches.stopWindow;
     if (window <= 0 || targets.length <= window) {
       // No later wave: a device held back here was still being checked when the batch was cancelled or paused.
-      waves.push(runWave(targets, tokenOnStart));
-    } else {
+      const again = await runWave(targets);
+      if (again.length > 0 && (await batches.whenUnpaused(batchId))) await runWave(again);
+    }
+    else {
       // The stop rule judges the first devices' results before the others get a token (a fleet job's first
       // wave): a batch that paused hands out nothing more until it is resumed, and nothing once cancelled.
       // The later devices are checked meanwhile (GET /info changes nothing on a device), and their tokens go
       // out once the rule has judged (it fired, or the first results can no longer make it fire), not after
       // the last device of the first wave ended: the first wave's round trip no longer delays the rest.
-      const first = runWave(targets.slice(0, window), tokenOnStart);
-      // A first wave that failed (its rejection is logged below) lets no later device go on; nor does a refused plan.
-      const judged = started.then((s) =>
-        s
-          ? Promise.race([batches.stopRuleSettled(s.batchId), first.then(() => undefined)]).then(
-              () => batches.status(s.batchId) === 'running',
-              () => false,
-            )
-          : false,
+      const first = runWave(targets.slice(0, window));
+      // A first wave that failed (its rejection is logged below) lets no later device go on.
+      const judged = Promise.race([batches.stopRuleSettled(batchId), first.then(() => undefined)]).then(
+        () => batches.status(batchId) === 'running',
+        () => false,
       );
       // What the later devices did before the judgment is shown once it lets them go on, never if it holds them.
       let go: boolean | null = null;
@@ -142,17 +116,12 @@ export async function startWiredBatch(
         (p) => (go === true ? show(p) : go === null ? void shown.set(p.devId, p) : undefined),
         async () => !(await judged),
       );
-      waves.push(first, later);
+      // Held back: the later devices while the rule held them, and any first-wave device still being checked when the batch paused.
+      const again = (await Promise.all([first, later])).flat();
+      if (again.length > 0 && (await batches.whenUnpaused(batchId))) await runWave(again);
     }
-    // A refused plan: its devices were only checked (those still being checked are held back, as they were).
-    if (!(await started)) return;
-    for (const d of outside) batches.recordLocal(batchId, { devId: d.devId, serial: d.sn, pid: d.pid, result: 'FAILED', code: 'SERIAL_MISMATCH', tokenId: null });
-    // Held back: the later devices while the rule held them, and any device still being checked when the batch was cancelled or paused.
-    const again = (await Promise.all(waves)).flat();
-    if (again.length > 0 && (await batches.whenUnpaused(batchId))) await runWave(again);
     await batches.closeCodes(batchId, { devicesMayStillReport: stillOut });
   })().catch((err: Error) => deps.log?.('wired batch failed', { batchId, error: err.message }));
 
-  const { batchId: id } = await starting;
-  return batches.get(id);
+  return batches.get(batchId);
 }
