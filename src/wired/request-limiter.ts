@@ -21,12 +21,10 @@ export function createLimiter(max: number): Limiter {
     }
   };
   // A freed place is given out once the turn's promise callbacks ran: the operation whose task just
-  // ended queues its next step (ahead) in them, and takes the place before a waiting task does. A tick
-  // (run once the promise callbacks are drained), not an immediate: on a busy event loop an immediate
-  // waited for the rest of the loop's I/O callbacks, and every freed place stayed idle that long.
+  // ended queues its next step (ahead) in them, and takes the place before a waiting task does.
   const done = (): void => {
     running--;
-    if (waiting()) process.nextTick(pump);
+    if (waiting()) setImmediate(pump);
   };
   return <T>(task: () => Promise<T>, opts?: { ahead?: boolean }): Promise<T> =>
     new Promise<T>((resolve, reject) => {
