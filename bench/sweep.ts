@@ -8,7 +8,8 @@
  * final in the station in ≤ 250 ms, every one UNBOUND in the authority's logs. Exits 1 if missed.
  *   npm run bench:sweep
  * In the unbind phase the devices run in a child process (as on their own hardware), the station and
- * the authority in this one; the CPU time per device of each is printed with it. BENCH_PHASE_HRTIME=1 prints the phase's process.hrtime window in µs, the
+ * the authority in this one; the CPU time per device of each is printed with it. BENCH_STEPS=1 prints each device's
+ * steps and how busy this process's event loop was. BENCH_PHASE_HRTIME=1 prints the phase's process.hrtime window in µs, the
  * clock of `node --cpu-prof` profiles, to read only the phase's samples.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { createAuthorityClient, sendSignedRequest } from '../src/batch/station-authority-client.js';
 import { createBatchService } from '../src/batch/batch-service.js';
 import { openBatchStore } from '../src/batch/batch-records.js';
@@ -203,6 +205,7 @@ const client = ownerClient;
 const session = { client, accountId: (await client.me()).accountId, operator: 'bench' };
 
 const cpu0 = process.cpuUsage();
+const elu0 = performance.eventLoopUtilization();
 const fleetCpu0 = fleetCpuMs();
 const hr0 = process.hrtime.bigint();
 const t2 = Date.now();
@@ -211,6 +214,7 @@ const startedMs = Date.now() - t2;
 await final;
 const unbindMs = Date.now() - t2;
 const cpu = process.cpuUsage(cpu0);
+const elu = performance.eventLoopUtilization(elu0);
 const fleetCpu = fleetCpuMs() - fleetCpu0;
 const hr1 = process.hrtime.bigint();
 const cpuMs = (cpu.user + cpu.system) / 1000;
@@ -247,6 +251,16 @@ console.log(`  batch completed (codes closed)               ${ms(finishedMs)}`);
 console.log(`  events: ${[...resultEvents.values()].reduce((a, b) => a + b, 0)} result events for ${resultEvents.size} devices; last tally ${JSON.stringify(lastTally)}`);
 console.log(`  UNBOUND: ${unbound}/${selected.length} in the station, ${logged}/${selected.length} in the authority's logs`);
 if (process.env.BENCH_PHASE_HRTIME) console.log(`  phase hrtime µs ${hr0 / 1000n} ${hr1 / 1000n}`);
+if (process.env.BENCH_STEPS) {
+  // Diagnostic: how busy this process's event loop was, and each device's steps (ms from the start) in the order selected.
+  console.log(`  event loop of this process busy ${elu.active.toFixed(0)} ms of ${(elu.active + elu.idle).toFixed(0)} ms (${(elu.utilization * 100).toFixed(0)} %)`);
+  const ks = ['checking', 'sending', 'unbinding', 'decided', 'stored', 'done'] as const;
+  console.log(`  steps (ms): #  ${ks.join(' ')}`);
+  selected.forEach((d, i) => {
+    const s = steps.get(d.devId) ?? {};
+    console.log(`    ${String(i).padStart(3)} ${ks.map((k) => String(s[k] === undefined ? '-' : s[k]! - t2).padStart(5)).join(' ')}`);
+  });
+}
 console.log(`\nunbind target: all ${selected.length} final in ≤ ${TARGET_UNBIND_MS} ms: ${met ? 'met' : 'MISSED'} (${unbindMs.toFixed(0)} ms, limit ${TARGET_UNBIND_MS} ms, ratio ${(unbindMs / TARGET_UNBIND_MS).toFixed(2)})`);
 if (selected.length !== UNBIND || unbound !== UNBIND || logged !== UNBIND || !met) ok = false;
 batches.close();

@@ -4,6 +4,7 @@ import {
   randomUrlSafe,
   type BatchCodeView,
   type BatchNotice,
+  type BatchStatus,
   type BatchStop,
   type BatchSummary,
   type BatchView,
@@ -89,6 +90,11 @@ export interface BatchService {
   /** Picks up the running batches of a signed-in account: reconciles with the authority, then follows them. */
   resume(session: OperatorSession): Promise<void>;
   get(batchId: string): BatchView;
+  /**
+   * The batch's status alone (what `get(id).status` says), without building its view: what a runner
+   * asks before each token it hands out.
+   */
+  status(batchId: string): BatchStatus;
   list(): BatchSummary[];
   cancel(batchId: string): BatchView;
   /** A batch the stop rule paused goes on; the rule does not fire again for it. */
@@ -358,7 +364,10 @@ export function createBatchService(deps: {
       const code = row.tokenId ? codes.find((c) => c.tokenId === row.tokenId) : undefined;
       emit({ type: 'result', batchId: b.id, stamp: nextStamp(), result: index.viewOf(row), tally: index.tally(b), code: code ? index.codeView(code, clock()) : null });
     }
-    if (codes) announce(b.id, false, { batch: b, codes }); // as just read: storing results changes neither
+    // The codes as just read (storing results does not change them); the record read again, since `b` may
+    // be from before a row stored earlier in the same read of the stream fired the stop rule: a `batch`
+    // event from it would say `running` after the `paused` one (store.get answers from memory).
+    if (codes) announce(b.id, false, { batch: store.get(b.id) ?? b, codes });
     afterRows(b.id, rows);
     return rows;
   }
@@ -580,6 +589,7 @@ export function createBatchService(deps: {
     },
 
     get: (id) => view(requireBatch(id)),
+    status: (id) => statusOf(requireBatch(id)),
     list: () => store.list().map((b) => summaryOf(b, indexOf(b.id).tally(b))),
 
     cancel(id) {

@@ -54,26 +54,40 @@ export async function startSerialBatch(
 
   void (async () => {
     let stillOut = false;
-    const unbindOne = async ({ client, info }: (typeof found)[number], i: number): Promise<void> => {
-        const token = tokens[codeIndexForDevice(i)]!;
-        const base = { devId: info.devId, serial: info.sn, pid: info.pid };
-        if (manifest && !manifest.includes(info.sn)) {
-          batches.recordLocal(batchId, { ...base, result: 'FAILED', code: 'SERIAL_MISMATCH', tokenId: null });
-          return;
-        }
-        emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'sending' } });
-        const o = await client.unbind(token.token, {
-          expectedSerial: info.sn,
-          onState: (st) => st === 'unbinding' && emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'unbinding' } }),
-        });
-        emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'done' } });
-        stillOut ||= mayStillReport(o.code, o.tokenSent);
-        await settleDevice(batches, batchId, { ...base, result: o.result, code: o.code, tokenId: o.tokenSent ? token.tokenId : null });
+    /** Devices held back after their check (the batch was paused or cancelled): they go again after a resume. */
+    const held: Array<[(typeof found)[number], number]> = [];
+    // As on the LAN: a token goes out only while the batch runs, asked right before each one.
+    const running = (): boolean => batches.status(batchId) === 'running';
+    const unbindOne = async (f: (typeof found)[number], i: number): Promise<void> => {
+      const { client, info } = f;
+      const token = tokens[codeIndexForDevice(i)]!;
+      const base = { devId: info.devId, serial: info.sn, pid: info.pid };
+      if (manifest && !manifest.includes(info.sn)) {
+        batches.recordLocal(batchId, { ...base, result: 'FAILED', code: 'SERIAL_MISMATCH', tokenId: null });
+        return;
+      }
+      if (!running()) return void held.push([f, i]);
+      const o = await client.unbind(token.token, {
+        expectedSerial: info.sn,
+        mayHandOver: () => {
+          const go = running();
+          if (go) emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'sending' } });
+          return go;
+        },
+        onState: (st) => st === 'unbinding' && emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'unbinding' } }),
+      });
+      // Held back: nothing happened on the device, it shows no end.
+      if (o.withheld) return void held.push([f, i]);
+      emit({ type: 'progress', progress: { batchId, devId: info.devId, stage: 'done' } });
+      stillOut ||= mayStillReport(o.code, o.tokenSent);
+      await settleDevice(batches, batchId, { ...base, result: o.result, code: o.code, tokenId: o.tokenSent ? token.tokenId : null });
     };
     // As on the LAN: the first devices' results are judged by the stop rule before the others get a token.
     const firstWave = batches.stopWindow > 0 ? Math.min(found.length, batches.stopWindow) : found.length;
     await Promise.all(found.slice(0, firstWave).map((f, i) => unbindOne(f, i)));
     if (firstWave < found.length && (await batches.whenUnpaused(batchId))) await Promise.all(found.slice(firstWave).map((f, i) => unbindOne(f, firstWave + i)));
+    // Every device held back meanwhile goes again once the batch runs again (none once it was cancelled).
+    while (held.length > 0 && (await batches.whenUnpaused(batchId))) await Promise.all(held.splice(0).map(([f, i]) => unbindOne(f, i)));
     await batches.closeCodes(batchId, { devicesMayStillReport: stillOut });
   })()
     .catch((err: Error) => deps.log?.('serial batch failed', { batchId, error: err.message }))

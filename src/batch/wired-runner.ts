@@ -43,7 +43,7 @@ export async function startWiredBatch(
     const targetOf = new Map(targets.map((t) => [t.devId, t]));
     let stillOut = false;
     // A token goes out only while the batch runs: one cancelled (or paused) meanwhile holds the device back.
-    const tokenNow = (t: LanUnbindTarget): string | null => (batches.get(batchId).status === 'running' ? tokenOf.get(t.devId)!.token : null);
+    const tokenNow = (t: LanUnbindTarget): string | null => (batches.status(batchId) === 'running' ? tokenOf.get(t.devId)!.token : null);
     // A device held back did nothing: it shows no end.
     const show = (p: LanUnbindProgress): void => void (p.outcome?.withheld || emit({ type: 'progress', progress: { batchId, devId: p.devId, stage: p.stage } }));
     /**
@@ -92,7 +92,7 @@ export async function startWiredBatch(
       const first = runWave(targets.slice(0, window));
       // A first wave that failed (its rejection is logged below) lets no later device go on.
       const judged = Promise.race([batches.stopRuleSettled(batchId), first.then(() => undefined)]).then(
-        () => batches.get(batchId).status === 'running',
+        () => batches.status(batchId) === 'running',
         () => false,
       );
       // What the later devices did before the judgment is shown once it lets them go on, never if it holds them.

@@ -48,12 +48,19 @@ export interface UartUnbindOutcome {
   tokenSent: boolean;
   /** Every +STATE the device reported, in order. */
   states: DeviceState[];
+  /** The caller held the device back after its check (`mayHandOver` said no): no token went out, nothing ended. */
+  withheld?: true;
 }
 
 export interface UartUnbindOptions {
   /** The serial on the device's scanned label: a device reporting another fails SERIAL_MISMATCH before the token is sent. */
   expectedSerial?: string;
   onState?: (state: DeviceState) => void;
+  /**
+   * Asked once the device passed its check, right before the token goes on the line: false holds the
+   * device back (a batch paused or cancelled meanwhile), and the outcome says `withheld`.
+   */
+  mayHandOver?: () => boolean;
 }
 
 export interface UartClientOptions {
@@ -229,6 +236,7 @@ export async function openUartDevice(options: UartClientOptions): Promise<UartDe
     if (opts.expectedSerial !== undefined && info.sn !== opts.expectedSerial) {
       return fail('SERIAL_MISMATCH', `the device reports serial ${info.sn}, its label says ${opts.expectedSerial}: no token sent`, info, false);
     }
+    if (opts.mayHandOver && !opts.mayHandOver()) return { ...fail(null, 'held back by the station: no token was sent', info, false), withheld: true };
 
     const noted = (state: DeviceState): void => {
       states.push(state);

@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBatchStore, type BatchStore } from '../../src/batch/batch-records.js';
+import { createBatchService, type BatchService } from '../../src/batch/batch-service.js';
+import { startSerialBatch } from '../../src/batch/serial-runner.js';
+import type { PtyPair } from '../../src/device/uart/index.js';
+import { openHistoryStore, type HistoryStore } from '../../src/history/index.js';
+import { formatDeviceLine, type DeviceInfo } from '../../src/protocol/index.js';
+import { openUartDevice } from '../../src/wired/serial-uart-client.js';
+import { startHarness, type Harness } from '../support/authority-harness.js';
+import { makePtyDir, openScriptedPeer, startTestPair, type PtyDir, type ScriptedPeer } from '../support/pty-pair.js';
+
+const line = (l: Parameters<typeof formatDeviceLine>[0]): string => formatDeviceLine(l).trimEnd();
+const info = (n: number): DeviceInfo => ({ devId: `gw-hold-000${n}`, pid: 'pgw1uart', sn: `GW1-HOLD000${n}`, fw: '1.8.0', rg: 'EU', st: 'waiting' });
+
+const waitUntil = async (what: string, test: () => boolean, ms = 10_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+/**
+ * Like the LAN runner, the serial runner asks the batch's status right before each token goes on a
+ * line: a batch the stop rule paused while a device was still answering its identity check hands that
+ * device nothing, and gives it its token once the operator resumes. Real parts: the authority, the
+ * station's stores, pty pairs with scripted devices on their far ends.
+ */
+describe('a serial batch paused while a device is being checked', () => {
+  let h: Harness;
+  let ptys: PtyDir;
+  let dir: string;
+  let history: HistoryStore;
+  let store: BatchStore;
+  let batches: BatchService;
+  const pairs: PtyPair[] = [];
+  const peers: ScriptedPeer[] = [];
+  beforeAll(async () => {
+    h = await startHarness();
+    ptys = await makePtyDir('serial-hold-');
+    for (const name of ['fails', 'slow']) {
+      const pair = await startTestPair(ptys.path, name);
+      pairs.push(pair);
+      peers.push(await openScriptedPeer(pair.devicePath));
+    }
+    dir = mkdtempSync(join(tmpdir(), 'serial-hold-'));
+    history = openHistoryStore(join(dir, 'history.db'));
+    store = openBatchStore(join(dir, 'batches.db'));
+    // One failure among the first two results pauses the batch: both devices are in the first wave.
+    batches = createBatchService({ store, history, stationId: 'st-1', emit: () => undefined, stopRule: { failures: 1, window: 2 } });
+  }, 30_000);
+  afterAll(async () => {
+    batches?.close();
+    history?.close();
+    store?.close();
+    for (const p of peers) await p.close();
+    for (const p of pairs) await p.close();
+    await ptys?.remove();
+    await h?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('given the batch paused before the slow device answered its check, then it gets no token until the batch is resumed, and one then', async () => {
+    const [fails, slow] = peers as [ScriptedPeer, ScriptedPeer];
+    // The first device fails at once (no route to the cloud): the stop rule pauses the batch.
+    fails.answer((l) => (l === 'AT+INFO?' ? line({ kind: 'info', info: info(1) }) : l.startsWith('AT+UNBIND=') ? ['OK', line({ kind: 'result', result: 'FAILED', code: 'CLOUD_UNREACHABLE' })] : null));
+    // The second answers the station's first look at once, its check before the token only when the test says.
+    let checks = 0;
+    slow.answer((l) => {
+      if (l === 'AT+INFO?') return ++checks === 2 ? null : line({ kind: 'info', info: info(2) });
+      return l.startsWith('AT+UNBIND=') ? ['OK', line({ kind: 'result', result: 'FAILED', code: 'DHCP_FAILED' })] : null;
+    });
+
+    const { account } = h.station('owner');
+    const session = { client: h.station('owner').client, accountId: account.accountId, operator: 'ana' };
+    const openUart = (path: string) => openUartDevice({ port: { path }, timeouts: { infoMs: 5_000, ackMs: 1_000, resultMs: 2_000 } });
+    const started = await startSerialBatch({ batches, openUart, emit: () => undefined }, session, { method: 'serial', ports: pairs.map((p) => p.stationPath) });
+
+    await waitUntil('the batch paused by the first failure', () => batches.status(started.id) === 'paused');
+    await waitUntil('the slow device asked for its check', () => checks === 2);
+    await slow.write(`${line({ kind: 'info', info: info(2) })}\r\n`);
+    // Held back: no token on its line while the batch stays paused.
+    await expect(slow.nextLine(/^AT\+UNBIND=/, { timeoutMs: 500 })).rejects.toThrow();
+    expect(batches.get(started.id).results.map((r) => [r.devId, r.code])).toEqual([[info(1).devId, 'CLOUD_UNREACHABLE']]);
+
+    // Resumed: it is checked again and takes its token.
+    batches.resumePaused(started.id);
+    await slow.nextLine(/^AT\+UNBIND=/, { timeoutMs: 5_000 });
+    await waitUntil('both devices recorded', () => batches.get(started.id).results.length === 2);
+    expect(slow.lines.filter((l) => l.startsWith('AT+UNBIND=')).length).toBe(1);
+    expect(batches.get(started.id).results.map((r) => [r.devId, r.code]).sort()).toEqual([
+      [info(1).devId, 'CLOUD_UNREACHABLE'],
+      [info(2).devId, 'DHCP_FAILED'],
+    ]);
+  });
+});
