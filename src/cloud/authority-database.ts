@@ -15,7 +15,8 @@ export function openAuthorityDb(path: string, target: number = latestVersion(AUT
       // Each checkpoint syncs the database file; at the default (1,000 pages) checkpoints cost a third of
       // an unbind's time. 10,000 pages lets the WAL grow to about 40 MB between checkpoints. The worker
       // (checkpointer.ts) copies and syncs the WAL every 50 ms beside the event loop; this connection's own
-      // checkpoint, the only one that can let the WAL start over, then finds little left to copy or sync.
+      // checkpoint (under a stream of commits, the one that copies every frame, so the WAL starts over) then
+      // finds little left to copy or sync.
       'wal_autocheckpoint = 10000',
       // 8 MB of page cache (better-sqlite3 builds SQLite with 16 MB a connection): the 16 MB file of
       // bench:authority no longer sits whole in the process's memory, which pays for the checkpoint worker's

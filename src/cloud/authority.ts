@@ -93,9 +93,16 @@ export async function startAuthority(o: AuthorityOptions): Promise<RunningAuthor
     app,
     exportDemo: () => exportDemo(services, box, url),
     async close() {
-      await app.close();
-      await checkpointer.stop();
-      db.close();
+      // The store is closed even when the server's close fails: its file and writer lock are never left behind.
+      try {
+        await app.close();
+      } finally {
+        try {
+          await checkpointer.stop();
+        } finally {
+          db.close();
+        }
+      }
     },
   };
 }

@@ -10,15 +10,18 @@ import type { Database } from 'better-sqlite3';
  * one process writes a store's file): a checkpoint changes no row, and SQLite's own locks keep it from
  * copying a frame a reader or the writer still needs, so it never blocks the writer.
  *
- * Under a stream of commits such a checkpoint never ends with every frame copied, and only the writer can
- * restart the WAL: the store connection's own autocheckpoint (wal_autocheckpoint, authority-database.ts)
- * still does that, but finds nearly every frame already copied and synced (the last interval's only).
+ * The WAL starts over at the next write once a checkpoint (any connection's) has copied every frame and
+ * no reader still uses it. Under a stream of commits the worker's checkpoints seldom end with every frame
+ * copied (commits land meanwhile), so the WAL still grows to the store connection's own autocheckpoint
+ * (wal_autocheckpoint, authority-database.ts), which then finds nearly every frame copied and synced
+ * (the last interval's only), copies the rest, and lets the WAL start over.
  *
  * Durability: a checkpoint first syncs the WAL, so every commit before it survives an OS crash from then
  * on; the worker's connection keeps synchronous = NORMAL, whose checkpoints sync like FULL's.
  *
- * Should the worker fail (it cannot open the file, a checkpoint throws, it dies), onError is told and the
- * checkpoints fall back to the store's own connection, between requests once it has been idle an interval.
+ * Should the worker fail (it cannot open the file, it dies, or its checkpoints fail WORKER_MAX_FAILURES
+ * times in a row), onError is told (a failing checkpoint once, not at every tick) and the checkpoints fall
+ * back to the store's own connection, between requests once it has been idle an interval.
  * The worker costs a V8 isolate and a Node environment (about 9 MB of RSS with its small heap limits).
  */
 export interface Checkpointer {
@@ -36,14 +39,20 @@ export interface CheckpointerOptions {
   onCheckpoint?: (r: { ms: number; walFrames: number; copied: number; thread: 'worker' | 'store' }) => void;
   /** The file the worker opens (default: the store's own, db.name); a test names a missing one to fail it. */
   workerPath?: string;
+  /** What the worker runs each interval (default: a PASSIVE checkpoint); a test names one that fails when run. */
+  workerStatement?: string;
 }
 
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 250;
 /**
- * How often the worker checkpoints: what it leaves the writer's own checkpoint to copy and sync (at most
- * this long's commits), and the longest an OS crash can keep a commit from disk while writes stream in.
+ * How often the worker checkpoints: what it leaves the writer's own checkpoint to copy and sync (about
+ * this long's commits). While writes stream in, a commit reaches the disk within about this interval plus
+ * one checkpoint's own length (and the timer's lateness); in the fallback, as before the worker: at the
+ * next idle checkpoint or the writer's autocheckpoint.
  */
 export const WORKER_CHECKPOINT_INTERVAL_MS = 50;
+/** Checkpoints failed in a row after which the worker ends and the store's own connection takes over. */
+export const WORKER_MAX_FAILURES = 5;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -51,18 +60,31 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 // Checkpoints sync the WAL before copying and the database after, in NORMAL as in FULL: never OFF here.
 db.pragma('synchronous = NORMAL');
-const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+const checkpoint = db.prepare(workerData.statement);
 let timer = null;
 let last = '';
+// A checkpoint that fails (a full disk, an I/O error) would fail again at every tick: the error is told once
+// (again only when it changes), and after a few failures in a row the worker ends, so the store's own
+// connection takes over (its checkpoints run only when the store is idle, a look at a time).
+let failures = 0;
+let lastError = '';
 const tick = () => {
   const t0 = performance.now();
   try {
     const r = checkpoint.get();
+    failures = 0;
+    lastError = '';
     const seen = r.log + '/' + r.checkpointed;
     if (workerData.report && r.log > 0 && seen !== last) parentPort.postMessage({ checkpoint: { ms: performance.now() - t0, walFrames: r.log, copied: r.checkpointed } });
     last = seen;
   } catch (err) {
-    parentPort.postMessage({ error: String((err && err.message) || err) });
+    const message = String((err && err.message) || err);
+    if (message !== lastError) parentPort.postMessage({ error: message });
+    lastError = message;
+    if (++failures >= workerData.maxFailures) {
+      db.close();
+      process.exit(2);
+    }
   }
   timer = setTimeout(tick, workerData.intervalMs);
 };
@@ -88,7 +110,14 @@ export function startCheckpointer(db: Database, opts: CheckpointerOptions = {}):
   };
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path: opts.workerPath ?? db.name, intervalMs, report: !!opts.onCheckpoint },
+    workerData: {
+      driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+      path: opts.workerPath ?? db.name,
+      statement: opts.workerStatement ?? 'PRAGMA wal_checkpoint(PASSIVE)',
+      maxFailures: WORKER_MAX_FAILURES,
+      intervalMs,
+      report: !!opts.onCheckpoint,
+    },
     // Its work is a pragma a few times a second: a small heap (an out-of-memory death is reported like any other).
     resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8, codeRangeSizeMb: 2, stackSizeMb: 1 },
     // None of the process's node options (a loader, --input-type=module, a preload): the source above is CommonJS

@@ -89,7 +89,8 @@ class IsoTimes {
   private prefix = '';
 
   of(at: number): string {
-    if (!(at >= -MAX_TIME && at <= MAX_TIME)) return new Date(at).toISOString(); // throws as Date does
+    // Out of Date's range (throws as Date does) or not a whole millisecond (the column is INTEGER): as Date writes it.
+    if (!(at >= -MAX_TIME && at <= MAX_TIME) || !Number.isInteger(at)) return new Date(at).toISOString();
     const minute = Math.floor(at / MINUTE);
     if (minute !== this.minute) {
       const iso = new Date(minute * MINUTE).toISOString();

@@ -137,7 +137,8 @@ function modulesPng(modules: BitMatrix, margin: number, scale: number): Buffer {
     }
     for (let k = 1; k < scale; k++) data.copyWithin(first + k * side, first, first + side);
   }
-  return PNG.sync.write(Object.assign(new PNG({ width: side, height: side }), { data }), {
+  // pngjs's writer reads only width, height and data (a `new PNG` would allocate an RGBA buffer to throw away).
+  return PNG.sync.write({ width: side, height: side, data } as PNG, {
     colorType: 0,
     inputColorType: 0,
     inputHasAlpha: false,

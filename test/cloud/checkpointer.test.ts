@@ -22,7 +22,10 @@ async function runScript(script: string): Promise<{ code: number | null; out: st
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  // A hang of what the script checks ends the child (and fails the test), never leaves it running.
+  const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearTimeout(kill);
   return { code, out: out.trim(), err };
 }
 
@@ -81,6 +84,37 @@ describe('WAL checkpoints of the authority store in a worker thread (real SQLite
       const r = await copied;
       expect(errors).toHaveLength(1);
       expect(errors[0]).toMatch(/WAL checkpoint worker died: .*fall back/);
+      expect(r.thread).toBe('store');
+      expect(r.copied).toBe(r.walFrames);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a checkpoint that keeps failing is reported once, and after a few failures in a row the store’s own connection checkpoints instead', async () => {
+    const db = openAuthorityDb(join(dir, 'worker-keeps-failing.db'));
+    try {
+      db.pragma('wal_autocheckpoint = 0');
+      db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+      const add = db.prepare('INSERT INTO t (v) VALUES (?)');
+      db.transaction(() => {
+        for (let i = 0; i < 200; i++) add.run('x'.repeat(200));
+      })();
+      const errors: string[] = [];
+      const copied = new Promise<{ thread: string; copied: number; walFrames: number }>((resolve) => {
+        const cp = startCheckpointer(db, {
+          // Prepares, and fails each time it runs (as a checkpoint on a full disk would).
+          workerStatement: 'SELECT abs(-9223372036854775808)',
+          intervalMs: 5,
+          idleMs: 20,
+          onError: (m) => errors.push(m),
+          onCheckpoint: (r) => void cp.stop().then(() => resolve(r)),
+        });
+      });
+      const r = await copied;
+      expect(errors).toHaveLength(2);
+      expect(errors[0]).toMatch(/WAL checkpoint in the worker failed: integer overflow/);
+      expect(errors[1]).toMatch(/WAL checkpoint worker exited \(2\); checkpoints fall back/);
       expect(r.thread).toBe('store');
       expect(r.copied).toBe(r.walFrames);
     } finally {
