@@ -234,7 +234,9 @@ async function main(): Promise<void> {
   const child = await startChild(httpWorld.dbPath);
   await runHttp(child.url, httpWorld.requests.slice(0, WARMUP));
   const measured = httpWorld.requests.slice(WARMUP);
+  const cpu0 = cpuOf([child.pid]);
   const http = await runHttp(child.url, measured);
+  const cpu1 = cpuOf([child.pid]);
   const rss = peakRssMb(child.pid);
   await child.stop();
 
@@ -260,6 +262,8 @@ async function main(): Promise<void> {
   console.log(`         ${singleRate.toFixed(0)} unbinds/s (same unbind, no HTTP, one transaction each)`);
   console.log(`ratio:   HTTP / direct grouped = ${ratio.toFixed(1)} %   target ≥ ${TARGETS.ratioPct} %: ${mark(checks.ratio)}   (HTTP / direct one each = ${((httpRate / singleRate) * 100).toFixed(1)} %)`);
   console.log(`peak RSS of the authority process: ${rss.toFixed(1)} MB   target < ${TARGETS.rssMb} MB: ${mark(checks.rss)}`);
+  // Diagnostic, no verdict: CPU time is less sensitive than a rate to what else the machine is running.
+  console.log(`CPU per unbind over HTTP: authority ${((cpu1.nodes - cpu0.nodes) / measured.length).toFixed(3)} ms (its worker threads included), bench client ${((cpu1.self - cpu0.self) / measured.length).toFixed(3)} ms`);
   if (TRACE_FILE) printTrace(TRACE_FILE, http.spans, p99, [child.pid]);
   if (!Object.values(checks).every(Boolean)) process.exitCode = 1;
   if (unboundHttp !== measured.length || direct.unbound !== measured.length || single.unbound !== measured.length) {
