@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openAuthorityDb } from '../../src/cloud/authority-database.js';
-import { startCheckpointer, startIdleCheckpointer } from '../../src/cloud/checkpointer.js';
+import { startCheckpointer, startIdleCheckpointer, type CheckpointerOptions } from '../../src/cloud/checkpointer.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'checkpointer-'));
@@ -14,6 +14,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Frames in the WAL and frames still to copy, without copying any (a checkpoint of nothing new is a no-op read). */
 const walState = (db: ReturnType<typeof openAuthorityDb>): { log: number; checkpointed: number } =>
   db.prepare<[], { log: number; checkpointed: number }>('PRAGMA wal_checkpoint(PASSIVE)').get()!;
+
+/** `rows` rows written into a new table, left in the WAL: only a checkpointer may copy them into the database. */
+function writeFramesOnly(db: ReturnType<typeof openAuthorityDb>, rows: number): void {
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+  const add = db.prepare('INSERT INTO t (v) VALUES (?)');
+  db.transaction(() => {
+    for (let i = 0; i < rows; i++) add.run('x'.repeat(200));
+  })();
+}
 
 /** Runs a module script in a fresh node (tsx): its exit code, stdout and stderr. */
 async function runScript(script: string): Promise<{ code: number | null; out: string; err: string }> {
@@ -63,63 +73,37 @@ describe('WAL checkpoints of the authority store in a worker thread (real SQLite
     }
   });
 
-  it('a worker that cannot open the store is reported as an error, and the store’s own connection checkpoints when idle instead', async () => {
-    const db = openAuthorityDb(join(dir, 'worker-fails.db'));
+  /** A store whose worker is made to fail: what onError was told, and the first checkpoint (then stopped) that copied frames. */
+  async function whenWorkerFails(name: string, opts: CheckpointerOptions): Promise<{ errors: string[]; r: { thread: string; copied: number; walFrames: number } }> {
+    const db = openAuthorityDb(join(dir, name));
     try {
-      db.pragma('wal_autocheckpoint = 0');
-      db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
-      const add = db.prepare('INSERT INTO t (v) VALUES (?)');
-      db.transaction(() => {
-        for (let i = 0; i < 200; i++) add.run('x'.repeat(200));
-      })();
+      writeFramesOnly(db, 200);
       const errors: string[] = [];
-      const copied = new Promise<{ thread: string; copied: number; walFrames: number }>((resolve) => {
-        const cp = startCheckpointer(db, {
-          workerPath: join(dir, 'no-such-dir', 'missing.db'),
-          idleMs: 20,
-          onError: (m) => errors.push(m),
-          onCheckpoint: (r) => void cp.stop().then(() => resolve(r)),
-        });
+      const r = await new Promise<{ thread: string; copied: number; walFrames: number }>((resolve) => {
+        const cp = startCheckpointer(db, { ...opts, idleMs: 20, onError: (m) => errors.push(m), onCheckpoint: (c) => void cp.stop().then(() => resolve(c)) });
       });
-      const r = await copied;
-      expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatch(/WAL checkpoint worker died: .*fall back/);
-      expect(r.thread).toBe('store');
-      expect(r.copied).toBe(r.walFrames);
+      return { errors, r };
     } finally {
       db.close();
     }
+  }
+
+  it('a worker that cannot open the store is reported as an error, and the store’s own connection checkpoints when idle instead', async () => {
+    const { errors, r } = await whenWorkerFails('worker-fails.db', { workerPath: join(dir, 'no-such-dir', 'missing.db') });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/WAL checkpoint worker died: .*fall back/);
+    expect(r.thread).toBe('store');
+    expect(r.copied).toBe(r.walFrames);
   });
 
   it('a checkpoint that keeps failing is reported once, and after a few failures in a row the store’s own connection checkpoints instead', async () => {
-    const db = openAuthorityDb(join(dir, 'worker-keeps-failing.db'));
-    try {
-      db.pragma('wal_autocheckpoint = 0');
-      db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
-      const add = db.prepare('INSERT INTO t (v) VALUES (?)');
-      db.transaction(() => {
-        for (let i = 0; i < 200; i++) add.run('x'.repeat(200));
-      })();
-      const errors: string[] = [];
-      const copied = new Promise<{ thread: string; copied: number; walFrames: number }>((resolve) => {
-        const cp = startCheckpointer(db, {
-          // Prepares, and fails each time it runs (as a checkpoint on a full disk would).
-          workerStatement: 'SELECT abs(-9223372036854775808)',
-          intervalMs: 5,
-          idleMs: 20,
-          onError: (m) => errors.push(m),
-          onCheckpoint: (r) => void cp.stop().then(() => resolve(r)),
-        });
-      });
-      const r = await copied;
-      expect(errors).toHaveLength(2);
-      expect(errors[0]).toMatch(/WAL checkpoint in the worker failed: integer overflow/);
-      expect(errors[1]).toMatch(/WAL checkpoint worker exited \(2\); checkpoints fall back/);
-      expect(r.thread).toBe('store');
-      expect(r.copied).toBe(r.walFrames);
-    } finally {
-      db.close();
-    }
+    // Prepares, and fails each time it runs (as a checkpoint on a full disk would).
+    const { errors, r } = await whenWorkerFails('worker-keeps-failing.db', { workerStatement: 'SELECT abs(-9223372036854775808)', intervalMs: 5 });
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/WAL checkpoint in the worker failed: integer overflow/);
+    expect(errors[1]).toMatch(/WAL checkpoint worker exited \(2\); checkpoints fall back/);
+    expect(r.thread).toBe('store');
+    expect(r.copied).toBe(r.walFrames);
   });
 
   it('stop() ends the worker and resolves in a process where nothing else keeps the event loop alive', async () => {

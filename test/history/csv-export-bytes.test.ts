@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAILURE_CODES, FAILURE_HINTS, type FailureCode } from '../../src/protocol/failure-codes.js';
 import type { HistoryQuery, HistoryRow } from '../../src/protocol/station-api.js';
 import { CSV_COLUMNS, type CsvHintColumn, type HistoryScope } from '../../src/history/index.js';
+import type { AttemptRecord } from '../../src/history/history-row.js';
 import { allPages, attempt, OWNER, openTempHistory, readAll, type TempHistory } from './history-fixtures.js';
 
 /**
@@ -27,19 +28,8 @@ afterEach(() => {
   h.cleanup();
 });
 
-interface RawAttempt {
-  at: number;
-  station_id: string;
-  operator: string;
-  account_id: string;
-  method: string;
-  batch_id: string | null;
-  pid: string | null;
-  dev_id: string;
-  serial: string | null;
-  result: 'UNBOUND' | 'NOT_BOUND' | 'FAILED';
-  code: string | null;
-}
+/** A row of `attempts` as the test writes it straight into the table (the store's own record, less its ids). */
+type RawAttempt = Omit<AttemptRecord, 'id' | 'token_id' | 'result'> & { result: 'UNBOUND' | 'NOT_BOUND' | 'FAILED' };
 
 const plain: RawAttempt = {
   at: Date.UTC(2025, 2, 10, 9, 0, 0),
