@@ -63,8 +63,16 @@ describe('a serial batch paused while a device is being checked', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('given the batch paused before the slow device answered its check, then it gets no token until the batch is resumed, and one then', async () => {
+  /**
+   * A serial batch of the two devices, once the stop rule paused it and the runner held the slow device
+   * back after its check: no token on its line, one result (the failure). `closed` settles once the runner
+   * has closed both ports, its last step.
+   */
+  async function startHeldBatch(): Promise<{ id: string; slow: ScriptedPeer; tokensSent: () => string[]; closed: Promise<unknown> }> {
     const [fails, slow] = peers as [ScriptedPeer, ScriptedPeer];
+    // The tokens put on the slow device's line by this batch (its peer heard the batches before it too).
+    const from = slow.lines.length;
+    const tokensSent = (): string[] => slow.lines.slice(from).filter((l) => l.startsWith('AT+UNBIND='));
     // The first device fails at once (no route to the cloud): the stop rule pauses the batch.
     fails.answer((l) => (l === 'AT+INFO?' ? line({ kind: 'info', info: info(1) }) : l.startsWith('AT+UNBIND=') ? ['OK', line({ kind: 'result', result: 'FAILED', code: 'CLOUD_UNREACHABLE' })] : null));
     // The second answers the station's first look at once, its check before the token only when the test says.
@@ -77,8 +85,12 @@ describe('a serial batch paused while a device is being checked', () => {
     const { account } = h.station('owner');
     const session = { client: h.station('owner').client, accountId: account.accountId, operator: 'ana' };
     // The device's patience is the product's (20 s to answer a check): the test, not a timer, decides when it answers.
-    // Each hand-over decision the runner makes is noted, so the test knows when the slow device was held back.
+    // Each hand-over decision the runner makes is noted, so the test knows when the slow device was held back;
+    // each port's close too, so it knows when the runner is done.
     const handOvers: boolean[] = [];
+    const closes: Array<Promise<void>> = [];
+    let bothClosed: () => void = () => undefined;
+    const closed = new Promise<void>((r) => (bothClosed = r));
     const openUart = async (path: string) => {
       const client = await openUartDevice({ port: { path }, timeouts: { infoMs: 20_000, ackMs: 1_000, resultMs: 2_000 } });
       return Object.assign(Object.create(client) as typeof client, {
@@ -87,6 +99,11 @@ describe('a serial batch paused while a device is being checked', () => {
             ...opts,
             ...(opts?.mayHandOver ? { mayHandOver: () => (path === pairs[1]!.stationPath ? (handOvers.push(opts.mayHandOver!()), handOvers.at(-1)!) : opts.mayHandOver!()) } : {}),
           }),
+        close: () => {
+          const c = client.close();
+          if (closes.push(c) === pairs.length) void Promise.all(closes).then(bothClosed);
+          return c;
+        },
       });
     };
     const started = await startSerialBatch({ batches, openUart, emit: () => undefined }, session, { method: 'serial', ports: pairs.map((p) => p.stationPath) });
@@ -97,17 +114,32 @@ describe('a serial batch paused while a device is being checked', () => {
     // Held back: the runner decided against handing it a token, and none went on its line.
     await waitUntil('the runner decided on the slow device', () => handOvers.length === 1);
     expect(handOvers).toEqual([false]);
-    expect(slow.lines.filter((l) => l.startsWith('AT+UNBIND='))).toEqual([]);
+    expect(tokensSent()).toEqual([]);
     expect(batches.get(started.id).results.map((r) => [r.devId, r.code])).toEqual([[info(1).devId, 'CLOUD_UNREACHABLE']]);
+    return { id: started.id, slow, tokensSent, closed };
+  }
 
+  it('given the batch paused before the slow device answered its check, then it gets no token until the batch is resumed, and one then', async () => {
+    const { id, slow, tokensSent, closed } = await startHeldBatch();
     // Resumed: it is checked again and takes its token.
-    batches.resumePaused(started.id);
+    batches.resumePaused(id);
     await slow.nextLine(/^AT\+UNBIND=/, { timeoutMs: 5_000 });
-    await waitUntil('both devices recorded', () => batches.get(started.id).results.length === 2);
-    expect(slow.lines.filter((l) => l.startsWith('AT+UNBIND=')).length).toBe(1);
-    expect(batches.get(started.id).results.map((r) => [r.devId, r.code]).sort()).toEqual([
+    await waitUntil('both devices recorded', () => batches.get(id).results.length === 2);
+    await closed;
+    expect(tokensSent()).toHaveLength(1);
+    expect(batches.get(id).results.map((r) => [r.devId, r.code]).sort()).toEqual([
       [info(1).devId, 'CLOUD_UNREACHABLE'],
       [info(2).devId, 'DHCP_FAILED'],
     ]);
+  });
+
+  it('given the batch cancelled while the slow device is held back, then it never gets a token and has no result', async () => {
+    const { id, tokensSent, closed } = await startHeldBatch();
+    batches.cancel(id);
+    // The runner's last step: the ports closed, nothing more will go on a line.
+    await closed;
+    expect(batches.status(id)).toBe('cancelled');
+    expect(tokensSent()).toEqual([]);
+    expect(batches.get(id).results.map((r) => [r.devId, r.code])).toEqual([[info(1).devId, 'CLOUD_UNREACHABLE']]);
   });
 });
