@@ -85,12 +85,10 @@ export async function startSerialBatch(
     // As on the LAN: the first devices' results are judged by the stop rule before the others get a token.
     const firstWave = batches.stopWindow > 0 ? Math.min(found.length, batches.stopWindow) : found.length;
     await Promise.all(found.slice(0, firstWave).map((f, i) => unbindOne(f, i)));
-    // The later devices go on together with the first wave's devices held back meanwhile (the stop rule
-    // paused the batch while they were being checked): none of them waits for the others.
-    if (firstWave < found.length && (await batches.whenUnpaused(batchId))) {
-      await Promise.all([...found.slice(firstWave).map((f, i) => unbindOne(f, firstWave + i)), ...held.splice(0).map(([f, i]) => unbindOne(f, i))]);
-    }
-    // Every device held back meanwhile goes again once the batch runs again (none once it was cancelled).
+    // The later devices, with any first-wave device held back meanwhile (the stop rule paused the batch
+    // while it was being checked), go together once the batch runs; every device held back goes again
+    // after each resume; none once the batch was cancelled.
+    held.push(...found.slice(firstWave).map((f, k): [(typeof found)[number], number] => [f, firstWave + k]));
     while (held.length > 0 && (await batches.whenUnpaused(batchId))) await Promise.all(held.splice(0).map(([f, i]) => unbindOne(f, i)));
     await batches.closeCodes(batchId, { devicesMayStillReport: stillOut });
   })()
