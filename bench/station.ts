@@ -23,7 +23,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
 import { Agent, request } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESULTS_TIMING_CHANNEL, type ResultsTiming } from '../src/batch/batch-service.js';
@@ -218,8 +218,16 @@ await call('POST', '/api/session', { demoAccountId: 'acc-owner', operator: 'Benc
 console.log(`bench:station — one QR batch of ${N} cameras through station + embedded authority (real HTTP, SQLite, decode)`);
 console.log(`cameras: ${N} in a child process (unbind fleet), screen polled every ${POLL_MS} ms; station, authority and page reader in this process (pid ${process.pid})\n`);
 
+/** User + system CPU of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 // 6. The batch, from the operator's start to all 300 results on the page.
 const cpu0 = process.cpuUsage();
+const fleetCpu0 = cpuMsOf(fleet.pid!);
 const hr0 = process.hrtime.bigint();
 const t0 = performance.now();
 const wall0 = Date.now();
@@ -241,6 +249,7 @@ await onPage;
 clearTimeout(timeout);
 const batchMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
+const fleetCpuMs = cpuMsOf(fleet.pid!) - fleetCpu0;
 const hr1 = process.hrtime.bigint();
 const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
 const rssNow = process.memoryUsage().rss / 1024 / 1024;
@@ -252,16 +261,21 @@ const batch = await call<{ codes: Array<{ index: number }>; tally: Record<string
 //    were before the screen), and the decode time of the same kind of codes rendered as the screen renders them.
 const client = createAuthorityClient({ url: station.authorityUrl, clientId: owner.clientId, secret: owner.secret });
 // Tokens issued as the batch issues its own (all at once), timed: they are the authority's work for these unbinds too.
+const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
+let refCpu = process.cpuUsage();
 const i0 = performance.now();
 const refTokens = (
   await Promise.all(Array.from({ length: Math.ceil(N / MAX_TOKEN_CAPACITY) }, () => client.issueToken({ capacity: MAX_TOKEN_CAPACITY, channel: 'qr', ttlSeconds: 600 })))
 ).map((t) => t.token);
 const issueMs = performance.now() - i0;
+let refCpuMs = cpuMs(process.cpuUsage(refCpu));
 // Warm (one decode first, not counted): the limit is what decoding costs, not the JIT's first pass.
 decodeCameraImage(shownCodes[0]!);
+refCpu = process.cpuUsage();
 const d0 = performance.now();
 for (const png of shownCodes) if (!decodeCameraImage(png).ok) ok = false;
 const decodeMs = performance.now() - d0;
+refCpuMs += cpuMs(process.cpuUsage(refCpu));
 const perCameraDecodeMs = decodeMs / Math.max(1, shownCodes.length);
 
 const ts = Date.now();
@@ -285,6 +299,7 @@ const post = (body: string): Promise<{ result: string }> =>
   });
 let next = 0;
 let refUnbound = 0;
+refCpu = process.cpuUsage();
 const r0 = performance.now();
 await Promise.all(
   Array.from({ length: REF_CONCURRENCY }, async () => {
@@ -292,6 +307,7 @@ await Promise.all(
   }),
 );
 const unbindMs = performance.now() - r0;
+refCpuMs += cpuMs(process.cpuUsage(refCpu));
 const authorityMs = issueMs + unbindMs;
 agent.destroy();
 
@@ -326,6 +342,11 @@ console.log(`  authority alone: ${refTokens.length} tokens issued over HTTP (all
 console.log(`                   ${N} signed unbinds straight to its HTTP device API (${REF_CONCURRENCY} at once)   ${f(unbindMs)} ms   ${f(N / (unbindMs / 1000))} unbinds/s   (${refUnbound}/${N} UNBOUND)`);
 console.log(`  decode of the codes as shown: ${shownCodes.length} distinct codes from the screen (one decode each, shared by their cameras as the fleet shares it)   ${f(decodeMs, 1)} ms   (${perCameraDecodeMs.toFixed(2)} ms a code)`);
 console.log(`  limit = authority (tokens + unbinds) + decode   ${f(limitMs)} ms`);
+// What holds the ratio back, from this run (no verdict): the batch's CPU against the limit's, and how much of the machine it had.
+const batchCpuMs = cpuMs(cpu) + fleetCpuMs;
+const cores = availableParallelism();
+console.log(`CPU, no verdict: the batch used ${f(batchCpuMs)} ms (station process ${f(cpuMs(cpu))} + cameras' process ${f(fleetCpuMs)}) in its ${f(batchMs)} ms on ${cores} cores (${f((batchCpuMs / (cores * batchMs)) * 100)} % of them); the limit's phases used ${f(refCpuMs)} ms`);
+console.log(`  the batch's CPU beyond the limit's: ${f(batchCpuMs - refCpuMs)} ms (the Wi-Fi verifier, the plan, the QR pictures, the screen's polls, the cameras' own work, recording, the page's stream)`);
 console.log(`\nstation's time per result (${reads} stream reads for ${perDevice.length} results; from the batch service's hook and the page's stream):`);
 console.log(`  event received → history row stored        p50 ${toRow.length ? pct(toRow, 50).toFixed(2) : '-'} ms   p99 ${toRow.length ? pct(toRow, 99).toFixed(2) : '-'} ms`);
 console.log(`  event received → event to the page (hub)   p50 ${toHub.length ? pct(toHub, 50).toFixed(2) : '-'} ms   p99 ${toHub.length ? pct(toHub, 99).toFixed(2) : '-'} ms`);
