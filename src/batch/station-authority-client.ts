@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 import {
   apiErrorSchema,
@@ -97,45 +99,115 @@ export interface SignedRequestOptions {
   clock?: () => number;
 }
 
-/**
- * Sends one request signed as DESIGN §4.4 says, with a fresh nonce and `t` from the clock: the one
- * signed transport of the station (the client below uses nothing else) and of tests that call the
- * authority as a station would.
- */
-export function sendSignedRequest(c: AuthorityCredentials, method: string, pathWithQuery: string, opts: SignedRequestOptions = {}): Promise<Response> {
-  const body = opts.body ?? '';
-  const headers = {
+/** The signed headers of one request (DESIGN §4.4): a fresh nonce and `t` from the clock. */
+function signedHeaders(c: AuthorityCredentials, method: string, pathWithQuery: string, body: string, opts: SignedRequestOptions): Record<string, string> {
+  return {
     ...opts.headers,
     ...stationRequestHeaders({ clientId: c.clientId, secret: c.secret, method, pathWithQuery, body, nonce: randomUrlSafe(24), now: (opts.clock ?? Date.now)() }),
     ...(body ? { 'content-type': 'application/json' } : {}),
   };
+}
+
+/**
+ * Sends one request signed as DESIGN §4.4 says, with fetch: for tests and tools that call the
+ * authority as a station would. The client below signs the same way over node:http.
+ */
+export function sendSignedRequest(c: AuthorityCredentials, method: string, pathWithQuery: string, opts: SignedRequestOptions = {}): Promise<Response> {
+  const body = opts.body ?? '';
+  const headers = signedHeaders(c, method, pathWithQuery, body, opts);
   return fetch(c.url + pathWithQuery, { method, headers, ...(body ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
 }
+
+/**
+ * Keep-alive, as fetch's global pool was (no limit per authority: a token's event stream holds its
+ * connection). node:http rather than fetch: fetch's WHATWG request, header and web-stream objects
+ * cost the station more than the exchange itself, on the path every batch waits for (its tokens)
+ * and on every read of a token's event stream.
+ */
+const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) } as const;
+
+interface SignedExchange {
+  /** The answer's head; rejects when no answer came (no connection, cut, aborted). */
+  response: Promise<IncomingMessage>;
+  /**
+   * Ends the exchange however far it got. With no error once the answer may be complete: a socket
+   * destroyed with one just as it returns to the agent's pool emits it where no one listens.
+   */
+  abort(err?: Error): void;
+}
+
+/** One signed request on node:http: the station's signed transport (the client below uses nothing else). */
+function exchangeSigned(c: AuthorityCredentials, method: string, pathWithQuery: string, opts: SignedRequestOptions = {}): SignedExchange {
+  let req: ClientRequest | undefined;
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
+    const url = new URL(c.url + pathWithQuery);
+    const agent = url.protocol === 'http:' || url.protocol === 'https:' ? agents[url.protocol] : null;
+    if (!agent) throw new TypeError(`authority address "${c.url}" is not http(s)`);
+    const body = opts.body ?? '';
+    const headers = signedHeaders(c, method, pathWithQuery, body, opts);
+    // As fetch: a length on every request that may carry a body, 0 for none (not chunked).
+    if (body || (method !== 'GET' && method !== 'HEAD')) headers['content-length'] = String(Buffer.byteLength(body));
+    req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent }, resolve);
+    req.on('error', reject);
+    req.end(body || undefined);
+  });
+  return { response, abort: (err) => req?.destroy(err) };
+}
+
+/** An answer's body. */
+function readBytes(res: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject);
+    res.on('close', () => {
+      if (!res.complete) reject(new Error('the answer was cut off'));
+    });
+  });
+}
+
+/** An answer's body as text (UTF-8, as fetch's `text()`). */
+const readText = async (res: IncomingMessage): Promise<string> => (await readBytes(res)).toString('utf8');
+
+const isOk = (status: number | undefined): boolean => status !== undefined && status >= 200 && status < 300;
+/** The transport's idle limit on a token's event stream (fetch's default body timeout): heartbeats come every 15 s. */
+const WATCH_IDLE_MS = 300_000;
 
 export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: () => number } = {}): AuthorityClient {
   const clock = opts.clock ?? Date.now;
 
   async function call<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<z.output<S>> {
     const text = body === undefined ? '' : JSON.stringify(body);
-    let res: Response;
+    const sent = exchangeSigned(c, method, path, { body: text, clock, ...(headers ? { headers } : {}) });
+    // As the signal of a fetch: the whole exchange, answer read included, ends within the timeout.
+    const timer = setTimeout(() => sent.abort(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+    let status: number;
+    let raw: string;
     try {
-      res = await sendSignedRequest(c, method, path, { body: text, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), clock, ...(headers ? { headers } : {}) });
-    } catch (err) {
-      throw new AuthorityRequestError(0, 'CLOUD_UNREACHABLE', `the authority at ${c.url} did not answer: ${(err as Error).message}`);
+      let res: IncomingMessage;
+      try {
+        res = await sent.response;
+      } catch (err) {
+        throw new AuthorityRequestError(0, 'CLOUD_UNREACHABLE', `the authority at ${c.url} did not answer: ${(err as Error).message}`);
+      }
+      status = res.statusCode ?? 0;
+      raw = await readText(res);
+    } finally {
+      clearTimeout(timer);
     }
-    const raw = await res.text();
     let json: unknown;
     try {
       json = raw ? JSON.parse(raw) : undefined;
     } catch {
-      throw new AuthorityRequestError(res.status, 'BAD_ANSWER', `the authority answered ${res.status} with a body that is not JSON`);
+      throw new AuthorityRequestError(status, 'BAD_ANSWER', `the authority answered ${status} with a body that is not JSON`);
     }
-    if (!res.ok) {
+    if (!isOk(status)) {
       const e = apiErrorSchema.safeParse(json);
-      throw new AuthorityRequestError(res.status, e.success ? e.data.code : 'BAD_ANSWER', e.success ? e.data.message : `the authority answered ${res.status}`);
+      throw new AuthorityRequestError(status, e.success ? e.data.code : 'BAD_ANSWER', e.success ? e.data.message : `the authority answered ${status}`);
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new AuthorityRequestError(res.status, 'BAD_ANSWER', `unexpected answer from ${path}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) throw new AuthorityRequestError(status, 'BAD_ANSWER', `unexpected answer from ${path}: ${parsed.error.issues[0]?.message}`);
     return parsed.data;
   }
 
@@ -144,62 +216,88 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     let last = afterSeq;
     const path = `/api/v1/unbind-tokens/${encodeURIComponent(id)}/events`;
 
-    async function once(): Promise<'expired' | 'exhausted' | null> {
-      const res = await sendSignedRequest(c, 'GET', path, { headers: { 'last-event-id': String(last) }, signal: ac.signal, clock });
-      if (res.status === 404) throw new AuthorityRequestError(404, 'TOKEN_UNKNOWN', `token ${id} is unknown to the authority`);
-      if (!res.ok || !res.body) return null;
-      // Bytes decoded here (streaming, so a character split across reads is kept whole): one stream layer, not two.
-      const reader = res.body.getReader();
-      const decoder = new TextDecoder();
-      let buf = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return null;
-        buf += decoder.decode(value, { stream: true });
-        const fresh: DeviceResult[] = [];
-        const deliver = (): void => {
-          if (fresh.length) onResults(fresh.splice(0));
+    /** One connection to the stream: its end event's status, or null to connect again; rejects when it could not be read. */
+    function once(): Promise<'expired' | 'exhausted' | null> {
+      if (ac.signal.aborted) return Promise.reject(new Error('closed'));
+      const sent = exchangeSigned(c, 'GET', path, { headers: { 'last-event-id': String(last) }, clock });
+      const close = (): void => sent.abort();
+      ac.signal.addEventListener('abort', close, { once: true });
+      return new Promise<'expired' | 'exhausted' | null>((resolve, reject) => {
+        let over = false;
+        /** Ends this connection's read (and its request, when the stream is still open); closed, the watch ends at once. */
+        const stop = (ended: 'expired' | 'exhausted' | null): void => {
+          if (over) return;
+          over = true;
+          sent.abort();
+          if (ac.signal.aborted) reject(new Error('closed'));
+          else resolve(ended);
         };
-        let sep: number;
-        while ((sep = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, sep);
-          buf = buf.slice(sep + 2);
-          let event = 'message';
-          let data = '';
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) event = line.slice(7);
-            else if (line.startsWith('data: ')) data += line.slice(6);
+        sent.response.then((res) => {
+          res.on('error', () => stop(null));
+          res.on('close', () => stop(null));
+          if (res.statusCode === 404) {
+            over = true;
+            res.resume();
+            return reject(new AuthorityRequestError(404, 'TOKEN_UNKNOWN', `token ${id} is unknown to the authority`));
           }
-          if (!data) continue;
-          let json: unknown;
-          try {
-            json = JSON.parse(data);
-          } catch {
-            json = undefined;
+          if (!isOk(res.statusCode)) {
+            over = true;
+            res.resume();
+            return resolve(null);
           }
-          if (event === 'result') {
-            const r = deviceResultSchema.safeParse(json);
-            if (!r.success) {
-              // Skipping it would lose it for good (the next good seq moves past it): reconnect from the last good one.
-              deliver();
-              await reader.cancel().catch(() => undefined);
-              return null;
+          // A stream that falls silent past the heartbeats is dead: connect again.
+          res.setTimeout(WATCH_IDLE_MS, () => stop(null));
+          // Decoded as it streams: a character split across reads is kept whole.
+          res.setEncoding('utf8');
+          let buf = '';
+          res.on('data', (chunk: string) => {
+            if (over) return;
+            buf += chunk;
+            const fresh: DeviceResult[] = [];
+            const deliver = (): void => {
+              if (fresh.length) onResults(fresh.splice(0));
+            };
+            let sep: number;
+            while ((sep = buf.indexOf('\n\n')) >= 0) {
+              const block = buf.slice(0, sep);
+              buf = buf.slice(sep + 2);
+              let event = 'message';
+              let data = '';
+              for (const line of block.split('\n')) {
+                if (line.startsWith('event: ')) event = line.slice(7);
+                else if (line.startsWith('data: ')) data += line.slice(6);
+              }
+              if (!data) continue;
+              let json: unknown;
+              try {
+                json = JSON.parse(data);
+              } catch {
+                json = undefined;
+              }
+              if (event === 'result') {
+                const r = deviceResultSchema.safeParse(json);
+                if (!r.success) {
+                  // Skipping it would lose it for good (the next good seq moves past it): reconnect from the last good one.
+                  deliver();
+                  return stop(null);
+                }
+                if (r.data.seq > last) {
+                  last = r.data.seq;
+                  fresh.push(r.data);
+                }
+              } else if (event === 'end') {
+                const e = tokenEndEventSchema.safeParse(json);
+                if (e.success) {
+                  deliver();
+                  return stop(e.data.status);
+                }
+              }
             }
-            if (r.data.seq > last) {
-              last = r.data.seq;
-              fresh.push(r.data);
-            }
-          } else if (event === 'end') {
-            const e = tokenEndEventSchema.safeParse(json);
-            if (e.success) {
-              deliver();
-              await reader.cancel().catch(() => undefined);
-              return e.data.status;
-            }
-          }
-        }
-        deliver();
-      }
+            deliver();
+          });
+          res.on('end', () => stop(null));
+        }, reject);
+      }).finally(() => ac.signal.removeEventListener('abort', close));
     }
 
     const done = (async (): Promise<{ status: 'expired' | 'exhausted' | 'closed' }> => {
@@ -252,19 +350,33 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
     },
     async casePhoto(id) {
       const path = `/api/v1/cases/${encodeURIComponent(id)}/photo`;
-      let res: Response;
+      const sent = exchangeSigned(c, 'GET', path, { clock });
+      const timer = setTimeout(() => sent.abort(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
       try {
-        res = await sendSignedRequest(c, 'GET', path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), clock });
-      } catch (err) {
-        throw new AuthorityRequestError(0, 'CLOUD_UNREACHABLE', `the authority at ${c.url} did not answer: ${(err as Error).message}`);
+        let res: IncomingMessage;
+        try {
+          res = await sent.response;
+        } catch (err) {
+          throw new AuthorityRequestError(0, 'CLOUD_UNREACHABLE', `the authority at ${c.url} did not answer: ${(err as Error).message}`);
+        }
+        const status = res.statusCode ?? 0;
+        if (!isOk(status)) {
+          const e = apiErrorSchema.safeParse(
+            await readText(res)
+              .then((t) => JSON.parse(t) as unknown)
+              .catch(() => undefined),
+          );
+          throw new AuthorityRequestError(status, e.success ? e.data.code : 'BAD_ANSWER', e.success ? e.data.message : `the authority answered ${status}`);
+        }
+        const type = res.headers['content-type'] ?? null;
+        if (type !== 'image/jpeg' && type !== 'image/png') {
+          res.resume();
+          throw new AuthorityRequestError(status, 'BAD_ANSWER', `the case photo came as ${type}, not a JPEG or PNG`);
+        }
+        return { type, bytes: await readBytes(res) };
+      } finally {
+        clearTimeout(timer);
       }
-      if (!res.ok) {
-        const e = apiErrorSchema.safeParse(await res.json().catch(() => undefined));
-        throw new AuthorityRequestError(res.status, e.success ? e.data.code : 'BAD_ANSWER', e.success ? e.data.message : `the authority answered ${res.status}`);
-      }
-      const type = res.headers.get('content-type');
-      if (type !== 'image/jpeg' && type !== 'image/png') throw new AuthorityRequestError(res.status, 'BAD_ANSWER', `the case photo came as ${type}, not a JPEG or PNG`);
-      return { type, bytes: Buffer.from(await res.arrayBuffer()) };
     },
     approveCase: (id, note) => call(caseViewSchema, 'POST', `/api/v1/cases/${encodeURIComponent(id)}/approve`, note === undefined ? undefined : { note }),
     rejectCase: (id, reason, note) => call(caseViewSchema, 'POST', `/api/v1/cases/${encodeURIComponent(id)}/reject`, { reason, ...(note === undefined ? {} : { note }) }),
