@@ -1,4 +1,4 @@
-import { failureCodeSchema, type FailureCode, type UnbindResult } from '../protocol/index.js';
+import { failureCodeSchema, type DeviceStatus, type FailureCode, type UnbindResult } from '../protocol/index.js';
 import { createDeviceApiClient, type ApiResult, type DeviceApiClient, type DeviceEndpoint } from './device-api-client.js';
 import type { LanDevice, LanDeviceChange } from './lan-device.js';
 
@@ -103,19 +103,6 @@ type Wake = () => void;
  */
 const WOKEN = 'woken';
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** A thrown error's failure code, when it carries one (the station's token source may refuse). */
 function codeOf(err: unknown): FailureCode | undefined {
   const parsed = failureCodeSchema.safeParse((err as { code?: unknown } | null)?.code);
@@ -173,11 +160,16 @@ async function unbindOne(
   let token: string | null;
   let gaveUp: NodeJS.Timeout | undefined;
   try {
-    // The station's token source is the one await here that is not ours: it too must end by the deadline.
-    const late = new Promise<never>((_, reject) => {
-      gaveUp = setTimeout(() => reject(Object.assign(new Error('no token before the deadline'), { code: 'TIMEOUT' })), Math.max(0, deadline - Date.now()));
-    });
-    token = await Promise.race([Promise.resolve().then(() => tokenFor(target)), late]);
+    const given = tokenFor(target);
+    // The station's token source is the one await here that is not ours: it too must end by the deadline
+    // (a token given at once needs no timer).
+    if (typeof given === 'string' || given === null) token = given;
+    else {
+      const late = new Promise<never>((_, reject) => {
+        gaveUp = setTimeout(() => reject(Object.assign(new Error('no token before the deadline'), { code: 'TIMEOUT' })), Math.max(0, deadline - Date.now()));
+      });
+      token = await Promise.race([given, late]);
+    }
   } catch (err) {
     return end({ code: codeOf(err) ?? 'TOKEN_INVALID', detail: `no token for the device: ${err instanceof Error ? err.message : String(err)}` });
   } finally {
@@ -203,41 +195,76 @@ async function unbindOne(
   let lastProblem = sent.ok ? null : sent;
 
   stage('unbinding');
-  // Each wait below ends early on a wake: the authority's report, or a move the sweep saw.
-  let wake = new AbortController();
-  wakers.set(target.devId, () => wake.abort(WOKEN));
+  // Each wait below ends early on a wake: the authority's report, or a move the sweep saw. A flag and
+  // the current wait's end, not an AbortController per device: each abort dispatches a DOM event, and
+  // every one of hundreds of devices is woken once, by its report. A `GET /status` gets a signal of its own.
+  let woken = false;
+  let endWait: (() => void) | null = null;
+  const wakeUp: Wake = () => {
+    woken = true;
+    endWait?.();
+  };
+  wakers.set(target.devId, wakeUp);
   const stopReport = new AbortController();
   let report: ReportedEnd | null = null;
+  let reportSettled = false;
   opts.reported?.(target, stopReport.signal).then(
     (r) => {
+      reportSettled = true;
       report = r;
-      if (r) wake.abort(WOKEN);
+      if (r) wakeUp();
     },
-    () => undefined,
+    () => {
+      reportSettled = true;
+    },
   );
-  const waitSignal = (): AbortSignal => (signal ? AbortSignal.any([signal, wake.signal]) : wake.signal);
+  /** Waits `ms`, or less: until a wake, or the caller's cancel. */
+  const wait = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      if (woken || signal?.aborted) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        endWait = null;
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      endWait = done;
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  /** The device's `GET /status`, cut short (cancelled) by a wake or the caller's cancel. */
+  const askStatus = async (): Promise<ApiResult<DeviceStatus>> => {
+    const ac = new AbortController();
+    if (woken) ac.abort(WOKEN);
+    else endWait = () => ac.abort(WOKEN);
+    try {
+      return await client.status(at, signal ? AbortSignal.any([signal, ac.signal]) : ac.signal);
+    } finally {
+      endWait = null;
+    }
+  };
   try {
     let first = true;
     for (;;) {
       if (report) return end({ ...(report as ReportedEnd), reported: true });
       if (signal?.aborted) return end({ code: 'TIMEOUT', detail: 'cancelled by the station' });
-      if (wake.signal.aborted) wake = new AbortController();
+      woken = false;
       const to = moved();
       if (to) return networkChanged(to, 'the device moved to another address');
       if (Date.now() >= deadline) {
         const why = lastProblem ? `it stopped answering (${lastProblem.detail})` : 'it was still working';
         return end({ code: 'TIMEOUT', detail: `no final state within ${Math.round((deadline - started) / 1000)} s: ${why}` });
       }
-      if (first && opts.reported) await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), waitSignal());
+      if (first && opts.reported) await wait(Math.min(pollMs, Math.max(0, deadline - Date.now())));
       first = false;
-      if (report || wake.signal.aborted) continue;
+      if (report || woken) continue;
       // Reports still arriving: the device's is likely on its way too; ask it once they pause.
       const quietIn = opts.reported && opts.lastReportAt ? (opts.lastReportAt() ?? 0) + pollMs - Date.now() : 0;
       if (quietIn > 0 && Date.now() < deadline) {
-        await sleep(Math.min(quietIn, Math.max(0, deadline - Date.now())), waitSignal());
+        await wait(Math.min(quietIn, Math.max(0, deadline - Date.now())));
         continue;
       }
-      const status = await client.status(at, waitSignal());
+      const status = await askStatus();
       if (report) continue;
       if (!status.ok && status.kind === 'cancelled' && !signal?.aborted) continue; // woken, not cancelled
       if (!status.ok) {
@@ -255,11 +282,12 @@ async function unbindOne(
           return end({ code: 'NETWORK_CHANGED', detail: 'the device went back to waiting during the operation (restarted or reset): it dropped the token' });
         }
       }
-      await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), waitSignal());
+      await wait(Math.min(pollMs, Math.max(0, deadline - Date.now())));
     }
   } finally {
     wakers.delete(target.devId);
-    stopReport.abort(WOKEN);
+    // A report that came has nothing left to stop (nor does one that failed).
+    if (!reportSettled) stopReport.abort(WOKEN);
   }
 }
 
