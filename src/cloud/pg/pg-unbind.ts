@@ -85,6 +85,11 @@ export interface PgUnbindOptions {
   maxInFlight?: number;
   /** Requests decided in one call at most (default 256). */
   maxGroup?: number;
+  /**
+   * After a group is answered, how long the next one waits at most for the requests of the devices just
+   * answered to come back and join it (default 5 ms); it goes as soon as they are all there. See `checkArrived`.
+   */
+  lingerMs?: number;
 }
 
 export interface PgUnbindStats {
@@ -161,6 +166,7 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
   const maxCachedDevices = o.maxCachedDevices ?? 100_000;
   const maxInFlight = o.maxInFlight ?? 1;
   const maxGroup = o.maxGroup ?? 256;
+  const lingerMs = o.lingerMs ?? 5;
   const stats: PgUnbindStats = { groups: 0, grouped: 0, alone: 0 };
   const limits = { account: o.accountLimit ?? DEFAULT_DAILY_LIMIT, product: o.productLimit ?? DEFAULT_DAILY_LIMIT };
   // A device row (and its product's flags) is never changed once written — no statement of the authority
@@ -291,7 +297,8 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
     decideReady();
   }
 
-  async function decideGroup(asked: Checked[]): Promise<void> {
+  /** Answers the group; resolves to how many requests the next group waits for (see `checkArrived`), 0 for none. */
+  async function decideGroup(asked: Checked[]): Promise<number> {
     const now = clock();
     const cols: unknown[][] = Array.from({ length: 10 }, () => []);
     for (const { p, dev } of asked) {
@@ -313,16 +320,19 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
       // nothing of it holds, each request is decided again alone. After a lost connection nobody knows: refused.
       if (maybeCommitted(err)) for (const { p } of asked) p.reject(err);
       else for (const { p, dev } of asked) decideAlone(p.req, dev, now).then(p.resolve, p.reject);
-      return;
+      return 0;
     }
     stats.groups++;
     stats.grouped += asked.length;
     const byIdx = new Map(rows.map((r) => [r.o_idx, r]));
+    // Counted before the answers go out: a caller answered in-process may ask again before the group's promise settles.
+    const waitFor = lingerMs > 0 ? Math.min(maxGroup, arrived.length + asked.length) : 0;
     asked.forEach(({ p, dev }, i) => {
       const d = byIdx.get(i + 1);
       if (d) p.resolve(outcomeOf(baseOf(p.req, dev, now), d));
       else p.reject(new Error(`unbind_decide_many gave no answer for request ${i + 1}`));
     });
+    return waitFor;
   }
 
   let arrived: Pending[] = [];
@@ -335,9 +345,13 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
       void decideGroup(group)
         .catch((err: unknown) => {
           for (const { p } of group) p.reject(err);
+          return 0;
         })
-        .finally(() => {
+        .then((waitFor) => {
           inFlight--;
+          // The next group waits for the callers just answered: those that ask again soon (closed-loop clients, a
+          // station's next device) join the requests that arrived meanwhile instead of forming a group of their own.
+          if (waitFor > 0 && inFlight === 0) linger(waitFor);
           decideReady();
           checkArrived();
         });
@@ -348,9 +362,33 @@ export function createPgUnbind(o: PgUnbindOptions): PgUnbind {
   // requests arriving meanwhile are read and decided together after it (fewer, larger groups: less work per unbind).
   let checking = false;
   let checkQueued = false;
+  // Group commit as a node sees it over HTTP: the callers of a group are answered together, but their next requests
+  // come back one by one over their own connections, some before the next group leaves and some after. Sent at
+  // once, the next group holds only the first of them, the rest make a group of their own meanwhile, and the
+  // node settles into several small groups per round (more transactions, more work per unbind in the node and in
+  // PostgreSQL). So after a group is answered the next one waits until as many requests arrived as were answered
+  // plus those that waited already (`waitFor`), at most `lingerMs` after the answers went out. A caller alone never
+  // waits (one answered, one back), nor does a request arriving after the wait, nothing in flight.
+  let waitFor = 0;
+  let lingerTimer: NodeJS.Timeout | null = null;
+  function linger(n: number): void {
+    waitFor = n;
+    if (lingerTimer) clearTimeout(lingerTimer);
+    lingerTimer = setTimeout(() => {
+      lingerTimer = null;
+      waitFor = 0;
+      checkArrived();
+    }, lingerMs);
+  }
   function checkArrived(): void {
     checkQueued = false;
     if (checking || inFlight >= maxInFlight || arrived.length === 0) return;
+    if (arrived.length < waitFor) return; // until they are there, or the timer ends the wait
+    waitFor = 0;
+    if (lingerTimer) {
+      clearTimeout(lingerTimer);
+      lingerTimer = null;
+    }
     const group = arrived;
     arrived = [];
     checking = true;

@@ -7,7 +7,7 @@ import { seedWorld, type World } from './pg-world.js';
 /** The device unbind on a real PostgreSQL, alone and raced by several nodes (pools) at once. */
 const testPg = useTestPg();
 
-async function setUp(o: { bound: number; unbound?: number; nodes?: number; accountLimit?: number; productLimit?: number }): Promise<{
+async function setUp(o: { bound: number; unbound?: number; nodes?: number; accountLimit?: number; productLimit?: number; lingerMs?: number }): Promise<{
   pool: Pool;
   world: World;
   nodes: PgUnbind[];
@@ -24,6 +24,7 @@ async function setUp(o: { bound: number; unbound?: number; nodes?: number; accou
       timeZone: 'UTC',
       ...(o.accountLimit !== undefined ? { accountLimit: o.accountLimit } : {}),
       ...(o.productLimit !== undefined ? { productLimit: o.productLimit } : {}),
+      ...(o.lingerMs !== undefined ? { lingerMs: o.lingerMs } : {}),
     }),
   );
   return { pool, world, nodes };
@@ -227,5 +228,61 @@ describe('device unbind on PostgreSQL', () => {
     } finally {
       x.release();
     }
+  });
+
+  // Over HTTP the callers of a group are answered together but come back one by one, each over its own connection.
+  const closedLoop = async (node: PgUnbind, world: World, callers: number, rounds: number, turns = true): Promise<PgUnbindOutcome[]> => {
+    const devs = world.devices('cam1');
+    const tokens = await Promise.all(Array.from({ length: Math.ceil((callers * rounds) / 30) }, () => world.issue('acc-owner', 30)));
+    let next = 0;
+    const outs: PgUnbindOutcome[] = [];
+    await Promise.all(
+      Array.from({ length: callers }, async (_, c) => {
+        for (let r = 0; r < rounds; r++) {
+          const i = next++;
+          outs.push(await node.unbind(world.request(devs[i]!, tokens[Math.floor(i / 30)]!.token)));
+          if (turns) for (let k = 0; k <= c; k++) await new Promise((done) => setImmediate(done)); // caller c comes back c+1 turns later
+        }
+      }),
+    );
+    return outs;
+  };
+
+  it('given callers answered together that come back in different turns, then the next group waits for them: one group per round', async () => {
+    const { world, nodes } = await setUp({ bound: 48, lingerMs: 10_000 });
+    const outs = await closedLoop(nodes[0]!, world, 8, 6);
+    expect(tally(outs)).toEqual({ UNBOUND: 48 });
+    expect(nodes[0]!.stats()).toMatchObject({ groups: 6, grouped: 48, alone: 0 });
+    // Without the wait the first caller back leaves alone, and the rounds fall apart into many small groups.
+    const eager = await setUp({ bound: 48, lingerMs: 0 });
+    await closedLoop(eager.nodes[0]!, eager.world, 8, 6);
+    expect(eager.nodes[0]!.stats().groups).toBeGreaterThan(6);
+  });
+
+  it('given callers in the same process that ask again as soon as they are answered, then the next group goes without waiting', async () => {
+    // They may be back before the group's own promise settles: the wait counts what arrived before the answers went out.
+    const { world, nodes } = await setUp({ bound: 48, lingerMs: 3_000 });
+    const t0 = performance.now();
+    const outs = await closedLoop(nodes[0]!, world, 8, 6, false);
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    expect(tally(outs)).toEqual({ UNBOUND: 48 });
+    expect(nodes[0]!.stats()).toMatchObject({ groups: 6, grouped: 48, alone: 0 });
+  });
+
+  it('given the callers just answered do not come back, then the next request waits at most lingerMs; a lone caller asking one after another never waits', async () => {
+    const { world, nodes } = await setUp({ bound: 8, lingerMs: 300 });
+    const devs = world.devices('cam1');
+    const t = await world.issue('acc-owner', 30);
+    const node = nodes[0]!;
+    // One at a time: each group of one is followed by one request, which goes at once.
+    const t0 = performance.now();
+    for (const d of devs.slice(0, 4)) expect(answer(await node.unbind(world.request(d, t.token)))).toBe('UNBOUND');
+    expect(performance.now() - t0).toBeLessThan(4 * 300);
+    // A group of two answered, then one request: it waits for the second caller, who never comes, until lingerMs ends.
+    await Promise.all(devs.slice(4, 6).map((d) => node.unbind(world.request(d, t.token))));
+    const t1 = performance.now();
+    expect(answer(await node.unbind(world.request(devs[6]!, t.token)))).toBe('UNBOUND');
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(250);
+    expect(node.stats()).toMatchObject({ groups: 6, grouped: 7, alone: 0 });
   });
 });
