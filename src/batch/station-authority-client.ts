@@ -255,7 +255,14 @@ export function createAuthorityClient(c: AuthorityCredentials, opts: { clock?: (
             buf += chunk;
             const fresh: DeviceResult[] = [];
             const deliver = (): void => {
-              if (fresh.length) onResults(fresh.splice(0));
+              if (!fresh.length) return;
+              // The caller may throw (a refused result): out of a 'data' listener that would be uncaught and end
+              // the process; as the fetch read did, this connection ends and the watch connects again.
+              try {
+                onResults(fresh.splice(0));
+              } catch {
+                stop(null);
+              }
             };
             let sep: number;
             while ((sep = buf.indexOf('\n\n')) >= 0) {
