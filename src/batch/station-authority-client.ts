@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import type { z } from 'zod';
 import {
   apiErrorSchema,
@@ -118,13 +119,48 @@ export function sendSignedRequest(c: AuthorityCredentials, method: string, pathW
   return fetch(c.url + pathWithQuery, { method, headers, ...(body ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
 }
 
+/** How long an idle kept-alive connection is reused when the authority announces no limit (undici's default). */
+const IDLE_REUSE_MS = 4_000;
+/** A margin below the idle limit the authority announces: its close may be on its way (undici's threshold). */
+const IDLE_MARGIN_MS = 1_000;
+
+/**
+ * An agent whose connections, while idle in its pool, are reused only until `Keep-Alive: timeout=N` less
+ * IDLE_MARGIN_MS (IDLE_REUSE_MS without a hint), as fetch's: the authority closes an idle one after N, and a
+ * request sent on it as it does gets no answer. Node's own Agent honours the hint only with a `timeout`
+ * option, which also times every socket in use (a timer refreshed on each read and write); this one times
+ * a connection only while it sits in the pool.
+ */
+function idleLimited<A extends HttpAgent>(agent: A): A {
+  // Typed as void in @types/node; the agent keeps the socket when it answers true.
+  const keep = agent.keepSocketAlive.bind(agent) as unknown as (socket: Socket) => boolean;
+  const reuse = agent.reuseSocket.bind(agent);
+  const keepSocketAlive = (socket: Socket): boolean => {
+    if (!keep(socket)) return false;
+    const hint = /^timeout=(\d+)/.exec(String((socket as { _httpMessage?: { res?: IncomingMessage } })._httpMessage?.res?.headers['keep-alive'] ?? ''))?.[1];
+    const idleMs = hint === undefined ? IDLE_REUSE_MS : Number(hint) * 1000 - IDLE_MARGIN_MS;
+    if (!(idleMs > 0)) return false;
+    // The agent destroys a socket whose timeout fires while it is in the pool.
+    socket.setTimeout(Math.min(idleMs, 600_000));
+    return true;
+  };
+  Object.assign(agent, {
+    keepSocketAlive,
+    reuseSocket(socket: Socket, req: ClientRequest): void {
+      socket.setTimeout(0);
+      reuse(socket, req);
+    },
+  });
+  return agent;
+}
+
 /**
  * Keep-alive, as fetch's global pool was (no limit per authority: a token's event stream holds its
  * connection). node:http rather than fetch: fetch's WHATWG request, header and web-stream objects
  * cost the station more than the exchange itself, on the path every batch waits for (its tokens)
  * and on every read of a token's event stream.
  */
-const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) } as const;
+const agents = { 'http:': idleLimited(new HttpAgent({ keepAlive: true })), 'https:': idleLimited(new HttpsAgent({ keepAlive: true })) } as const;
 
 interface SignedExchange {
   /** The answer's head; rejects when no answer came (no connection, cut, aborted). */
