@@ -16,6 +16,12 @@ const servers: Server[] = [];
 const TOKEN = generateToken('EU').token;
 const info = { body: { devId: 'fake-0001', pid: 'pnvr8ch', sn: 'NV8-FAKE-000001', fw: '4.0.1', rg: 'EU', st: 'waiting' } };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * Without the wake each device below would end only at its 5 s request limit or after its 10 s pause: an end
+ * well before both is the wake's. Half of the nearer one, not a few hundred ms, so that a loaded machine's late
+ * timers cannot fail a wake that worked.
+ */
+const WELL_BEFORE_MS = 2_500;
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 async function fakeDevice(address: string, script: Script, polls: { n: number } = { n: 0 }): Promise<LanUnbindTarget> {
@@ -53,7 +59,7 @@ describe('a wired device’s waits (248a6b3)', () => {
     report({ result: 'UNBOUND', detail: 'reported by the authority' });
     const [o] = await done;
     expect(o).toMatchObject({ result: 'UNBOUND', reported: true });
-    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(Date.now() - t0).toBeLessThan(WELL_BEFORE_MS);
   });
 
   it('the station’s cancel during a hanging GET /status ends the device at once, TIMEOUT (cancelled)', async () => {
@@ -67,7 +73,7 @@ describe('a wired device’s waits (248a6b3)', () => {
     ac.abort();
     const [o] = await done;
     expect(o).toMatchObject({ code: 'TIMEOUT', detail: 'cancelled by the station' });
-    expect(Date.now() - t0).toBeLessThan(300);
+    expect(Date.now() - t0).toBeLessThan(WELL_BEFORE_MS);
   });
 
   it('the station’s cancel during the pause between polls ends the device at once', async () => {
@@ -81,7 +87,7 @@ describe('a wired device’s waits (248a6b3)', () => {
     ac.abort();
     const [o] = await done;
     expect(o).toMatchObject({ code: 'TIMEOUT', detail: 'cancelled by the station' });
-    expect(Date.now() - t0).toBeLessThan(300);
+    expect(Date.now() - t0).toBeLessThan(WELL_BEFORE_MS);
   });
 
   it('a move the sweep sees during a long pause, or during a hanging GET /status, wakes the device: NETWORK_CHANGED at once', async () => {
@@ -109,7 +115,7 @@ describe('a wired device’s waits (248a6b3)', () => {
       for (const l of listeners) l({ kind: 'updated', device: now, previous } as LanDeviceChange);
       const [o] = await done;
       expect(o).toMatchObject({ code: 'NETWORK_CHANGED', movedTo: `127.77.252.99:${t.port}` });
-      expect(Date.now() - t0).toBeLessThan(300);
+      expect(Date.now() - t0).toBeLessThan(WELL_BEFORE_MS);
     }
   });
 
